@@ -1,0 +1,219 @@
+//! The HTTPS management listener: TLS, HTTP/1.1 keep-alive, authentication and routing by path.
+//!
+//! Only the ZAPI servlet path is served here; every other path is 404, so REST-first clients such as
+//! Trident fall back to ZAPI exactly as they do against a filer without the REST API.
+
+pub mod auth;
+
+use crate::model::Sim;
+use crate::zapi;
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::body::Incoming;
+use hyper::header::{HeaderValue, ALLOW, CONTENT_LENGTH, CONTENT_TYPE, WWW_AUTHENTICATE};
+use hyper::{Method, Request, Response, StatusCode};
+use hyper_util::rt::{TokioIo, TokioTimer};
+use std::convert::Infallible;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::net::TcpListener;
+use tokio_rustls::TlsAcceptor;
+use tracing::{info, info_span, warn, Instrument};
+
+pub const ZAPI_PATH: &str = "/servlets/netapp.servlets.admin.XMLrequest_filer";
+/// Bodies above this are refused with 413; the largest real ZAPI requests are a few KiB.
+pub const MAX_BODY: usize = 8 << 20;
+const TLS_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
+pub const REALM: &str = "ontap-sim";
+
+struct Shared {
+    sim: Arc<Sim>,
+    next_id: AtomicU64,
+}
+
+/// What the connection knows about its peer.
+#[derive(Clone)]
+struct Peer {
+    addr: SocketAddr,
+    /// CN of a client certificate the TLS layer verified.
+    cert_cn: Option<String>,
+}
+
+/// Serve until `shutdown` resolves, then let in-flight requests finish (bounded by a grace period).
+pub async fn serve(
+    listener: TcpListener,
+    tls: Arc<rustls::ServerConfig>,
+    sim: Arc<Sim>,
+    shutdown: impl Future<Output = ()>,
+) {
+    let shared = Arc::new(Shared {
+        sim,
+        next_id: AtomicU64::new(1),
+    });
+    let acceptor = TlsAcceptor::from(tls);
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    tokio::pin!(shutdown);
+    loop {
+        let (tcp, addr) = tokio::select! {
+            r = listener.accept() => match r {
+                Ok(x) => x,
+                Err(e) => {
+                    warn!(error = %e, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            _ = &mut shutdown => break,
+        };
+        let _ = tcp.set_nodelay(true);
+        let acceptor = acceptor.clone();
+        let shared = shared.clone();
+        let watcher = graceful.watcher();
+        tokio::spawn(async move {
+            let tls = match tokio::time::timeout(TLS_HANDSHAKE_TIMEOUT, acceptor.accept(tcp)).await
+            {
+                Ok(Ok(s)) => s,
+                Ok(Err(e)) => {
+                    info!(peer = %addr, error = %e, "TLS handshake failed");
+                    return;
+                }
+                Err(_) => {
+                    info!(peer = %addr, "TLS handshake timed out");
+                    return;
+                }
+            };
+            let cert_cn = tls
+                .get_ref()
+                .1
+                .peer_certificates()
+                .and_then(|c| c.first())
+                .and_then(crate::tls::common_name);
+            let peer = Peer { addr, cert_cn };
+            let svc = hyper::service::service_fn(move |req| {
+                let shared = shared.clone();
+                let peer = peer.clone();
+                async move { Ok::<_, Infallible>(route(&shared, &peer, req).await) }
+            });
+            let conn = hyper::server::conn::http1::Builder::new()
+                .timer(TokioTimer::new())
+                .header_read_timeout(Duration::from_secs(30))
+                .keep_alive(true)
+                .serve_connection(TokioIo::new(tls), svc);
+            if let Err(e) = watcher.watch(conn).await {
+                info!(peer = %addr, error = %e, "connection ended with an error");
+            }
+        });
+    }
+    drop(listener);
+    if tokio::time::timeout(SHUTDOWN_GRACE, graceful.shutdown())
+        .await
+        .is_err()
+    {
+        warn!("connections still open after the shutdown grace period; closing them");
+    }
+}
+
+fn plain(status: StatusCode, text: &str) -> Response<Full<Bytes>> {
+    let mut r = Response::new(Full::new(Bytes::from(format!("{text}\n"))));
+    *r.status_mut() = status;
+    r.headers_mut().insert(
+        CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
+    r
+}
+
+fn unauthorized() -> Response<Full<Bytes>> {
+    let mut r = plain(StatusCode::UNAUTHORIZED, "401 Unauthorized");
+    r.headers_mut().insert(
+        WWW_AUTHENTICATE,
+        HeaderValue::from_str(&format!("Basic realm=\"{REALM}\"")).expect("static header"),
+    );
+    r
+}
+
+async fn route(shared: &Shared, peer: &Peer, req: Request<Incoming>) -> Response<Full<Bytes>> {
+    let id = shared.next_id.fetch_add(1, Ordering::Relaxed);
+    let span = info_span!("request", id, peer = %peer.addr, user = tracing::field::Empty,
+        svm = tracing::field::Empty, api = tracing::field::Empty);
+    async move {
+        let started = Instant::now();
+        if req.uri().path() != ZAPI_PATH {
+            info!(method = %req.method(), path = req.uri().path(), status = 404, "not found");
+            return plain(StatusCode::NOT_FOUND, "404 Not Found");
+        }
+        if req.method() != Method::POST {
+            let mut r = plain(StatusCode::METHOD_NOT_ALLOWED, "405 Method Not Allowed: use POST");
+            r.headers_mut().insert(ALLOW, HeaderValue::from_static("POST"));
+            info!(method = %req.method(), status = 405, "method not allowed");
+            return r;
+        }
+        let user = {
+            let cluster = shared.sim.read();
+            match auth::authenticate(&cluster, peer.cert_cn.as_deref(), req.headers()) {
+                auth::Outcome::User(u) => u,
+                auth::Outcome::NoCredentials => {
+                    info!(status = 401, "no credentials; sending the Basic challenge");
+                    return unauthorized();
+                }
+                auth::Outcome::Rejected(who) => {
+                    warn!(status = 401, user = %who, "authentication failed");
+                    return unauthorized();
+                }
+            }
+        };
+        tracing::Span::current().record("user", user.name.as_str());
+        let declared = req
+            .headers()
+            .get(CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<u64>().ok());
+        if declared.is_some_and(|n| n > MAX_BODY as u64) {
+            info!(status = 413, "body too large");
+            return too_large();
+        }
+        let body = match Limited::new(req.into_body(), MAX_BODY).collect().await {
+            Ok(b) => b.to_bytes(),
+            Err(e) if e.downcast_ref::<http_body_util::LengthLimitError>().is_some() => {
+                info!(status = 413, "body too large");
+                return too_large();
+            }
+            Err(e) => {
+                info!(error = %e, "reading the body failed");
+                return plain(StatusCode::BAD_REQUEST, "400 Bad Request: unreadable body");
+            }
+        };
+        let outcome = zapi::handle(&shared.sim, &user, &body);
+        let span = tracing::Span::current();
+        if let Some(api) = &outcome.api {
+            span.record("api", api.as_str());
+        }
+        if let Some(svm) = &outcome.svm {
+            span.record("svm", svm.as_str());
+        }
+        let micros = started.elapsed().as_micros() as u64;
+        match outcome.errno {
+            None => info!(result = "passed", micros, "zapi"),
+            Some(errno) => info!(result = "failed", errno, micros, "zapi"),
+        }
+        let mut r = Response::new(Full::new(Bytes::from(outcome.body)));
+        r.headers_mut().insert(
+            CONTENT_TYPE,
+            HeaderValue::from_static("text/xml; charset=utf-8"),
+        );
+        r
+    }
+    .instrument(span)
+    .await
+}
+
+fn too_large() -> Response<Full<Bytes>> {
+    plain(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        &format!("413 Payload Too Large: the limit is {MAX_BODY} bytes"),
+    )
+}

@@ -1,0 +1,12 @@
+//! ontap-sim: a NetApp ONTAP cluster simulator.
+//!
+//! `model` owns the cluster's state and invariants; `zapi` translates ONTAPI XML onto it; `http`
+//! carries it over TLS; `tls` makes and loads certificates; `config` reads the topology seed;
+//! `server` wires them together for `ontap-sim serve`.
+
+pub mod config;
+pub mod http;
+pub mod model;
+pub mod server;
+pub mod tls;
+pub mod zapi;

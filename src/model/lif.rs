@@ -1,0 +1,32 @@
+//! Logical interfaces: the addresses clients reach an SVM's data and management services at.
+
+use std::net::IpAddr;
+use uuid::Uuid;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OperStatus {
+    Up,
+    Down,
+}
+
+impl OperStatus {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            OperStatus::Up => "up",
+            OperStatus::Down => "down",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Lif {
+    pub name: String,
+    pub uuid: Uuid,
+    pub address: IpAddr,
+    pub netmask: String,
+    /// `data`, `cluster_mgmt`, `node_mgmt`, `intercluster`.
+    pub role: String,
+    pub protocols: Vec<String>,
+    pub status: OperStatus,
+    pub home_node: String,
+}

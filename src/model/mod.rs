@@ -1,0 +1,329 @@
+//! The cluster: the one owner of state and invariants.
+//!
+//! Fronts (ZAPI now; REST, NFS and the admin API later) read views and call operations here. Nothing
+//! in this module knows about XML, HTTP or RPC; failures are typed [`ModelError`]s that each front maps
+//! to its own wire codes. All mutation goes through [`Sim::write`], the single serialisation point.
+
+pub mod aggregate;
+pub mod ems;
+pub mod lif;
+pub mod node;
+pub mod svm;
+pub mod user;
+
+use crate::config::{self, Topology};
+use std::collections::BTreeMap;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
+use uuid::Uuid;
+
+pub use aggregate::Aggregate;
+pub use ems::EmsMessage;
+pub use lif::{Lif, OperStatus};
+pub use node::Node;
+pub use svm::{Svm, SvmState};
+pub use user::{Role, Scope, User};
+
+/// Why an operation was refused. Each variant says which object and why, in words a user can act on.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ModelError {
+    #[error("{kind} \"{name}\" does not exist")]
+    NotFound { kind: &'static str, name: String },
+    #[error("{kind} \"{name}\" already exists")]
+    Duplicate { kind: &'static str, name: String },
+    #[error("{0}")]
+    InvalidInput(String),
+    #[error("{0}")]
+    NotAuthorized(String),
+    #[error("{0}")]
+    Busy(String),
+    #[error("{0}")]
+    NoSpace(String),
+}
+
+/// The ONTAP release the cluster reports.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Version {
+    pub generation: u32,
+    pub major: u32,
+    pub minor: u32,
+    /// The release as configured, e.g. `9.14.1` or `9.14.1P3`.
+    pub release: String,
+    pub ontapi_major: u32,
+    pub ontapi_minor: u32,
+}
+
+impl Version {
+    /// The text `system-get-version` returns in `version`.
+    pub fn banner(&self) -> String {
+        format!(
+            "NetApp Release {}: Mon Jan 08 12:00:00 UTC 2024 (ontap-sim)",
+            self.release
+        )
+    }
+
+    pub fn ontapi(&self) -> String {
+        format!("{}.{}", self.ontapi_major, self.ontapi_minor)
+    }
+}
+
+/// Where the simulator's listeners are, as far as the model needs to know (LIF defaults).
+#[derive(Debug, Clone, Copy)]
+pub struct Listeners {
+    pub management: SocketAddr,
+    pub nfs: SocketAddr,
+}
+
+/// The whole cluster state.
+#[derive(Debug, Clone)]
+pub struct Cluster {
+    pub name: String,
+    pub uuid: Uuid,
+    pub serial_number: String,
+    pub location: String,
+    pub contact: String,
+    pub version: Version,
+    pub nodes: Vec<Node>,
+    pub aggregates: BTreeMap<String, Aggregate>,
+    pub svms: BTreeMap<String, Svm>,
+    pub users: Vec<User>,
+    pub ems: Vec<EmsMessage>,
+    seed: Uuid,
+}
+
+/// A deterministic identity derived from the seed, so two runs of one config agree.
+pub fn derive_uuid(seed: &Uuid, what: &str) -> Uuid {
+    Uuid::new_v5(seed, what.as_bytes())
+}
+
+/// A decimal string of `digits` digits derived from the seed (serial numbers, system ids).
+fn derive_digits(seed: &Uuid, what: &str, digits: usize) -> String {
+    let id = derive_uuid(seed, what);
+    let n = u128::from_be_bytes(*id.as_bytes());
+    let s = format!("{:040}", n);
+    s[s.len() - digits..].to_string()
+}
+
+impl Cluster {
+    /// Build the cluster a topology describes. The topology has been validated already.
+    pub fn from_topology(t: &Topology, listen: &Listeners) -> Cluster {
+        let seed = Uuid::new_v5(&Uuid::NAMESPACE_OID, t.seed.as_bytes());
+        let (generation, major, minor) =
+            config::parse_version(&t.cluster.version).unwrap_or((9, 14, 1));
+        let (ontapi_major, ontapi_minor) = match &t.cluster.ontapi {
+            Some(o) => config::parse_ontapi(o).unwrap_or((1, 241)),
+            None => (1, 100 + 10 * major + minor),
+        };
+        let nodes: Vec<Node> = t
+            .nodes
+            .iter()
+            .map(|n| Node {
+                name: n.name.clone(),
+                uuid: derive_uuid(&seed, &format!("node/{}", n.name)),
+                serial_number: n
+                    .serial_number
+                    .clone()
+                    .unwrap_or_else(|| derive_digits(&seed, &format!("serial/{}", n.name), 12)),
+                system_id: derive_digits(&seed, &format!("sysid/{}", n.name), 10),
+                model: n.model.clone(),
+            })
+            .collect();
+        let first_node = nodes[0].name.clone();
+        let aggregates = t
+            .aggregates
+            .iter()
+            .map(|a| {
+                let aggr = Aggregate {
+                    name: a.name.clone(),
+                    uuid: derive_uuid(&seed, &format!("aggr/{}", a.name)),
+                    node: a.node.clone().unwrap_or_else(|| first_node.clone()),
+                    size: a.size.0,
+                    used: 0,
+                    media: a.media.clone(),
+                };
+                (a.name.clone(), aggr)
+            })
+            .collect();
+        let default_lif_ip = match listen.nfs.ip() {
+            ip if ip.is_unspecified() => IpAddr::V4(Ipv4Addr::LOCALHOST),
+            ip => ip,
+        };
+        let svms = t
+            .svms
+            .iter()
+            .map(|s| {
+                let lifs: Vec<Lif> = s
+                    .lifs
+                    .iter()
+                    .map(|l| Lif {
+                        name: l.name.clone(),
+                        uuid: derive_uuid(&seed, &format!("lif/{}", l.name)),
+                        address: l
+                            .address
+                            .as_deref()
+                            .and_then(|a| a.parse().ok())
+                            .unwrap_or(default_lif_ip),
+                        netmask: l.netmask.clone(),
+                        role: l.role.clone(),
+                        protocols: l.protocols.clone(),
+                        status: if l.status == "down" {
+                            OperStatus::Down
+                        } else {
+                            OperStatus::Up
+                        },
+                        home_node: l.node.clone().unwrap_or_else(|| first_node.clone()),
+                    })
+                    .collect();
+                let protocols = s.protocols.clone().unwrap_or_else(|| {
+                    let mut p: Vec<String> =
+                        lifs.iter().flat_map(|l| l.protocols.clone()).collect();
+                    p.sort();
+                    p.dedup();
+                    p
+                });
+                let svm = Svm {
+                    name: s.name.clone(),
+                    uuid: derive_uuid(&seed, &format!("svm/{}", s.name)),
+                    state: if s.state == "stopped" {
+                        SvmState::Stopped
+                    } else {
+                        SvmState::Running
+                    },
+                    subtype: "default".into(),
+                    aggregates: s.aggregates.clone(),
+                    allowed_protocols: protocols,
+                    lifs,
+                    comment: s.comment.clone().unwrap_or_default(),
+                    language: "c.utf_8".into(),
+                };
+                (s.name.clone(), svm)
+            })
+            .collect();
+        let env_password = std::env::var(config::PASSWORD_ENV).ok();
+        let users = t
+            .users
+            .iter()
+            .map(|u| User {
+                name: u.name.clone(),
+                password: match (&u.password, &u.certificate_cn) {
+                    (Some(p), _) => Some(p.clone()),
+                    (None, Some(_)) => None,
+                    (None, None) => Some(
+                        env_password
+                            .clone()
+                            .unwrap_or_else(|| config::DEFAULT_PASSWORD.to_string()),
+                    ),
+                },
+                certificate_cn: u.certificate_cn.clone(),
+                scope: if u.scope == "cluster" {
+                    Scope::Cluster
+                } else {
+                    Scope::Svm(u.scope.clone())
+                },
+                role: if u.role == "readonly" {
+                    Role::Readonly
+                } else {
+                    Role::Admin
+                },
+            })
+            .collect();
+        Cluster {
+            name: t.cluster.name.clone(),
+            uuid: derive_uuid(&seed, "cluster"),
+            serial_number: derive_digits(&seed, "cluster-serial", 13),
+            location: t.cluster.location.clone().unwrap_or_default(),
+            contact: t.cluster.contact.clone().unwrap_or_default(),
+            version: Version {
+                generation,
+                major,
+                minor,
+                release: t.cluster.version.clone(),
+                ontapi_major,
+                ontapi_minor,
+            },
+            nodes,
+            aggregates,
+            svms,
+            users,
+            ems: Vec::new(),
+            seed,
+        }
+    }
+
+    pub fn uuid_for(&self, what: &str) -> Uuid {
+        derive_uuid(&self.seed, what)
+    }
+
+    pub fn svm(&self, name: &str) -> Result<&Svm, ModelError> {
+        self.svms.get(name).ok_or_else(|| ModelError::NotFound {
+            kind: "Vserver",
+            name: name.to_string(),
+        })
+    }
+
+    pub fn node(&self, name: &str) -> Option<&Node> {
+        self.nodes.iter().find(|n| n.name == name)
+    }
+}
+
+/// The shared handle every front holds.
+pub struct Sim {
+    cluster: RwLock<Cluster>,
+}
+
+impl Sim {
+    pub fn new(cluster: Cluster) -> Sim {
+        Sim {
+            cluster: RwLock::new(cluster),
+        }
+    }
+
+    /// A consistent read view. A poisoned lock still holds a consistent model, because every
+    /// operation validates before it mutates, so it is recovered rather than propagated.
+    pub fn read(&self) -> RwLockReadGuard<'_, Cluster> {
+        self.cluster.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The single serialisation point for changes.
+    pub fn write(&self) -> RwLockWriteGuard<'_, Cluster> {
+        self.cluster.write().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn listeners() -> Listeners {
+        Listeners {
+            management: "0.0.0.0:8443".parse().unwrap(),
+            nfs: "0.0.0.0:2049".parse().unwrap(),
+        }
+    }
+
+    #[test]
+    fn default_topology_builds_the_documented_cluster() {
+        let c = Cluster::from_topology(&Topology::builtin_default(), &listeners());
+        assert_eq!(c.name, "cluster1");
+        assert_eq!(c.version.ontapi(), "1.241");
+        assert_eq!(c.nodes[0].name, "cluster1-01");
+        assert_eq!(c.nodes[0].serial_number.len(), 12);
+        let svm = c.svm("svm1").unwrap();
+        assert_eq!(svm.state, SvmState::Running);
+        assert_eq!(svm.lifs[0].address.to_string(), "127.0.0.1");
+        assert_eq!(c.aggregates["aggr1"].size, 10 << 40);
+    }
+
+    #[test]
+    fn identities_are_reproducible_and_seeded() {
+        let t = Topology::builtin_default();
+        let a = Cluster::from_topology(&t, &listeners());
+        let b = Cluster::from_topology(&t, &listeners());
+        assert_eq!(a.svms["svm1"].uuid, b.svms["svm1"].uuid);
+        let mut t2 = t.clone();
+        t2.seed = "other".into();
+        let c = Cluster::from_topology(&t2, &listeners());
+        assert_ne!(a.svms["svm1"].uuid, c.svms["svm1"].uuid);
+        assert_ne!(a.nodes[0].serial_number, c.nodes[0].serial_number);
+    }
+}

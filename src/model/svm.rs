@@ -1,0 +1,41 @@
+//! Storage VMs (vservers): the tenants that own LIFs, volumes and policies.
+
+use super::Lif;
+use uuid::Uuid;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SvmState {
+    Running,
+    Stopped,
+}
+
+impl SvmState {
+    /// ONTAP's wire word for the state.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            SvmState::Running => "running",
+            SvmState::Stopped => "stopped",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Svm {
+    pub name: String,
+    pub uuid: Uuid,
+    pub state: SvmState,
+    /// `default`, or `sync_source` / `sync_destination` in MetroCluster.
+    pub subtype: String,
+    /// Aggregates volumes of this SVM may be created on.
+    pub aggregates: Vec<String>,
+    pub allowed_protocols: Vec<String>,
+    pub lifs: Vec<Lif>,
+    pub comment: String,
+    pub language: String,
+}
+
+impl Svm {
+    pub fn root_volume(&self) -> String {
+        format!("{}_root", self.name)
+    }
+}

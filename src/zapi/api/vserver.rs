@@ -1,0 +1,139 @@
+//! `vserver-*`: the admin, node and data vservers a caller can see.
+//!
+//! A cluster-context caller sees the admin vserver (named after the cluster), one node vserver per
+//! node and every data SVM, as ONTAP lists them; an SVM-context caller sees only its own SVM.
+
+use super::{opt, Access, Api, Ctx, Exposure, Kind, ITER_INPUTS};
+use crate::model::{Cluster, Svm};
+use crate::zapi::errno::ZapiError;
+use crate::zapi::iter::{prune, IterRequest};
+use crate::zapi::xml::Element;
+
+pub static APIS: &[Api] = &[
+    Api {
+        name: "vserver-get",
+        access: Access::Read,
+        exposure: Exposure::Both,
+        inputs: &[opt("desired-attributes", Kind::Elem)],
+        handler: get,
+    },
+    Api {
+        name: "vserver-get-iter",
+        access: Access::Read,
+        exposure: Exposure::Both,
+        inputs: ITER_INPUTS,
+        handler: get_iter,
+    },
+];
+
+/// The vservers of a cluster as ZAPI shows them.
+enum Vserver<'a> {
+    Admin,
+    Node(&'a str),
+    Data(&'a Svm),
+}
+
+impl Vserver<'_> {
+    fn name<'c>(&'c self, c: &'c Cluster) -> &'c str {
+        match self {
+            Vserver::Admin => &c.name,
+            Vserver::Node(n) => n,
+            Vserver::Data(s) => &s.name,
+        }
+    }
+}
+
+fn info(c: &Cluster, v: &Vserver) -> Element {
+    let name = v.name(c).to_string();
+    let (vtype, uuid) = match v {
+        Vserver::Admin => ("admin", c.uuid),
+        Vserver::Node(n) => ("node", c.uuid_for(&format!("node-vserver/{n}"))),
+        Vserver::Data(s) => ("data", s.uuid),
+    };
+    let mut e = Element::new("vserver-info");
+    if let Vserver::Data(s) = v {
+        let aggr_list = s.aggregates.iter().collect::<Vec<_>>();
+        let mut infos = Element::new("vserver-aggr-info-list");
+        for a in &s.aggregates {
+            let avail = c.aggregates.get(a).map(|a| a.available()).unwrap_or(0);
+            infos.children.push(
+                Element::new("vserver-aggr-info")
+                    .with_leaf("aggr-availsize", avail)
+                    .with_leaf("aggr-is-cft-precommit", "false")
+                    .with_leaf("aggr-name", a),
+            );
+        }
+        e = e
+            .with_list("aggr-list", "aggr-name", aggr_list)
+            .with_list("allowed-protocols", "protocol", &s.allowed_protocols)
+            .with_leaf("comment", &s.comment)
+            .with_leaf("ipspace", "Default")
+            .with_leaf("is-repository-vserver", "false")
+            .with_leaf("language", &s.language)
+            .with_leaf("max-volumes", "unlimited")
+            .with_leaf("operational-state", s.state.as_str())
+            .with_leaf("quota-policy", "default")
+            .with_leaf("root-volume", s.root_volume())
+            .with_leaf(
+                "root-volume-aggregate",
+                s.aggregates.first().map(String::as_str).unwrap_or(""),
+            )
+            .with_leaf("root-volume-security-style", "unix")
+            .with_leaf("snapshot-policy", "default")
+            .with_leaf("state", s.state.as_str())
+            .with_leaf("uuid", uuid)
+            .with(infos)
+            .with_leaf("vserver-name", name)
+            .with_leaf("vserver-subtype", &s.subtype)
+            .with_leaf("vserver-type", vtype)
+            .with_leaf("volume-delete-retention-hours", 12);
+    } else {
+        e = e
+            .with_leaf("ipspace", "Default")
+            .with_leaf("is-repository-vserver", "false")
+            .with_leaf("operational-state", "running")
+            .with_leaf("state", "running")
+            .with_leaf("uuid", uuid)
+            .with_leaf("vserver-name", name)
+            .with_leaf("vserver-subtype", "default")
+            .with_leaf("vserver-type", vtype);
+    }
+    e
+}
+
+fn visible<'c>(c: &'c Cluster, svm: Option<&str>) -> Vec<Vserver<'c>> {
+    let mut all: Vec<Vserver> = match svm {
+        Some(s) => c.svms.get(s).map(Vserver::Data).into_iter().collect(),
+        None => std::iter::once(Vserver::Admin)
+            .chain(c.nodes.iter().map(|n| Vserver::Node(&n.name)))
+            .chain(c.svms.values().map(Vserver::Data))
+            .collect(),
+    };
+    all.sort_by(|a, b| a.name(c).cmp(b.name(c)));
+    all
+}
+
+fn get(ctx: &Ctx, el: &Element) -> Result<Vec<Element>, ZapiError> {
+    let c = ctx.sim.read();
+    let v = match &ctx.svm {
+        Some(s) => Vserver::Data(c.svm(s)?),
+        None => Vserver::Admin,
+    };
+    let mut record = info(&c, &v);
+    if let Some(d) = el.child("desired-attributes").and_then(|d| d.children.first()) {
+        record = prune(&record, d);
+    }
+    Ok(vec![Element::new("attributes").with(record)])
+}
+
+fn get_iter(ctx: &Ctx, el: &Element) -> Result<Vec<Element>, ZapiError> {
+    let req = IterRequest::parse(el, "vserver-info")?;
+    let c = ctx.sim.read();
+    let all = visible(&c, ctx.svm.as_deref());
+    Ok(req.page(
+        &el.name,
+        all,
+        |v| vec![v.name(&c).to_string()],
+        |v| info(&c, v),
+    ))
+}
