@@ -368,8 +368,10 @@ impl Topology {
             if !aggr_names.insert(a.name.as_str()) {
                 return Err((format!("aggregates[{i}].name"), dup(&a.name)));
             }
-            if !["ssd", "hdd", "hybrid", "vmdisk", "lun", "ssd-nvm", "ssd-cap"]
-                .contains(&a.media.as_str())
+            if ![
+                "ssd", "hdd", "hybrid", "vmdisk", "lun", "ssd-nvm", "ssd-cap",
+            ]
+            .contains(&a.media.as_str())
             {
                 return Err((
                     format!("aggregates[{i}].media"),
@@ -444,8 +446,7 @@ impl Topology {
                         format!("{:?} is not a netmask", l.netmask),
                     ));
                 }
-                if !["data", "cluster_mgmt", "node_mgmt", "intercluster"]
-                    .contains(&l.role.as_str())
+                if !["data", "cluster_mgmt", "node_mgmt", "intercluster"].contains(&l.role.as_str())
                 {
                     return Err((
                         format!("{key}.role"),
@@ -485,7 +486,10 @@ impl Topology {
             if u.scope != "cluster" && !svm_names.contains(u.scope.as_str()) {
                 return Err((
                     format!("users[{i}].scope"),
-                    format!("must be \"cluster\" or the name of an SVM; {:?} is neither", u.scope),
+                    format!(
+                        "must be \"cluster\" or the name of an SVM; {:?} is neither",
+                        u.scope
+                    ),
                 ));
             }
             if !["admin", "readonly"].contains(&u.role.as_str()) {
@@ -513,7 +517,11 @@ fn check_addr(s: &str) -> Result<SocketAddr, String> {
 }
 
 fn check_protocol(p: &str) -> Result<(), String> {
-    if ["nfs", "cifs", "iscsi", "fcp", "nvme", "s3", "fcache", "none"].contains(&p) {
+    if [
+        "nfs", "cifs", "iscsi", "fcp", "nvme", "s3", "fcache", "none",
+    ]
+    .contains(&p)
+    {
         Ok(())
     } else {
         Err(format!(
@@ -614,11 +622,7 @@ mod tests {
         let e = Topology::parse("[cluster]\nnmae='x'\n", "t.toml").unwrap_err();
         assert!(e.to_string().contains("nmae"), "{e}");
 
-        let e = Topology::parse(
-            "[[users]]\nname='u'\nscope='svm9'\n",
-            "t.toml",
-        )
-        .unwrap_err();
+        let e = Topology::parse("[[users]]\nname='u'\nscope='svm9'\n", "t.toml").unwrap_err();
         assert_eq!(e.key, "users[0].scope");
     }
 }

@@ -8,7 +8,11 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 #[derive(Parser)]
-#[command(name = "ontap-sim", version, about = "A NetApp ONTAP cluster simulator (ZAPI over HTTPS)")]
+#[command(
+    name = "ontap-sim",
+    version,
+    about = "A NetApp ONTAP cluster simulator (ZAPI over HTTPS)"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,

@@ -73,8 +73,9 @@ pub async fn serve(opts: ServeOptions) -> Result<()> {
             let names = tls::server_names(bound.ip(), &topology.tls.extra_names);
             let m = tls::ensure_generated(dir.as_deref(), &names)?;
             let client_ca = match &topology.tls.client_ca {
-                Some(p) => std::fs::read_to_string(p)
-                    .with_context(|| format!("config tls.client_ca: cannot read {}", p.display()))?,
+                Some(p) => std::fs::read_to_string(p).with_context(|| {
+                    format!("config tls.client_ca: cannot read {}", p.display())
+                })?,
                 None => m.ca_pem.clone(),
             };
             (
@@ -91,9 +92,10 @@ pub async fn serve(opts: ServeOptions) -> Result<()> {
             nfs,
         },
     );
+    let shutdown = shutdown_signal()?;
     print_banner(&cluster, bound, ca_path.as_deref(), opts.config.as_deref());
     let sim = Arc::new(Sim::new(cluster));
-    crate::http::serve(listener, server_cfg, sim, shutdown_signal()).await;
+    crate::http::serve(listener, server_cfg, sim, shutdown).await;
     info!("stopped");
     Ok(())
 }
@@ -118,10 +120,7 @@ fn print_banner(c: &Cluster, bound: SocketAddr, ca: Option<&Path>, cfg: Option<&
         println!("  node     {} serial {}", n.name, n.serial_number);
     }
     for a in c.aggregates.values() {
-        println!(
-            "  aggr     {} {} bytes, media {}",
-            a.name, a.size, a.media
-        );
+        println!("  aggr     {} {} bytes, media {}", a.name, a.size, a.media);
     }
     for s in c.svms.values() {
         println!(
@@ -151,23 +150,16 @@ fn print_banner(c: &Cluster, bound: SocketAddr, ca: Option<&Path>, cfg: Option<&
     println!("ready");
 }
 
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
+/// Install the SIGINT/SIGTERM handlers now (before `ready` is printed, so a signal sent right after
+/// it is never missed) and return the future that resolves on the first of them.
+fn shutdown_signal() -> Result<impl std::future::Future<Output = ()>> {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut term = signal(SignalKind::terminate())?;
+    let mut int = signal(SignalKind::interrupt())?;
+    Ok(async move {
+        tokio::select! {
+            _ = int.recv() => info!("SIGINT: shutting down"),
+            _ = term.recv() => info!("SIGTERM: shutting down"),
         }
-    };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! {
-        _ = ctrl_c => info!("SIGINT: shutting down"),
-        _ = term => info!("SIGTERM: shutting down"),
-    }
+    })
 }

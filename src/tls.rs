@@ -291,6 +291,9 @@ mod tests {
         std::fs::write(dir.path().join(CA_CERT), "x").unwrap();
         let e = ensure_ca(Some(dir.path())).unwrap_err().to_string();
         assert!(e.contains("only one of"), "{e}");
-        assert_eq!(std::fs::read_to_string(dir.path().join(CA_CERT)).unwrap(), "x");
+        assert_eq!(
+            std::fs::read_to_string(dir.path().join(CA_CERT)).unwrap(),
+            "x"
+        );
     }
 }

@@ -8,9 +8,9 @@ pub mod auth;
 use crate::model::Sim;
 use crate::zapi;
 use bytes::Bytes;
-use http_body_util::{BodyExt, Full, Limited};
+use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
-use hyper::header::{HeaderValue, ALLOW, CONTENT_LENGTH, CONTENT_TYPE, WWW_AUTHENTICATE};
+use hyper::header::{HeaderValue, ALLOW, CONNECTION, CONTENT_TYPE, WWW_AUTHENTICATE};
 use hyper::{Method, Request, Response, StatusCode};
 use hyper_util::rt::{TokioIo, TokioTimer};
 use std::convert::Infallible;
@@ -26,6 +26,8 @@ use tracing::{info, info_span, warn, Instrument};
 pub const ZAPI_PATH: &str = "/servlets/netapp.servlets.admin.XMLrequest_filer";
 /// Bodies above this are refused with 413; the largest real ZAPI requests are a few KiB.
 pub const MAX_BODY: usize = 8 << 20;
+/// How much of an oversized body is read and thrown away before the connection is cut.
+const DRAIN_LIMIT: usize = 64 << 20;
 const TLS_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 pub const REALM: &str = "ontap-sim";
@@ -147,8 +149,12 @@ async fn route(shared: &Shared, peer: &Peer, req: Request<Incoming>) -> Response
             return plain(StatusCode::NOT_FOUND, "404 Not Found");
         }
         if req.method() != Method::POST {
-            let mut r = plain(StatusCode::METHOD_NOT_ALLOWED, "405 Method Not Allowed: use POST");
-            r.headers_mut().insert(ALLOW, HeaderValue::from_static("POST"));
+            let mut r = plain(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "405 Method Not Allowed: use POST",
+            );
+            r.headers_mut()
+                .insert(ALLOW, HeaderValue::from_static("POST"));
             info!(method = %req.method(), status = 405, "method not allowed");
             return r;
         }
@@ -167,22 +173,13 @@ async fn route(shared: &Shared, peer: &Peer, req: Request<Incoming>) -> Response
             }
         };
         tracing::Span::current().record("user", user.name.as_str());
-        let declared = req
-            .headers()
-            .get(CONTENT_LENGTH)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.parse::<u64>().ok());
-        if declared.is_some_and(|n| n > MAX_BODY as u64) {
-            info!(status = 413, "body too large");
-            return too_large();
-        }
-        let body = match Limited::new(req.into_body(), MAX_BODY).collect().await {
-            Ok(b) => b.to_bytes(),
-            Err(e) if e.downcast_ref::<http_body_util::LengthLimitError>().is_some() => {
+        let body = match read_body(req.into_body()).await {
+            Ok(b) => b,
+            Err(BodyError::TooLarge) => {
                 info!(status = 413, "body too large");
                 return too_large();
             }
-            Err(e) => {
+            Err(BodyError::Broken(e)) => {
                 info!(error = %e, "reading the body failed");
                 return plain(StatusCode::BAD_REQUEST, "400 Bad Request: unreadable body");
             }
@@ -211,9 +208,40 @@ async fn route(shared: &Shared, peer: &Peer, req: Request<Incoming>) -> Response
     .await
 }
 
+enum BodyError {
+    TooLarge,
+    Broken(hyper::Error),
+}
+
+/// Collect a body of at most [`MAX_BODY`] bytes. An oversized body is still read (up to
+/// [`DRAIN_LIMIT`]) and discarded, so a client that writes its whole request before reading, as
+/// most do, sees the 413 instead of a broken pipe.
+async fn read_body(mut body: Incoming) -> Result<Bytes, BodyError> {
+    let mut buf = Vec::new();
+    let mut total = 0usize;
+    while let Some(frame) = body.frame().await {
+        let frame = frame.map_err(BodyError::Broken)?;
+        if let Some(data) = frame.data_ref() {
+            total += data.len();
+            if total <= MAX_BODY {
+                buf.extend_from_slice(data);
+            } else if total > DRAIN_LIMIT {
+                break;
+            }
+        }
+    }
+    if total > MAX_BODY {
+        return Err(BodyError::TooLarge);
+    }
+    Ok(Bytes::from(buf))
+}
+
 fn too_large() -> Response<Full<Bytes>> {
-    plain(
+    let mut r = plain(
         StatusCode::PAYLOAD_TOO_LARGE,
         &format!("413 Payload Too Large: the limit is {MAX_BODY} bytes"),
-    )
+    );
+    r.headers_mut()
+        .insert(CONNECTION, HeaderValue::from_static("close"));
+    r
 }

@@ -48,8 +48,7 @@ impl Cluster {
     pub fn authenticate_password(&self, name: &str, password: &str) -> Option<&User> {
         self.users.iter().find(|u| {
             u.name == name
-                && u
-                    .password
+                && u.password
                     .as_deref()
                     .is_some_and(|p| same_secret(p, password))
         })

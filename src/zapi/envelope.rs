@@ -55,7 +55,8 @@ pub fn decode(body: &[u8]) -> Result<Request, ZapiError> {
     }
 }
 
-const PROLOGUE: &str = "<?xml version='1.0' encoding='UTF-8' ?>\n<!DOCTYPE netapp SYSTEM 'file:/etc/netapp_gx.dtd'>\n";
+const PROLOGUE: &str =
+    "<?xml version='1.0' encoding='UTF-8' ?>\n<!DOCTYPE netapp SYSTEM 'file:/etc/netapp_gx.dtd'>\n";
 
 fn open(ontapi: &str) -> String {
     format!("{PROLOGUE}<netapp version='{ontapi}' xmlns='http://www.netapp.com/filer/admin'>\n")

@@ -154,9 +154,7 @@ pub fn matches(record: &Element, q: &Element) -> bool {
             }
             found.any(|c| value_matches(pattern, c.text.trim()))
         } else {
-            record
-                .children_named(&tq.name)
-                .any(|c| matches(c, tq))
+            record.children_named(&tq.name).any(|c| matches(c, tq))
         }
     })
 }
@@ -211,9 +209,7 @@ fn glob(pattern: &str, value: &str) -> bool {
     }
     let (first, last) = (parts[0], parts[parts.len() - 1]);
     // Check both ends before slicing, so the slice bounds fall on character boundaries.
-    if !value.starts_with(first)
-        || !value.ends_with(last)
-        || value.len() < first.len() + last.len()
+    if !value.starts_with(first) || !value.ends_with(last) || value.len() < first.len() + last.len()
     {
         return false;
     }
@@ -272,13 +268,11 @@ mod tests {
     #[test]
     fn query_matching_nested_and_lists() {
         let r = rec("svm1", &["nfs", "cifs"]);
-        let q = Element::new("vserver-info").with(
-            Element::new("allowed-protocols").with_leaf("protocol", "cifs"),
-        );
+        let q = Element::new("vserver-info")
+            .with(Element::new("allowed-protocols").with_leaf("protocol", "cifs"));
         assert!(matches(&r, &q));
-        let q = Element::new("vserver-info").with(
-            Element::new("allowed-protocols").with_leaf("protocol", "iscsi"),
-        );
+        let q = Element::new("vserver-info")
+            .with(Element::new("allowed-protocols").with_leaf("protocol", "iscsi"));
         assert!(!matches(&r, &q));
         let q = Element::new("vserver-info").with_leaf("vserver-name", "");
         assert!(matches(&r, &q), "an empty value does not filter");
@@ -308,7 +302,11 @@ mod tests {
                 .unwrap();
             if let Some(list) = page.iter().find(|e| e.name == "attributes-list") {
                 assert_eq!(list.children.len(), num);
-                seen.extend(list.children.iter().map(|c| c.child_text("vserver-name").unwrap().to_string()));
+                seen.extend(
+                    list.children
+                        .iter()
+                        .map(|c| c.child_text("vserver-name").unwrap().to_string()),
+                );
             }
             match page.iter().find(|e| e.name == "next-tag") {
                 Some(t) => {
@@ -327,7 +325,8 @@ mod tests {
         assert!(IterRequest::parse(&api, "x-info").is_err());
         let api = Element::new("x-get-iter").with_leaf("tag", "garbage");
         assert!(IterRequest::parse(&api, "x-info").is_err());
-        let api = Element::new("x-get-iter").with(Element::new("query").with(Element::new("y-info")));
+        let api =
+            Element::new("x-get-iter").with(Element::new("query").with(Element::new("y-info")));
         assert!(IterRequest::parse(&api, "x-info")
             .err()
             .unwrap()

@@ -38,7 +38,10 @@ pub fn handle(sim: &Sim, user: &User, body: &[u8]) -> Outcome {
             })?;
         svm = context.clone();
         let api = api::lookup(&req.api.name).ok_or_else(|| {
-            ZapiError::new(EAPINOTFOUND, format!("Unable to find API: {}", req.api.name))
+            ZapiError::new(
+                EAPINOTFOUND,
+                format!("Unable to find API: {}", req.api.name),
+            )
         })?;
         match (api.exposure, &context) {
             (Exposure::Cluster, Some(s)) => {

@@ -135,11 +135,17 @@ fn node_get_iter(ctx: &Ctx, el: &Element) -> Result<Vec<Element>, ZapiError> {
 fn node_get(ctx: &Ctx, el: &Element) -> Result<Vec<Element>, ZapiError> {
     let name = super::text(el, "node").unwrap_or_default();
     let c = ctx.sim.read();
-    let n = c
-        .node(name)
-        .ok_or_else(|| ZapiError::new(crate::zapi::errno::EOBJECTNOTFOUND, format!("Node \"{name}\" does not exist")))?;
+    let n = c.node(name).ok_or_else(|| {
+        ZapiError::new(
+            crate::zapi::errno::EOBJECTNOTFOUND,
+            format!("Node \"{name}\" does not exist"),
+        )
+    })?;
     let mut info = node_info(&c, n);
-    if let Some(d) = el.child("desired-attributes").and_then(|d| d.children.first()) {
+    if let Some(d) = el
+        .child("desired-attributes")
+        .and_then(|d| d.children.first())
+    {
         info = crate::zapi::iter::prune(&info, d);
     }
     Ok(vec![Element::new("attributes").with(info)])

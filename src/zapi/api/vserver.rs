@@ -120,7 +120,10 @@ fn get(ctx: &Ctx, el: &Element) -> Result<Vec<Element>, ZapiError> {
         None => Vserver::Admin,
     };
     let mut record = info(&c, &v);
-    if let Some(d) = el.child("desired-attributes").and_then(|d| d.children.first()) {
+    if let Some(d) = el
+        .child("desired-attributes")
+        .and_then(|d| d.children.first())
+    {
         record = prune(&record, d);
     }
     Ok(vec![Element::new("attributes").with(record)])
