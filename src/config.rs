@@ -33,6 +33,9 @@ pub struct Topology {
     pub svms: Vec<SvmConfig>,
     #[serde(default)]
     pub users: Vec<UserConfig>,
+    /// QoS policy groups that volumes may name.
+    #[serde(default)]
+    pub qos_policy_groups: Vec<String>,
 }
 
 #[derive(Debug, Clone, Deserialize, PartialEq)]

@@ -144,11 +144,12 @@ async fn route(shared: &Shared, peer: &Peer, req: Request<Incoming>) -> Response
         svm = tracing::field::Empty, api = tracing::field::Empty);
     async move {
         let started = Instant::now();
-        if req.uri().path() != ZAPI_PATH {
+        // Refusals still read the (bounded) body first, so the connection stays usable for
+        // keep-alive clients that answer the challenge on it.
+        let refusal = if req.uri().path() != ZAPI_PATH {
             info!(method = %req.method(), path = req.uri().path(), status = 404, "not found");
-            return plain(StatusCode::NOT_FOUND, "404 Not Found");
-        }
-        if req.method() != Method::POST {
+            Some(plain(StatusCode::NOT_FOUND, "404 Not Found"))
+        } else if req.method() != Method::POST {
             let mut r = plain(
                 StatusCode::METHOD_NOT_ALLOWED,
                 "405 Method Not Allowed: use POST",
@@ -156,20 +157,34 @@ async fn route(shared: &Shared, peer: &Peer, req: Request<Incoming>) -> Response
             r.headers_mut()
                 .insert(ALLOW, HeaderValue::from_static("POST"));
             info!(method = %req.method(), status = 405, "method not allowed");
-            return r;
-        }
-        let user = {
-            let cluster = shared.sim.read();
-            match auth::authenticate(&cluster, peer.cert_cn.as_deref(), req.headers()) {
-                auth::Outcome::User(u) => u,
-                auth::Outcome::NoCredentials => {
-                    info!(status = 401, "no credentials; sending the Basic challenge");
-                    return unauthorized();
+            Some(r)
+        } else {
+            None
+        };
+        let user = match refusal {
+            Some(r) => Err(r),
+            None => {
+                let cluster = shared.sim.read();
+                match auth::authenticate(&cluster, peer.cert_cn.as_deref(), req.headers()) {
+                    auth::Outcome::User(u) => Ok(u),
+                    auth::Outcome::NoCredentials => {
+                        info!(status = 401, "no credentials; sending the Basic challenge");
+                        Err(unauthorized())
+                    }
+                    auth::Outcome::Rejected(who) => {
+                        warn!(status = 401, user = %who, "authentication failed");
+                        Err(unauthorized())
+                    }
                 }
-                auth::Outcome::Rejected(who) => {
-                    warn!(status = 401, user = %who, "authentication failed");
-                    return unauthorized();
-                }
+            }
+        };
+        let user = match user {
+            Ok(u) => u,
+            Err(r) => {
+                return match read_body(req.into_body()).await {
+                    Ok(_) => r,
+                    Err(_) => too_large(),
+                };
             }
         };
         tracing::Span::current().record("user", user.name.as_str());
@@ -184,7 +199,9 @@ async fn route(shared: &Shared, peer: &Peer, req: Request<Incoming>) -> Response
                 return plain(StatusCode::BAD_REQUEST, "400 Bad Request: unreadable body");
             }
         };
+        tracing::debug!(body = %String::from_utf8_lossy(&body[..body.len().min(8192)]), "request body");
         let outcome = zapi::handle(&shared.sim, &user, &body);
+        tracing::debug!(body = %&outcome.body[..outcome.body.len().min(8192)], "response body");
         let span = tracing::Span::current();
         if let Some(api) = &outcome.api {
             span.record("api", api.as_str());

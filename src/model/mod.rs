@@ -6,23 +6,39 @@
 
 pub mod aggregate;
 pub mod ems;
+pub mod export_policy;
+pub mod job;
 pub mod lif;
 pub mod node;
+pub mod qtree;
+pub mod snapshot;
 pub mod svm;
 pub mod user;
+pub mod volume;
 
 use crate::config::{self, Topology};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
 use uuid::Uuid;
 
 pub use aggregate::Aggregate;
 pub use ems::EmsMessage;
+pub use export_policy::{ExportPolicy, ExportRule, RuleSpec};
+pub use job::{Job, JobState};
 pub use lif::{Lif, OperStatus};
 pub use node::Node;
+pub use qtree::{Qtree, QtreeChange};
 pub use svm::{Svm, SvmState};
 pub use user::{Role, Scope, User};
+pub use volume::{
+    CloneParent, Guarantee, RecoveryEntry, Snapshot, Volume, VolumeChange, VolumeSpec, VolumeState,
+};
+
+/// The snapshot policies every cluster has.
+pub const SNAPSHOT_POLICIES: &[&str] = &["default", "default-1weekly", "none"];
+/// When the seed objects (SVM root volumes) were made: fixed, so answers are reproducible.
+pub const SEED_TIME: u64 = 1_704_715_200;
 
 /// Why an operation was refused. Each variant says which object and why, in words a user can act on.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -35,10 +51,23 @@ pub enum ModelError {
     InvalidInput(String),
     #[error("{0}")]
     NotAuthorized(String),
+    /// The object is in a state that forbids the operation (in use, has dependants, ...).
     #[error("{0}")]
     Busy(String),
+    /// A snapshot a FlexClone depends on.
+    #[error("{0}")]
+    SnapshotBusy(String),
+    /// The request clashes with an existing object in a way that is not a plain duplicate name.
+    #[error("{0}")]
+    Conflict(String),
     #[error("{0}")]
     NoSpace(String),
+    #[error("{0}")]
+    Offline(String),
+    #[error("{0}")]
+    NotMounted(String),
+    #[error("{0}")]
+    NotClone(String),
 }
 
 /// The ONTAP release the cluster reports.
@@ -88,6 +117,18 @@ pub struct Cluster {
     pub svms: BTreeMap<String, Svm>,
     pub users: Vec<User>,
     pub ems: Vec<EmsMessage>,
+    /// Keyed by (SVM, volume name).
+    pub volumes: BTreeMap<(String, String), Volume>,
+    /// Keyed by (SVM, policy name).
+    pub export_policies: BTreeMap<(String, String), ExportPolicy>,
+    /// Keyed by (SVM, volume, qtree name).
+    pub qtrees: BTreeMap<(String, String, String), Qtree>,
+    pub jobs: BTreeMap<u64, Job>,
+    pub recovery_queue: Vec<RecoveryEntry>,
+    pub qos_policy_groups: BTreeSet<String>,
+    next_dsid: u64,
+    next_job_id: u64,
+    next_policy_id: u64,
     seed: Uuid,
 }
 
@@ -227,7 +268,7 @@ impl Cluster {
                 },
             })
             .collect();
-        Cluster {
+        let mut c = Cluster {
             name: t.cluster.name.clone(),
             uuid: derive_uuid(&seed, "cluster"),
             serial_number: derive_digits(&seed, "cluster-serial", 13),
@@ -246,8 +287,128 @@ impl Cluster {
             svms,
             users,
             ems: Vec::new(),
+            volumes: BTreeMap::new(),
+            export_policies: BTreeMap::new(),
+            qtrees: BTreeMap::new(),
+            jobs: BTreeMap::new(),
+            recovery_queue: Vec::new(),
+            qos_policy_groups: t.qos_policy_groups.iter().cloned().collect(),
+            next_dsid: 1000,
+            next_job_id: 0,
+            next_policy_id: 0,
             seed,
+        };
+        // Every SVM starts as ONTAP makes one: a `default` export policy (no rules) and a root
+        // volume holding the namespace root "/" on its first aggregate.
+        let svms: Vec<(String, Option<String>)> = c
+            .svms
+            .values()
+            .map(|s| (s.name.clone(), s.aggregates.first().cloned()))
+            .collect();
+        for (svm, aggr) in svms {
+            c.create_export_policy(&svm, "default")
+                .expect("a new SVM has no policies");
+            if let Some(aggr) = aggr {
+                c.create_root_volume(&svm, &aggr, SEED_TIME);
+            }
         }
+        c
+    }
+
+    pub fn aggregate(&self, name: &str) -> Result<&Aggregate, ModelError> {
+        self.aggregates
+            .get(name)
+            .ok_or_else(|| ModelError::NotFound {
+                kind: "Aggregate",
+                name: name.to_string(),
+            })
+    }
+
+    pub fn check_snapshot_policy(&self, name: &str) -> Result<(), ModelError> {
+        if SNAPSHOT_POLICIES.contains(&name) {
+            Ok(())
+        } else {
+            Err(ModelError::NotFound {
+                kind: "Snapshot policy",
+                name: name.to_string(),
+            })
+        }
+    }
+
+    pub fn check_qos_policy_group(&self, name: &str) -> Result<(), ModelError> {
+        if self.qos_policy_groups.contains(name) {
+            Ok(())
+        } else {
+            Err(ModelError::NotFound {
+                kind: "QoS policy group",
+                name: name.to_string(),
+            })
+        }
+    }
+
+    /// Every cross-object invariant, checked from scratch. Tests call this after storms of
+    /// concurrent changes; a violation names what is wrong.
+    pub fn check_invariants(&self) -> Result<(), String> {
+        let mut footprints: BTreeMap<&str, u64> = BTreeMap::new();
+        let mut junctions: BTreeSet<(&str, &str)> = BTreeSet::new();
+        for ((svm, name), v) in &self.volumes {
+            if &v.svm != svm || &v.name != name {
+                return Err(format!("volume {svm}/{name} is filed under the wrong key"));
+            }
+            self.svm(svm).map_err(|e| e.to_string())?;
+            *footprints.entry(v.aggregate.as_str()).or_default() += v.footprint();
+            if let Some(j) = &v.junction_path {
+                if !junctions.insert((svm, j)) {
+                    return Err(format!("junction path {j} in {svm} is used twice"));
+                }
+                if v.state != VolumeState::Online {
+                    return Err(format!(
+                        "volume {svm}/{name} is mounted but {}",
+                        v.state.as_str()
+                    ));
+                }
+            }
+            if let Some(p) = &v.clone_parent {
+                let parent = self
+                    .volume(svm, &p.volume)
+                    .map_err(|e| format!("clone {name}: {e}"))?;
+                if !parent.snapshots.contains_key(&p.snapshot) {
+                    return Err(format!(
+                        "clone {name}: parent snapshot {} is gone",
+                        p.snapshot
+                    ));
+                }
+            }
+            if !self
+                .export_policies
+                .contains_key(&(svm.clone(), v.export_policy.clone()))
+            {
+                return Err(format!(
+                    "volume {svm}/{name} uses missing policy {}",
+                    v.export_policy
+                ));
+            }
+            if v.size_used() > v.size_total() + v.snapshot_reserve() {
+                return Err(format!("volume {svm}/{name} holds more than its size"));
+            }
+        }
+        for a in self.aggregates.values() {
+            let sum = footprints.get(a.name.as_str()).copied().unwrap_or(0);
+            if a.used != sum {
+                return Err(format!(
+                    "aggregate {} records {} bytes used but its volumes take {sum}",
+                    a.name, a.used
+                ));
+            }
+            if a.used > a.size {
+                return Err(format!("aggregate {} is over-committed", a.name));
+            }
+        }
+        for q in self.qtrees.values() {
+            self.volume(&q.svm, &q.volume)
+                .map_err(|e| format!("qtree {}: {e}", q.name))?;
+        }
+        Ok(())
     }
 
     pub fn uuid_for(&self, what: &str) -> Uuid {

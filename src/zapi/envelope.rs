@@ -25,6 +25,15 @@ pub fn decode(body: &[u8]) -> Result<Request, ZapiError> {
             ),
         ));
     }
+    if !root.text.trim().is_empty() {
+        return Err(ZapiError::new(
+            EAPIERROR,
+            format!(
+                "Unable to parse the request: <netapp> holds text \"{}\"; it may hold only the API element",
+                root.text.trim()
+            ),
+        ));
+    }
     let vfiler = root
         .get_attr("vfiler")
         .filter(|v| !v.is_empty())

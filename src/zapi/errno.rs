@@ -9,6 +9,11 @@ pub const EAPIPRIVILEGE: u32 = 13003;
 pub const EAPINOTFOUND: u32 = 13005;
 pub const ESNAPSHOTBUSY: u32 = 13024;
 pub const EVOLUMEDOESNOTEXIST: u32 = 13040;
+pub const EVOLUMEOFFLINE: u32 = 13042;
+pub const EVOLNOTCLONE: u32 = 13170;
+pub const EVOL_NOT_MOUNTED: u32 = 14716;
+pub const EVSERVER_OP_NOT_ALLOWED: u32 = 14719;
+pub const SOURCEINFONOTFOUND: u32 = 19068;
 pub const EINTERNALERROR: u32 = 13114;
 pub const EINVALIDINPUTERROR: u32 = 13115;
 pub const EDUPLICATEENTRY: u32 = 13130;
@@ -48,8 +53,11 @@ impl From<ModelError> for ZapiError {
             ModelError::Duplicate { .. } => EDUPLICATEENTRY,
             ModelError::InvalidInput(_) => EINVALIDINPUTERROR,
             ModelError::NotAuthorized(_) => EAPIPRIVILEGE,
-            ModelError::Busy(_) => ESNAPSHOTBUSY,
-            ModelError::NoSpace(_) => EAPIERROR,
+            ModelError::Busy(_) | ModelError::Conflict(_) | ModelError::NoSpace(_) => EAPIERROR,
+            ModelError::SnapshotBusy(_) => ESNAPSHOTBUSY,
+            ModelError::Offline(_) => EVOLUMEOFFLINE,
+            ModelError::NotMounted(_) => EVOL_NOT_MOUNTED,
+            ModelError::NotClone(_) => EVOLNOTCLONE,
         };
         ZapiError::new(errno, e.to_string())
     }

@@ -26,8 +26,13 @@ impl IterRequest {
             None => DEFAULT_MAX_RECORDS,
             Some(s) => {
                 let n: u64 = s.trim().parse().map_err(|_| {
+                    let what = if s.trim().parse::<i64>().is_ok() {
+                        "must be a positive integer"
+                    } else {
+                        "is not an integer"
+                    };
                     ZapiError::invalid(format!(
-                        "Invalid value specified for \"max-records\": \"{s}\" is not an integer"
+                        "Invalid value specified for \"max-records\": \"{s}\" {what}"
                     ))
                 })?;
                 if n == 0 {

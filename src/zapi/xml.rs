@@ -60,6 +60,12 @@ impl Element {
         self.with(Element::leaf(name, text))
     }
 
+    /// Builder: append children.
+    pub fn with_children(mut self, children: Vec<Element>) -> Self {
+        self.children.extend(children);
+        self
+    }
+
     /// Builder: append a leaf child only when the value is known.
     pub fn with_opt(self, name: &str, text: Option<impl ToString>) -> Self {
         match text {
@@ -229,8 +235,9 @@ pub fn parse(doc: &str) -> Result<Element, ParseError> {
                 let mut el = stack
                     .pop()
                     .ok_or_else(|| err(&reader, "unexpected end tag".into()))?;
-                if !el.children.is_empty() {
-                    // Whitespace between child elements is formatting, not content.
+                if !el.children.is_empty() && el.text.trim().is_empty() {
+                    // Whitespace between child elements is formatting, not content; anything
+                    // else is kept so callers can refuse mixed content.
                     el.text.clear();
                 }
                 match stack.last_mut() {

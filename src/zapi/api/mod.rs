@@ -4,8 +4,18 @@
 //! with their types, so privilege checks and "Missing input" / "Extra input" / type errors are
 //! decided once here, before any handler runs.
 
+pub mod aggr;
+pub mod clone;
 pub mod ems;
+pub mod export;
+pub mod job;
+pub mod net;
+pub mod qtree;
+pub mod sis;
+pub mod snapmirror;
+pub mod snapshot;
 pub mod system;
+pub mod volume;
 pub mod vserver;
 
 use super::errno::ZapiError;
@@ -86,12 +96,29 @@ pub struct Api {
     pub handler: Handler,
 }
 
+/// Every API family's table.
+pub static FAMILIES: &[&[Api]] = &[
+    system::APIS,
+    vserver::APIS,
+    ems::APIS,
+    aggr::APIS,
+    net::APIS,
+    volume::APIS,
+    clone::APIS,
+    sis::APIS,
+    snapshot::APIS,
+    export::APIS,
+    qtree::APIS,
+    snapmirror::APIS,
+    job::APIS,
+];
+
 fn registry() -> &'static HashMap<&'static str, &'static Api> {
     static REG: OnceLock<HashMap<&'static str, &'static Api>> = OnceLock::new();
     REG.get_or_init(|| {
         let mut m = HashMap::new();
-        for family in [system::APIS, vserver::APIS, ems::APIS] {
-            for api in family {
+        for family in FAMILIES {
+            for api in *family {
                 m.insert(api.name, api);
             }
         }
@@ -171,6 +198,71 @@ pub fn boolean(el: &Element, name: &str) -> Option<bool> {
     text(el, name).and_then(parse_bool)
 }
 
+/// A required text input (presence was checked by [`validate_inputs`]).
+pub fn need<'a>(el: &'a Element, name: &str) -> &'a str {
+    text(el, name).unwrap_or_default()
+}
+
+/// A non-negative integer input that must fit `T`.
+pub fn uint<T: TryFrom<i64>>(el: &Element, name: &str) -> Result<Option<T>, ZapiError> {
+    match int(el, name) {
+        None => Ok(None),
+        Some(n) => T::try_from(n).map(Some).map_err(|_| {
+            ZapiError::invalid(format!(
+                "Invalid value specified for \"{name}\": {n} is out of range"
+            ))
+        }),
+    }
+}
+
+/// The values of a list input (`<protocol><access-protocol>nfs</access-protocol></protocol>`).
+pub fn list(el: &Element, name: &str) -> Option<Vec<String>> {
+    el.child(name).map(|l| {
+        l.children
+            .iter()
+            .map(|c| c.text.trim().to_string())
+            .collect()
+    })
+}
+
+impl Ctx<'_> {
+    /// The SVM of an SVM-exposed API (the dispatcher guarantees one).
+    pub fn svm(&self) -> Result<&str, ZapiError> {
+        self.svm.as_deref().ok_or_else(|| {
+            ZapiError::new(
+                crate::zapi::errno::EAPINOTFOUND,
+                "This API needs a Vserver context: tunnel with the vfiler attribute",
+            )
+        })
+    }
+}
+
+/// The `result-*` outputs of an asynchronous API whose job has been recorded.
+pub fn async_result(job_id: u64) -> Vec<Element> {
+    vec![
+        Element::leaf("result-error-code", 0),
+        Element::leaf("result-error-message", ""),
+        Element::leaf("result-jobid", job_id),
+        Element::leaf("result-status", "in_progress"),
+    ]
+}
+
+/// Sizes as ONTAP prints them: the largest unit that divides exactly (`1g`, `512m`), else bytes.
+pub fn format_size(bytes: u64) -> String {
+    for (unit, shift) in [("t", 40), ("g", 30), ("m", 20), ("k", 10)] {
+        if bytes >= 1 << shift && bytes.is_multiple_of(1u64 << shift) {
+            return format!("{}{unit}", bytes >> shift);
+        }
+    }
+    bytes.to_string()
+}
+
+/// Parse a size input: bytes or a number with ONTAP's binary units (`1g`, `500m`).
+pub fn parse_size(name: &str, v: &str) -> Result<u64, ZapiError> {
+    crate::config::parse_size(v)
+        .map_err(|e| ZapiError::invalid(format!("Invalid value specified for \"{name}\": {e}")))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -178,8 +270,8 @@ mod tests {
     #[test]
     fn every_api_is_registered_once_with_sane_inputs() {
         let mut n = 0;
-        for family in [system::APIS, vserver::APIS, ems::APIS] {
-            for api in family {
+        for family in FAMILIES {
+            for api in *family {
                 n += 1;
                 assert!(std::ptr::eq(lookup(api.name).unwrap(), api), "{}", api.name);
                 let mut names: Vec<_> = api.inputs.iter().map(|i| i.name).collect();

@@ -24,6 +24,26 @@ pub static APIS: &[Api] = &[
         inputs: ITER_INPUTS,
         handler: get_iter,
     },
+    Api {
+        name: "vserver-peer-get-iter",
+        access: Access::Read,
+        exposure: Exposure::Both,
+        inputs: ITER_INPUTS,
+        handler: peer_get_iter,
+    },
+    Api {
+        name: "vserver-show-aggr-get-iter",
+        access: Access::Read,
+        exposure: Exposure::Both,
+        inputs: &[
+            opt("max-records", Kind::Int),
+            opt("tag", Kind::Str),
+            opt("query", Kind::Elem),
+            opt("desired-attributes", Kind::Elem),
+            opt("vserver", Kind::Str),
+        ],
+        handler: show_aggr_get_iter,
+    },
 ];
 
 /// The vservers of a cluster as ZAPI shows them.
@@ -138,5 +158,48 @@ fn get_iter(ctx: &Ctx, el: &Element) -> Result<Vec<Element>, ZapiError> {
         all,
         |v| vec![v.name(&c).to_string()],
         |v| info(&c, v),
+    ))
+}
+
+/// SVM peer relationships: the simulator's SVMs have none, so the list is always empty.
+fn peer_get_iter(_: &Ctx, el: &Element) -> Result<Vec<Element>, ZapiError> {
+    let req = IterRequest::parse(el, "vserver-peer-info")?;
+    Ok(req.page(
+        &el.name,
+        std::iter::empty::<()>(),
+        |_| vec![],
+        |_| Element::new("vserver-peer-info"),
+    ))
+}
+
+/// The aggregates assigned to each visible SVM, with their free space and media type.
+fn show_aggr_get_iter(ctx: &Ctx, el: &Element) -> Result<Vec<Element>, ZapiError> {
+    let req = IterRequest::parse(el, "show-aggregates")?;
+    let c = ctx.sim.read();
+    let only = super::text(el, "vserver").map(str::to_string);
+    let items = c
+        .svms
+        .values()
+        .filter(|s| ctx.svm.as_deref().is_none_or(|n| n == s.name))
+        .filter(|s| only.as_deref().is_none_or(|n| n == s.name))
+        .flat_map(|s| {
+            s.aggregates
+                .iter()
+                .filter_map(|a| c.aggregates.get(a))
+                .map(move |a| (s, a))
+        });
+    Ok(req.page(
+        &el.name,
+        items,
+        |(s, a)| vec![s.name.clone(), a.name.clone()],
+        |(s, a)| {
+            Element::new("show-aggregates")
+                .with_leaf("aggregate-name", &a.name)
+                .with_leaf("aggregate-type", &a.media)
+                .with_leaf("available-size", a.available())
+                .with_leaf("is-nve-capable", "false")
+                .with_leaf("snaplock-type", "non_snaplock")
+                .with_leaf("vserver-name", &s.name)
+        },
     ))
 }

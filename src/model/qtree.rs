@@ -1,0 +1,177 @@
+//! Qtrees: directories at a volume's root with their own security style, mode and export policy.
+
+use super::volume::{check_security_style, offline, VolumeState};
+use super::{Cluster, ModelError};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Qtree {
+    pub name: String,
+    pub svm: String,
+    pub volume: String,
+    pub id: u32,
+    pub security_style: String,
+    pub mode: u32,
+    /// None: inherits the volume's policy.
+    pub export_policy: Option<String>,
+    pub oplocks: bool,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct QtreeChange {
+    pub security_style: Option<String>,
+    pub mode: Option<u32>,
+    pub export_policy: Option<String>,
+    pub oplocks: Option<bool>,
+}
+
+pub fn check_qtree_name(name: &str) -> Result<(), ModelError> {
+    let ok = !name.is_empty()
+        && name.len() <= 64
+        && name != "."
+        && name != ".."
+        && !name.contains(['/', '\\', ',', '"', '*'])
+        && !name.chars().any(char::is_control);
+    if ok {
+        Ok(())
+    } else {
+        Err(ModelError::InvalidInput(format!(
+            "Invalid qtree name \"{name}\": at most 64 characters without '/', '\\', ',', '\"' or '*'"
+        )))
+    }
+}
+
+fn qtree_not_found(volume: &str, name: &str) -> ModelError {
+    ModelError::NotFound {
+        kind: "Qtree",
+        name: format!("{name}\" in volume \"{volume}"),
+    }
+}
+
+impl Cluster {
+    pub fn qtrees_of<'a>(&'a self, svm: &'a str) -> impl Iterator<Item = &'a Qtree> + 'a {
+        self.qtrees
+            .range((svm.to_string(), String::new(), String::new())..)
+            .take_while(move |((s, _, _), _)| s == svm)
+            .map(|(_, q)| q)
+    }
+
+    /// `qtree-create`.
+    pub fn create_qtree(
+        &mut self,
+        svm: &str,
+        volume: &str,
+        name: &str,
+        change: QtreeChange,
+    ) -> Result<(), ModelError> {
+        check_qtree_name(name)?;
+        let v = self.volume(svm, volume)?;
+        if v.state != VolumeState::Online {
+            return Err(offline(v));
+        }
+        let key = (svm.to_string(), volume.to_string(), name.to_string());
+        if self.qtrees.contains_key(&key) {
+            return Err(ModelError::Duplicate {
+                kind: "Qtree",
+                name: format!("{name}\" in volume \"{volume}"),
+            });
+        }
+        let security_style = change
+            .security_style
+            .unwrap_or_else(|| v.security_style.clone());
+        check_security_style(&security_style)?;
+        if let Some(p) = &change.export_policy {
+            self.export_policy(svm, p)?;
+        }
+        let id = self
+            .qtrees
+            .values()
+            .filter(|q| q.svm == svm && q.volume == volume)
+            .map(|q| q.id)
+            .max()
+            .unwrap_or(0)
+            + 1;
+        let mode = change.mode.unwrap_or(v.unix_permissions);
+        self.qtrees.insert(
+            key,
+            Qtree {
+                name: name.to_string(),
+                svm: svm.to_string(),
+                volume: volume.to_string(),
+                id,
+                security_style,
+                mode,
+                export_policy: change.export_policy,
+                oplocks: change.oplocks.unwrap_or(true),
+            },
+        );
+        Ok(())
+    }
+
+    /// `qtree-delete`.
+    pub fn delete_qtree(&mut self, svm: &str, volume: &str, name: &str) -> Result<(), ModelError> {
+        self.volume(svm, volume)?;
+        self.qtrees
+            .remove(&(svm.to_string(), volume.to_string(), name.to_string()))
+            .map(|_| ())
+            .ok_or_else(|| qtree_not_found(volume, name))
+    }
+
+    /// `qtree-rename`.
+    pub fn rename_qtree(
+        &mut self,
+        svm: &str,
+        volume: &str,
+        name: &str,
+        new_name: &str,
+    ) -> Result<(), ModelError> {
+        check_qtree_name(new_name)?;
+        self.volume(svm, volume)?;
+        let new_key = (svm.to_string(), volume.to_string(), new_name.to_string());
+        if name != new_name && self.qtrees.contains_key(&new_key) {
+            return Err(ModelError::Duplicate {
+                kind: "Qtree",
+                name: format!("{new_name}\" in volume \"{volume}"),
+            });
+        }
+        let mut q = self
+            .qtrees
+            .remove(&(svm.to_string(), volume.to_string(), name.to_string()))
+            .ok_or_else(|| qtree_not_found(volume, name))?;
+        q.name = new_name.to_string();
+        self.qtrees.insert(new_key, q);
+        Ok(())
+    }
+
+    /// `qtree-modify`.
+    pub fn modify_qtree(
+        &mut self,
+        svm: &str,
+        volume: &str,
+        name: &str,
+        c: QtreeChange,
+    ) -> Result<(), ModelError> {
+        if let Some(s) = &c.security_style {
+            check_security_style(s)?;
+        }
+        if let Some(p) = c.export_policy.as_deref().filter(|p| !p.is_empty()) {
+            self.export_policy(svm, p)?;
+        }
+        let q = self
+            .qtrees
+            .get_mut(&(svm.to_string(), volume.to_string(), name.to_string()))
+            .ok_or_else(|| qtree_not_found(volume, name))?;
+        if let Some(s) = c.security_style {
+            q.security_style = s;
+        }
+        if let Some(m) = c.mode {
+            q.mode = m;
+        }
+        if let Some(p) = c.export_policy {
+            q.export_policy = Some(p).filter(|p| !p.is_empty());
+        }
+        if let Some(o) = c.oplocks {
+            q.oplocks = o;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,890 @@
+//! `volume-*`: create, size, read, modify, mount, state, rename and destroy volumes, and the
+//! recovery queue destroyed volumes wait in.
+
+use super::{
+    async_result, boolean, format_size, int, list, need, opt, parse_size, req, text, uint, Access,
+    Api, Ctx, Exposure, Kind, ITER_INPUTS,
+};
+use crate::model::volume::parse_permissions;
+use crate::model::{Cluster, Guarantee, ModelError, Volume, VolumeChange, VolumeSpec, VolumeState};
+use crate::zapi::errno::{ZapiError, EOBJECTNOTFOUND};
+use crate::zapi::iter::{matches, IterRequest};
+use crate::zapi::xml::Element;
+
+const CREATE_INPUTS: &[super::Input] = &[
+    req("volume", Kind::Str),
+    req("containing-aggr-name", Kind::Str),
+    req("size", Kind::Str),
+    opt("space-reserve", Kind::Str),
+    opt("snapshot-policy", Kind::Str),
+    opt("export-policy", Kind::Str),
+    opt("volume-security-style", Kind::Str),
+    opt("volume-comment", Kind::Str),
+    opt("percentage-snapshot-reserve", Kind::Int),
+    opt("unix-permissions", Kind::Str),
+    opt("volume-type", Kind::Str),
+    opt("tiering-policy", Kind::Str),
+    opt("encrypt", Kind::Bool),
+    opt("qos-policy-group-name", Kind::Str),
+    opt("qos-adaptive-policy-group-name", Kind::Str),
+    opt("junction-path", Kind::Str),
+    opt("volume-state", Kind::Str),
+    opt("user-id", Kind::Int),
+    opt("group-id", Kind::Int),
+    opt("language-code", Kind::Str),
+];
+
+const CREATE_ASYNC_INPUTS: &[super::Input] = &[
+    req("volume-name", Kind::Str),
+    req("size", Kind::Int),
+    opt("aggr-list", Kind::Elem),
+    opt("aggr-list-multiplier", Kind::Int),
+    opt("space-reserve", Kind::Str),
+    opt("snapshot-policy", Kind::Str),
+    opt("export-policy", Kind::Str),
+    opt("volume-security-style", Kind::Str),
+    opt("volume-comment", Kind::Str),
+    opt("percentage-snapshot-reserve", Kind::Int),
+    opt("unix-permissions", Kind::Str),
+    opt("volume-type", Kind::Str),
+    opt("tiering-policy", Kind::Str),
+    opt("encrypt", Kind::Bool),
+    opt("qos-policy-group-name", Kind::Str),
+    opt("qos-adaptive-policy-group-name", Kind::Str),
+    opt("junction-path", Kind::Str),
+];
+
+pub static APIS: &[Api] = &[
+    Api {
+        name: "volume-create",
+        access: Access::Write,
+        exposure: Exposure::Svm,
+        inputs: CREATE_INPUTS,
+        handler: create,
+    },
+    Api {
+        name: "volume-create-async",
+        access: Access::Write,
+        exposure: Exposure::Svm,
+        inputs: CREATE_ASYNC_INPUTS,
+        handler: create_async,
+    },
+    Api {
+        name: "volume-size",
+        access: Access::Write,
+        exposure: Exposure::Svm,
+        inputs: &[req("volume", Kind::Str), opt("new-size", Kind::Str)],
+        handler: size,
+    },
+    Api {
+        name: "volume-size-async",
+        access: Access::Write,
+        exposure: Exposure::Svm,
+        inputs: &[req("volume-name", Kind::Str), opt("new-size", Kind::Str)],
+        handler: size_async,
+    },
+    Api {
+        name: "volume-get-iter",
+        access: Access::Read,
+        exposure: Exposure::Both,
+        inputs: ITER_INPUTS,
+        handler: get_iter,
+    },
+    Api {
+        name: "volume-modify-iter",
+        access: Access::Write,
+        exposure: Exposure::Both,
+        inputs: MODIFY_INPUTS,
+        handler: modify_iter,
+    },
+    Api {
+        name: "volume-modify-iter-async",
+        access: Access::Write,
+        exposure: Exposure::Both,
+        inputs: MODIFY_INPUTS,
+        handler: modify_iter_async,
+    },
+    Api {
+        name: "volume-mount",
+        access: Access::Write,
+        exposure: Exposure::Svm,
+        inputs: &[
+            req("volume-name", Kind::Str),
+            req("junction-path", Kind::Str),
+            opt("activate-junction", Kind::Bool),
+            opt("export-policy-override", Kind::Bool),
+        ],
+        handler: mount,
+    },
+    Api {
+        name: "volume-unmount",
+        access: Access::Write,
+        exposure: Exposure::Svm,
+        inputs: &[req("volume-name", Kind::Str), opt("force", Kind::Bool)],
+        handler: unmount,
+    },
+    Api {
+        name: "volume-offline",
+        access: Access::Write,
+        exposure: Exposure::Svm,
+        inputs: &[req("name", Kind::Str), opt("cifs-delay", Kind::Int)],
+        handler: offline,
+    },
+    Api {
+        name: "volume-online",
+        access: Access::Write,
+        exposure: Exposure::Svm,
+        inputs: &[req("name", Kind::Str), opt("force", Kind::Bool)],
+        handler: online,
+    },
+    Api {
+        name: "volume-restrict",
+        access: Access::Write,
+        exposure: Exposure::Svm,
+        inputs: &[req("name", Kind::Str), opt("cifs-delay", Kind::Int)],
+        handler: restrict,
+    },
+    Api {
+        name: "volume-rename",
+        access: Access::Write,
+        exposure: Exposure::Svm,
+        inputs: &[req("volume", Kind::Str), req("new-volume-name", Kind::Str)],
+        handler: rename,
+    },
+    Api {
+        name: "volume-destroy",
+        access: Access::Write,
+        exposure: Exposure::Svm,
+        inputs: &[
+            req("name", Kind::Str),
+            opt("unmount-and-offline", Kind::Bool),
+            opt("force", Kind::Bool),
+        ],
+        handler: destroy,
+    },
+    Api {
+        name: "volume-destroy-async",
+        access: Access::Write,
+        exposure: Exposure::Svm,
+        inputs: &[
+            req("volume-name", Kind::Str),
+            opt("unmount-and-offline", Kind::Bool),
+        ],
+        handler: destroy_async,
+    },
+    Api {
+        name: "volume-recovery-queue-get-iter",
+        access: Access::Read,
+        exposure: Exposure::Both,
+        inputs: ITER_INPUTS,
+        handler: recovery_queue_get_iter,
+    },
+    Api {
+        name: "volume-recovery-queue-purge",
+        access: Access::Write,
+        exposure: Exposure::Svm,
+        inputs: &[req("volume-name", Kind::Str)],
+        handler: recovery_queue_purge,
+    },
+];
+
+const MODIFY_INPUTS: &[super::Input] = &[
+    req("query", Kind::Elem),
+    req("attributes", Kind::Elem),
+    opt("max-records", Kind::Int),
+    opt("tag", Kind::Str),
+    opt("continue-on-failure", Kind::Bool),
+    opt("max-failure-count", Kind::Int),
+    opt("return-success-list", Kind::Bool),
+    opt("return-failure-list", Kind::Bool),
+];
+
+fn guarantee_input(el: &Element) -> Result<Option<Guarantee>, ZapiError> {
+    text(el, "space-reserve")
+        .map(|g| Guarantee::parse(g).map_err(ZapiError::from))
+        .transpose()
+}
+
+fn permissions_input(el: &Element, name: &str) -> Result<Option<u32>, ZapiError> {
+    text(el, name)
+        .map(|p| parse_permissions(p).map_err(ZapiError::from))
+        .transpose()
+}
+
+fn state_input(el: &Element) -> Result<Option<VolumeState>, ZapiError> {
+    match text(el, "volume-state") {
+        None => Ok(None),
+        Some("online") => Ok(Some(VolumeState::Online)),
+        Some("offline") => Ok(Some(VolumeState::Offline)),
+        Some("restricted") => Ok(Some(VolumeState::Restricted)),
+        Some(o) => Err(ZapiError::invalid(format!(
+            "Invalid value specified for \"volume-state\": \"{o}\" (online, offline, restricted)"
+        ))),
+    }
+}
+
+/// The inputs `volume-create` and `volume-create-async` share.
+fn spec_common(
+    el: &Element,
+    name: String,
+    aggregate: String,
+    size: u64,
+) -> Result<VolumeSpec, ZapiError> {
+    let s = |n: &str| text(el, n).map(str::to_string);
+    Ok(VolumeSpec {
+        name,
+        aggregate,
+        size,
+        vtype: s("volume-type").map(|t| t.to_ascii_lowercase()),
+        style: None,
+        state: state_input(el)?,
+        junction_path: s("junction-path").filter(|j| !j.is_empty()),
+        comment: s("volume-comment"),
+        snapshot_reserve_percent: uint(el, "percentage-snapshot-reserve")?,
+        guarantee: guarantee_input(el)?,
+        export_policy: s("export-policy"),
+        security_style: s("volume-security-style"),
+        unix_permissions: permissions_input(el, "unix-permissions")?,
+        user_id: uint(el, "user-id")?,
+        group_id: uint(el, "group-id")?,
+        snapshot_policy: s("snapshot-policy"),
+        tiering_policy: s("tiering-policy"),
+        encrypt: boolean(el, "encrypt"),
+        qos_policy_group: s("qos-policy-group-name").filter(|q| !q.is_empty()),
+        qos_adaptive_policy_group: s("qos-adaptive-policy-group-name").filter(|q| !q.is_empty()),
+        language: s("language-code"),
+    })
+}
+
+fn create(ctx: &Ctx, el: &Element) -> Result<Vec<Element>, ZapiError> {
+    let svm = ctx.svm()?;
+    let size = parse_size("size", need(el, "size"))?;
+    let spec = spec_common(
+        el,
+        need(el, "volume").to_string(),
+        need(el, "containing-aggr-name").to_string(),
+        size,
+    )?;
+    ctx.sim.write().create_volume(svm, spec)?;
+    Ok(vec![])
+}
+
+fn create_async(ctx: &Ctx, el: &Element) -> Result<Vec<Element>, ZapiError> {
+    let svm = ctx.svm()?;
+    let size = uint::<u64>(el, "size")?.unwrap_or_default();
+    let aggrs = list(el, "aggr-list").unwrap_or_default();
+    let name = need(el, "volume-name").to_string();
+    let mut c = ctx.sim.write();
+    let aggregate = match aggrs.first() {
+        Some(a) => a.clone(),
+        None => c.svm(svm)?.aggregates.first().cloned().ok_or_else(|| {
+            ZapiError::from(ModelError::InvalidInput(format!(
+                "Vserver \"{svm}\" has no aggregates assigned; give aggr-list"
+            )))
+        })?,
+    };
+    let mut spec = spec_common(el, name.clone(), aggregate, size)?;
+    spec.style = Some("flexgroup".into());
+    let outcome = c.create_volume(svm, spec).map(|_| ());
+    finish_async(&mut c, "Create", &format!("Create {name}"), svm, outcome)
+}
+
+/// Record the job of an asynchronous call. A refused request fails the call itself, as ONTAP
+/// validates before it queues; the job then records the failure too.
+fn finish_async(
+    c: &mut Cluster,
+    job: &str,
+    description: &str,
+    svm: &str,
+    outcome: Result<(), ModelError>,
+) -> Result<Vec<Element>, ZapiError> {
+    match outcome {
+        Ok(()) => {
+            let id = c.record_job(
+                job,
+                description.to_string(),
+                Some(svm),
+                Ok("Success".into()),
+            );
+            Ok(async_result(id))
+        }
+        Err(e) => {
+            let z = ZapiError::from(e);
+            c.record_job(
+                job,
+                description.to_string(),
+                Some(svm),
+                Err((z.errno, z.reason.clone())),
+            );
+            Err(z)
+        }
+    }
+}
+
+/// A size request: absolute (`20g`, bytes) or relative (`+1g`, `-512m`).
+fn new_size(current: u64, req: &str) -> Result<u64, ZapiError> {
+    let r = req.trim();
+    if let Some(d) = r.strip_prefix('+') {
+        Ok(current.saturating_add(parse_size("new-size", d)?))
+    } else if let Some(d) = r.strip_prefix('-') {
+        let d = parse_size("new-size", d)?;
+        current.checked_sub(d).ok_or_else(|| {
+            ZapiError::invalid(format!(
+                "Invalid value specified for \"new-size\": \"{r}\" is more than the volume's size"
+            ))
+        })
+    } else {
+        parse_size("new-size", r)
+    }
+}
+
+fn size_outputs(size: u64) -> Vec<Element> {
+    vec![
+        Element::leaf("is-fixed-size-flex-volume", "false"),
+        Element::leaf("is-readonly-flex-volume", "false"),
+        Element::leaf("is-replica-flex-volume", "false"),
+        Element::leaf("volume-size", format_size(size)),
+    ]
+}
+
+fn size(ctx: &Ctx, el: &Element) -> Result<Vec<Element>, ZapiError> {
+    let svm = ctx.svm()?;
+    let name = need(el, "volume");
+    let mut c = ctx.sim.write();
+    let current = c.volume(svm, name)?.size;
+    match text(el, "new-size") {
+        None => Ok(size_outputs(current)),
+        Some(r) => {
+            let target = new_size(current, r)?;
+            c.resize_volume(svm, name, target)?;
+            Ok(size_outputs(target))
+        }
+    }
+}
+
+fn size_async(ctx: &Ctx, el: &Element) -> Result<Vec<Element>, ZapiError> {
+    let svm = ctx.svm()?;
+    let name = need(el, "volume-name");
+    let mut c = ctx.sim.write();
+    let current = c.volume(svm, name)?.size;
+    let Some(r) = text(el, "new-size") else {
+        let mut out = size_outputs(current);
+        out.retain(|e| e.name == "volume-size");
+        return Ok(out);
+    };
+    let target = new_size(current, r)?;
+    let outcome = c.resize_volume(svm, name, target).map(|_| ());
+    let mut out = finish_async(
+        &mut c,
+        "Volume Resize",
+        &format!("Resize {name}"),
+        svm,
+        outcome,
+    )?;
+    out.push(Element::leaf("volume-size", format_size(target)));
+    Ok(out)
+}
+
+fn yes(b: bool) -> &'static str {
+    if b {
+        "true"
+    } else {
+        "false"
+    }
+}
+
+/// The full `volume-attributes` record every client reads.
+pub fn attributes(c: &Cluster, v: &Volume) -> Element {
+    let aggr = c.aggregates.get(&v.aggregate);
+    let svm_uuid = c
+        .svms
+        .get(&v.svm)
+        .map(|s| s.uuid.to_string())
+        .unwrap_or_default();
+    let node = aggr.map(|a| a.node.clone()).unwrap_or_default();
+    let mut id = Element::new("volume-id-attributes");
+    if v.style == "flexgroup" {
+        id = id.with_list("aggr-list", "aggr-name", [&v.aggregate]);
+    }
+    id = id
+        .with_leaf("comment", &v.comment)
+        .with_leaf("containing-aggregate-name", &v.aggregate)
+        .with_leaf(
+            "containing-aggregate-uuid",
+            aggr.map(|a| a.uuid.to_string()).unwrap_or_default(),
+        )
+        .with_leaf("creation-time", v.creation_time)
+        .with_leaf("dsid", v.dsid)
+        .with_leaf("fsid", v.dsid)
+        .with_leaf("instance-uuid", v.uuid)
+        .with_opt("junction-parent-name", junction_parent(c, v))
+        .with_opt("junction-path", v.junction_path.as_deref())
+        .with_leaf("msid", 2_147_483_648u64 + v.dsid)
+        .with_leaf("name", &v.name)
+        .with_leaf("node", &node)
+        .with_list("nodes", "node-name", [&node])
+        .with_leaf("owning-vserver-name", &v.svm)
+        .with_leaf("owning-vserver-uuid", &svm_uuid)
+        .with_leaf("provenance-uuid", v.uuid)
+        .with_leaf("style", "flex")
+        .with_leaf("style-extended", &v.style)
+        .with_leaf("type", &v.vtype)
+        .with_leaf("uuid", v.uuid)
+        .with_leaf("vserver", &v.svm);
+    let mut e = Element::new("volume-attributes")
+        .with_leaf("encrypt", yes(v.encrypt))
+        .with(
+            Element::new("volume-autosize-attributes")
+                .with_leaf("grow-threshold-percent", 85)
+                .with_leaf("is-enabled", yes(v.autosize_mode != "off"))
+                .with_leaf("maximum-size", v.size + v.size / 5)
+                .with_leaf("minimum-size", v.size)
+                .with_leaf("mode", &v.autosize_mode)
+                .with_leaf("shrink-threshold-percent", 50),
+        );
+    if let Some(p) = &v.clone_parent {
+        e = e.with(
+            Element::new("volume-clone-attributes").with(
+                Element::new("volume-clone-parent-attributes")
+                    .with_leaf("name", &p.volume)
+                    .with_leaf("snapshot-name", &p.snapshot),
+            ),
+        );
+    }
+    e.with(
+        Element::new("volume-comp-aggr-attributes").with_leaf("tiering-policy", &v.tiering_policy),
+    )
+    .with(Element::new("volume-export-attributes").with_leaf("policy", &v.export_policy))
+    .with(id)
+    .with(
+        Element::new("volume-inode-attributes")
+            .with_leaf("files-private-used", 502)
+            .with_leaf("files-total", v.files_total)
+            .with_leaf("files-used", v.files_used)
+            .with_leaf("inodefile-private-capacity", v.files_total)
+            .with_leaf("inodefile-public-capacity", v.files_total),
+    )
+    .with(
+        Element::new("volume-language-attributes")
+            .with_leaf("is-convert-ucode-enabled", "true")
+            .with_leaf("is-create-ucode-enabled", "true")
+            .with_leaf("language", format!("{} (POSIX with UTF-8)", v.language))
+            .with_leaf("language-code", &v.language),
+    )
+    .with(
+        Element::new("volume-mirror-attributes")
+            .with_leaf("is-data-protection-mirror", yes(v.vtype == "dp"))
+            .with_leaf("is-load-sharing-mirror", "false")
+            .with_leaf("is-move-mirror", "false")
+            .with_leaf("is-replica-volume", yes(v.vtype == "dp"))
+            .with_leaf("is-snapmirror-source", "false"),
+    )
+    .with(
+        Element::new("volume-qos-attributes")
+            .with_opt(
+                "adaptive-policy-group-name",
+                v.qos_adaptive_policy_group.as_deref(),
+            )
+            .with_opt("policy-group-name", v.qos_policy_group.as_deref()),
+    )
+    .with(
+        Element::new("volume-security-attributes")
+            .with_leaf("style", &v.security_style)
+            .with(
+                Element::new("volume-security-unix-attributes")
+                    .with_leaf("group-id", v.group_id)
+                    .with_leaf("permissions", format!("{:04o}", v.unix_permissions))
+                    .with_leaf("user-id", v.user_id),
+            ),
+    )
+    .with(
+        Element::new("volume-snapshot-attributes")
+            .with_leaf("auto-snapshots-enabled", yes(v.snapshot_policy != "none"))
+            .with_leaf("snapdir-access-enabled", yes(v.snapdir_access))
+            .with_leaf("snapshot-count", v.snapshots.len())
+            .with_leaf("snapshot-policy", &v.snapshot_policy),
+    )
+    .with(
+        Element::new("volume-snapshot-autodelete-attributes")
+            .with_leaf("is-autodelete-enabled", "false"),
+    )
+    .with(
+        Element::new("volume-space-attributes")
+            .with_leaf("filesystem-size", v.size)
+            .with_leaf("is-filesys-size-fixed", "false")
+            .with_leaf("is-space-guarantee-enabled", "true")
+            .with_leaf("logical-used", v.size_used())
+            .with_leaf("overwrite-reserve", 0)
+            .with_leaf("percentage-size-used", v.percent_used())
+            .with_leaf("percentage-snapshot-reserve", v.snapshot_reserve_percent)
+            .with_leaf(
+                "percentage-snapshot-reserve-used",
+                match v.snapshot_reserve() {
+                    0 => 0,
+                    r => v.size_used_by_snapshots() * 100 / r,
+                },
+            )
+            .with_leaf("physical-used", v.footprint().min(v.size))
+            .with_leaf("size", v.size)
+            .with_leaf("size-available", v.size_available())
+            .with_leaf(
+                "size-available-for-snapshots",
+                v.snapshot_reserve()
+                    .saturating_sub(v.size_used_by_snapshots()),
+            )
+            .with_leaf("size-total", v.size_total())
+            .with_leaf("size-used", v.size_used())
+            .with_leaf("size-used-by-snapshots", v.size_used_by_snapshots())
+            .with_leaf("snapshot-reserve-size", v.snapshot_reserve())
+            .with_leaf("space-full-threshold-percent", 98)
+            .with_leaf("space-guarantee", v.guarantee.as_str())
+            .with_leaf("space-nearly-full-threshold-percent", 95),
+    )
+    .with(
+        Element::new("volume-state-attributes")
+            .with_leaf("is-cluster-volume", "true")
+            .with_leaf("is-constituent", "false")
+            .with_leaf("is-flexgroup", yes(v.style == "flexgroup"))
+            .with_leaf("is-node-root", "false")
+            .with_leaf("is-vserver-root", yes(v.is_svm_root))
+            .with_leaf("state", v.state.as_str()),
+    )
+}
+
+/// The volume whose junction holds this one's (the closest mounted ancestor path).
+fn junction_parent(c: &Cluster, v: &Volume) -> Option<String> {
+    let path = v.junction_path.as_deref()?;
+    if path == "/" {
+        return None;
+    }
+    c.volumes_of(&v.svm)
+        .filter(|o| o.name != v.name)
+        .filter_map(|o| {
+            let j = o.junction_path.as_deref()?;
+            let under = j == "/" || (path.starts_with(j) && path[j.len()..].starts_with('/'));
+            under.then_some((j.len(), o.name.clone()))
+        })
+        .max()
+        .map(|(_, n)| n)
+}
+
+fn scoped_volumes<'a>(
+    c: &'a Cluster,
+    svm: Option<&'a str>,
+) -> Box<dyn Iterator<Item = &'a Volume> + 'a> {
+    match svm {
+        Some(s) => Box::new(c.volumes_of(s)),
+        None => Box::new(c.volumes.values()),
+    }
+}
+
+fn get_iter(ctx: &Ctx, el: &Element) -> Result<Vec<Element>, ZapiError> {
+    let req = IterRequest::parse(el, "volume-attributes")?;
+    let c = ctx.sim.read();
+    Ok(req.page(
+        &el.name,
+        scoped_volumes(&c, ctx.svm.as_deref()),
+        |v| vec![v.svm.clone(), v.name.clone()],
+        |v| attributes(&c, v),
+    ))
+}
+
+/// What `attributes/volume-attributes` asks `volume-modify-iter` to change.
+fn parse_change(attrs: &Element) -> Result<VolumeChange, ZapiError> {
+    let mut ch = VolumeChange::default();
+    let not_modifiable = |path: String| {
+        ZapiError::invalid(format!(
+            "Modification of \"{path}\" is not supported by volume-modify-iter"
+        ))
+    };
+    for group in &attrs.children {
+        for f in &group.children {
+            let v = f.text.trim().to_string();
+            let path = format!("{}/{}", group.name, f.name);
+            match (group.name.as_str(), f.name.as_str()) {
+                ("volume-id-attributes", "comment") => ch.comment = Some(f.text.clone()),
+                ("volume-export-attributes", "policy") => ch.export_policy = Some(v),
+                ("volume-security-attributes", "style") => ch.security_style = Some(v),
+                ("volume-security-attributes", "volume-security-unix-attributes") => {
+                    for u in &f.children {
+                        let val = u.text.trim();
+                        let num = || -> Result<u32, ZapiError> {
+                            val.parse().map_err(|_| {
+                                ZapiError::invalid(format!(
+                                    "Invalid value specified for \"{}\": \"{val}\"",
+                                    u.name
+                                ))
+                            })
+                        };
+                        match u.name.as_str() {
+                            "permissions" => ch.unix_permissions = Some(parse_permissions(val)?),
+                            "user-id" => ch.user_id = Some(num()?),
+                            "group-id" => ch.group_id = Some(num()?),
+                            other => return Err(not_modifiable(format!("{path}/{other}"))),
+                        }
+                    }
+                }
+                ("volume-snapshot-attributes", "snapdir-access-enabled") => {
+                    ch.snapdir_access = Some(super::parse_bool(&v).ok_or_else(|| {
+                        ZapiError::invalid(format!(
+                            "Invalid value specified for \"snapdir-access-enabled\": \"{v}\""
+                        ))
+                    })?)
+                }
+                ("volume-snapshot-attributes", "snapshot-policy") => ch.snapshot_policy = Some(v),
+                ("volume-space-attributes", "percentage-snapshot-reserve") => {
+                    ch.snapshot_reserve_percent = Some(v.parse().map_err(|_| {
+                        ZapiError::invalid(format!(
+                            "Invalid value specified for \"percentage-snapshot-reserve\": \"{v}\""
+                        ))
+                    })?)
+                }
+                ("volume-space-attributes", "space-guarantee") => {
+                    ch.guarantee = Some(Guarantee::parse(&v)?)
+                }
+                ("volume-space-attributes", "size") => ch.size = Some(parse_size("size", &v)?),
+                ("volume-autosize-attributes", "mode") => ch.autosize_mode = Some(v),
+                ("volume-comp-aggr-attributes", "tiering-policy") => ch.tiering_policy = Some(v),
+                ("volume-qos-attributes", "policy-group-name") => ch.qos_policy_group = Some(v),
+                ("volume-qos-attributes", "adaptive-policy-group-name") => {
+                    ch.qos_adaptive_policy_group = Some(v)
+                }
+                ("volume-inode-attributes", "files-total") => {
+                    ch.files_total = Some(v.parse().map_err(|_| {
+                        ZapiError::invalid(format!(
+                            "Invalid value specified for \"files-total\": \"{v}\""
+                        ))
+                    })?)
+                }
+                _ => return Err(not_modifiable(path)),
+            }
+        }
+    }
+    Ok(ch)
+}
+
+fn volume_key(svm: &str, name: &str) -> Element {
+    Element::new("volume-key").with(
+        Element::new("volume-attributes").with(
+            Element::new("volume-id-attributes")
+                .with_leaf("name", name)
+                .with_leaf("owning-vserver-name", svm),
+        ),
+    )
+}
+
+/// Apply the modification to every matching volume; each volume changes completely or not at all.
+fn modify_matching(
+    ctx: &Ctx,
+    el: &Element,
+    info: &str,
+) -> Result<(Vec<Element>, Vec<Element>), ZapiError> {
+    let query = el
+        .child("query")
+        .and_then(|q| q.children.first())
+        .filter(|q| q.name == "volume-attributes")
+        .ok_or_else(|| {
+            ZapiError::invalid(
+                "Invalid value specified for \"query\": expected <volume-attributes>",
+            )
+        })?;
+    let attrs = el
+        .child("attributes")
+        .and_then(|q| q.children.first())
+        .filter(|q| q.name == "volume-attributes")
+        .ok_or_else(|| {
+            ZapiError::invalid(
+                "Invalid value specified for \"attributes\": expected <volume-attributes>",
+            )
+        })?;
+    let change = parse_change(attrs)?;
+    let max_failures = int(el, "max-failure-count").unwrap_or(i64::MAX);
+    let continue_on_failure = boolean(el, "continue-on-failure").unwrap_or(false);
+    let mut c = ctx.sim.write();
+    let targets: Vec<(String, String)> = scoped_volumes(&c, ctx.svm.as_deref())
+        .filter(|v| matches(&attributes(&c, v), query))
+        .map(|v| (v.svm.clone(), v.name.clone()))
+        .collect();
+    let (mut ok, mut failed) = (Vec::new(), Vec::new());
+    for (svm, name) in targets {
+        match c.modify_volume(&svm, &name, change.clone()) {
+            Ok(()) => ok.push(Element::new(info).with(volume_key(&svm, &name))),
+            Err(e) => {
+                let z = ZapiError::from(e);
+                failed.push(
+                    Element::new(info)
+                        .with_leaf("error-code", z.errno)
+                        .with_leaf("error-message", z.reason)
+                        .with(volume_key(&svm, &name)),
+                );
+                if !continue_on_failure || failed.len() as i64 >= max_failures {
+                    break;
+                }
+            }
+        }
+    }
+    Ok((ok, failed))
+}
+
+fn modify_iter(ctx: &Ctx, el: &Element) -> Result<Vec<Element>, ZapiError> {
+    let (ok, failed) = modify_matching(ctx, el, "volume-modify-iter-info")?;
+    Ok(vec![
+        Element::new("failure-list").with_children(failed.clone()),
+        Element::leaf("num-failed", failed.len()),
+        Element::leaf("num-succeeded", ok.len()),
+        Element::new("success-list").with_children(ok),
+    ])
+}
+
+fn modify_iter_async(ctx: &Ctx, el: &Element) -> Result<Vec<Element>, ZapiError> {
+    let (ok, failed) = modify_matching(ctx, el, "volume-modify-iter-async-info")?;
+    let mut c = ctx.sim.write();
+    let with_jobs = |c: &mut Cluster, items: Vec<Element>, success: bool| -> Vec<Element> {
+        items
+            .into_iter()
+            .map(|mut i| {
+                let name = i
+                    .path(&[
+                        "volume-key",
+                        "volume-attributes",
+                        "volume-id-attributes",
+                        "name",
+                    ])
+                    .map(|n| n.text.clone())
+                    .unwrap_or_default();
+                let outcome = if success {
+                    Ok("Success".to_string())
+                } else {
+                    Err((13001, "modify failed".to_string()))
+                };
+                let id = c.record_job(
+                    "Volume Modify",
+                    format!("Modify {name}"),
+                    ctx.svm.as_deref(),
+                    outcome,
+                );
+                i.children.push(Element::leaf("jobid", id));
+                i.children.push(Element::leaf(
+                    "status",
+                    if success { "in_progress" } else { "failed" },
+                ));
+                i
+            })
+            .collect()
+    };
+    let ok = with_jobs(&mut c, ok, true);
+    let failed = with_jobs(&mut c, failed, false);
+    Ok(vec![
+        Element::new("failure-list").with_children(failed.clone()),
+        Element::leaf("num-failed", failed.len()),
+        Element::leaf("num-succeeded", ok.len()),
+        Element::new("success-list").with_children(ok),
+    ])
+}
+
+fn mount(ctx: &Ctx, el: &Element) -> Result<Vec<Element>, ZapiError> {
+    let svm = ctx.svm()?;
+    ctx.sim
+        .write()
+        .mount_volume(svm, need(el, "volume-name"), need(el, "junction-path"))?;
+    Ok(vec![])
+}
+
+fn unmount(ctx: &Ctx, el: &Element) -> Result<Vec<Element>, ZapiError> {
+    let svm = ctx.svm()?;
+    ctx.sim
+        .write()
+        .unmount_volume(svm, need(el, "volume-name"))?;
+    Ok(vec![])
+}
+
+fn set_state(ctx: &Ctx, el: &Element, state: VolumeState) -> Result<Vec<Element>, ZapiError> {
+    let svm = ctx.svm()?;
+    ctx.sim
+        .write()
+        .set_volume_state(svm, need(el, "name"), state)?;
+    Ok(vec![])
+}
+
+fn offline(ctx: &Ctx, el: &Element) -> Result<Vec<Element>, ZapiError> {
+    set_state(ctx, el, VolumeState::Offline)
+}
+
+fn online(ctx: &Ctx, el: &Element) -> Result<Vec<Element>, ZapiError> {
+    set_state(ctx, el, VolumeState::Online)
+}
+
+fn restrict(ctx: &Ctx, el: &Element) -> Result<Vec<Element>, ZapiError> {
+    set_state(ctx, el, VolumeState::Restricted)
+}
+
+fn rename(ctx: &Ctx, el: &Element) -> Result<Vec<Element>, ZapiError> {
+    let svm = ctx.svm()?;
+    ctx.sim
+        .write()
+        .rename_volume(svm, need(el, "volume"), need(el, "new-volume-name"))?;
+    Ok(vec![])
+}
+
+fn destroy(ctx: &Ctx, el: &Element) -> Result<Vec<Element>, ZapiError> {
+    let svm = ctx.svm()?;
+    let unmount = boolean(el, "unmount-and-offline").unwrap_or(false);
+    ctx.sim
+        .write()
+        .destroy_volume(svm, need(el, "name"), unmount)?;
+    Ok(vec![])
+}
+
+fn destroy_async(ctx: &Ctx, el: &Element) -> Result<Vec<Element>, ZapiError> {
+    let svm = ctx.svm()?;
+    let name = need(el, "volume-name");
+    let unmount = boolean(el, "unmount-and-offline").unwrap_or(false);
+    let mut c = ctx.sim.write();
+    let outcome = c.destroy_volume(svm, name, unmount);
+    finish_async(
+        &mut c,
+        "Volume Destroy",
+        &format!("Destroy {name}"),
+        svm,
+        outcome,
+    )
+}
+
+fn recovery_queue_get_iter(ctx: &Ctx, el: &Element) -> Result<Vec<Element>, ZapiError> {
+    let req = IterRequest::parse(el, "volume-recovery-queue-info")?;
+    let c = ctx.sim.read();
+    let mut entries: Vec<_> = c
+        .recovery_queue
+        .iter()
+        .filter(|e| ctx.svm.as_deref().is_none_or(|s| s == e.svm))
+        .collect();
+    entries.sort_by(|a, b| (&a.svm, &a.name).cmp(&(&b.svm, &b.name)));
+    let retention = 12 * 3600;
+    Ok(req.page(
+        &el.name,
+        entries,
+        |e| vec![e.svm.clone(), e.name.clone()],
+        |e| {
+            Element::new("volume-recovery-queue-info")
+                .with_leaf("deletion-request-time", e.deleted_at)
+                .with_leaf("retention-hours", 12)
+                .with_leaf("volume-expiration-time", e.deleted_at + retention)
+                .with_leaf("volume-name", &e.name)
+                .with_leaf("volume-size", e.size)
+                .with_leaf("vserver-name", &e.svm)
+        },
+    ))
+}
+
+fn recovery_queue_purge(ctx: &Ctx, el: &Element) -> Result<Vec<Element>, ZapiError> {
+    let svm = ctx.svm()?;
+    let name = need(el, "volume-name");
+    ctx.sim
+        .write()
+        .purge_recovery_queue(svm, name)
+        .map_err(|e| match e {
+            ModelError::NotFound { .. } => ZapiError::new(EOBJECTNOTFOUND, e.to_string()),
+            other => other.into(),
+        })?;
+    Ok(vec![])
+}
