@@ -8,5 +8,7 @@ pub mod config;
 pub mod http;
 pub mod model;
 pub mod server;
+pub mod sim;
+pub mod store;
 pub mod tls;
 pub mod zapi;

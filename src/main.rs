@@ -37,7 +37,7 @@ enum Command {
         /// TOML topology file.
         #[arg(long, value_name = "FILE")]
         config: Option<PathBuf>,
-        /// Directory for state and generated certificates.
+        /// Directory for state and generated certificates (default ./ontap-sim-data).
         #[arg(long, value_name = "DIR", conflicts_with = "ephemeral")]
         state_dir: Option<PathBuf>,
         /// Keep everything in memory; write nothing to disk.
@@ -52,7 +52,8 @@ enum Command {
         /// The user the client certificate authenticates as (its CN).
         #[arg(long)]
         user: String,
-        /// Directory of the CA (created when absent); the same one `serve` uses.
+        /// State dir whose certs/ holds the CA (created when absent); the same one `serve` uses
+        /// (default ./ontap-sim-data).
         #[arg(long, value_name = "DIR")]
         state_dir: Option<PathBuf>,
         /// Extra names for the server certificate.
@@ -114,7 +115,8 @@ fn run(cli: Cli) -> Result<()> {
 
 fn certs(user: &str, state_dir: Option<PathBuf>, extra: &[String]) -> Result<()> {
     use ontap_sim::tls;
-    let dir = ontap_sim::server::cert_dir(state_dir.as_deref(), false).expect("not ephemeral");
+    let state = ontap_sim::server::state_dir(state_dir.as_deref(), false);
+    let dir = ontap_sim::server::cert_dir(state.as_deref()).expect("a state dir");
     let names = tls::server_names("0.0.0.0".parse()?, extra);
     let m = tls::ensure_generated(Some(&dir), &names)?;
     let (cert, key) = tls::issue_client(&m.ca_pem, &m.ca_key_pem, user)?;

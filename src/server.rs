@@ -2,7 +2,9 @@
 //! run until SIGINT or SIGTERM.
 
 use crate::config::{self, Topology};
-use crate::model::{Cluster, Listeners, Scope, Sim};
+use crate::model::{Cluster, Listeners, Scope};
+use crate::sim::Sim;
+use crate::store::{records, Store};
 use crate::tls;
 use anyhow::{Context, Result};
 use std::net::SocketAddr;
@@ -19,17 +21,21 @@ pub struct ServeOptions {
     pub ephemeral: bool,
 }
 
-/// Where generated certificates live: the state dir's `certs/`, else `./certs`; nowhere when
-/// ephemeral (nothing is written then).
-pub fn cert_dir(state_dir: Option<&Path>, ephemeral: bool) -> Option<PathBuf> {
+/// The state dir `serve` uses when none is given.
+pub const DEFAULT_STATE_DIR: &str = "ontap-sim-data";
+
+/// The state dir in use: the one given, else `./ontap-sim-data`; none when ephemeral.
+pub fn state_dir(given: Option<&Path>, ephemeral: bool) -> Option<PathBuf> {
     if ephemeral {
         None
     } else {
-        Some(match state_dir {
-            Some(d) => d.join("certs"),
-            None => PathBuf::from("certs"),
-        })
+        Some(given.map_or_else(|| PathBuf::from(DEFAULT_STATE_DIR), Path::to_path_buf))
     }
+}
+
+/// Where generated certificates live: the state dir's `certs/`; nowhere when ephemeral.
+pub fn cert_dir(state_dir: Option<&Path>) -> Option<PathBuf> {
+    state_dir.map(|d| d.join("certs"))
 }
 
 pub async fn serve(opts: ServeOptions) -> Result<()> {
@@ -51,6 +57,15 @@ pub async fn serve(opts: ServeOptions) -> Result<()> {
         &topology.listen.nfs,
         config::DEFAULT_NFS_LISTEN,
     );
+    let state = state_dir(opts.state_dir.as_deref(), opts.ephemeral);
+    // Open the state first: a state dir in use or unreadable refuses the start before anything else.
+    let (store, loaded) = match &state {
+        Some(d) => {
+            let (s, l) = Store::open(d)?;
+            (Some(s), l)
+        }
+        None => (None, None),
+    };
     let listener = TcpListener::bind(management)
         .await
         .with_context(|| format!("cannot listen on {management} (use --listen ADDR:PORT)"))?;
@@ -69,7 +84,7 @@ pub async fn serve(opts: ServeOptions) -> Result<()> {
             )
         }
         _ => {
-            let dir = cert_dir(opts.state_dir.as_deref(), opts.ephemeral);
+            let dir = cert_dir(state.as_deref());
             let names = tls::server_names(bound.ip(), &topology.tls.extra_names);
             let m = tls::ensure_generated(dir.as_deref(), &names)?;
             let client_ca = match &topology.tls.client_ca {
@@ -85,22 +100,61 @@ pub async fn serve(opts: ServeOptions) -> Result<()> {
         }
     };
 
-    let cluster = Cluster::from_topology(
+    let mut cluster = Cluster::from_topology(
         &topology,
         &Listeners {
             management: bound,
             nfs,
         },
     );
+    let sim = match store {
+        None => Sim::ephemeral(cluster),
+        Some(mut store) => {
+            let first_start = loaded.is_none();
+            let replayed = loaded.as_ref().map_or(0, |l| l.journal_lines);
+            let added = match loaded {
+                Some(l) => records::load_into(&mut cluster, l).map_err(|e| {
+                    anyhow::anyhow!(
+                        "{}: the saved state is inconsistent: {e}; refusing to start (nothing was changed)",
+                        store.dir().display()
+                    )
+                })?,
+                None => 0,
+            };
+            store.reconcile_data_dirs(&cluster, first_start)?;
+            if first_start || added > 0 || replayed > 0 {
+                store.compact(&cluster)?;
+            }
+            info!(
+                dir = %store.dir().display(),
+                volumes = cluster.volumes.len(),
+                replayed,
+                "state loaded"
+            );
+            Sim::durable(cluster, store)
+        }
+    };
     let shutdown = shutdown_signal()?;
-    print_banner(&cluster, bound, ca_path.as_deref(), opts.config.as_deref());
-    let sim = Arc::new(Sim::new(cluster));
+    print_banner(
+        &sim.read(),
+        bound,
+        ca_path.as_deref(),
+        opts.config.as_deref(),
+        state.as_deref(),
+    );
+    let sim = Arc::new(sim);
     crate::http::serve(listener, server_cfg, sim, shutdown).await;
     info!("stopped");
     Ok(())
 }
 
-fn print_banner(c: &Cluster, bound: SocketAddr, ca: Option<&Path>, cfg: Option<&Path>) {
+fn print_banner(
+    c: &Cluster,
+    bound: SocketAddr,
+    ca: Option<&Path>,
+    cfg: Option<&Path>,
+    state: Option<&Path>,
+) {
     let source = cfg
         .map(|p| p.display().to_string())
         .unwrap_or_else(|| "built-in default topology".into());
@@ -112,6 +166,10 @@ fn print_banner(c: &Cluster, bound: SocketAddr, ca: Option<&Path>, cfg: Option<&
         c.version.ontapi()
     );
     println!("  ZAPI     https://{bound}{}", crate::http::ZAPI_PATH);
+    match state {
+        Some(d) => println!("  state    {} ({} volumes)", d.display(), c.volumes.len()),
+        None => println!("  state    in memory (--ephemeral): nothing is saved"),
+    }
     match ca {
         Some(p) => println!("  CA       {}", p.display()),
         None => println!("  CA       (configured certificate, or in memory with --ephemeral)"),

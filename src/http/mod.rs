@@ -5,7 +5,7 @@
 
 pub mod auth;
 
-use crate::model::Sim;
+use crate::sim::Sim;
 use crate::zapi;
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};

@@ -2,7 +2,8 @@
 
 use super::{Cluster, ModelError};
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct ExportRule {
     pub index: u32,
     pub client_match: String,
@@ -17,7 +18,8 @@ pub struct ExportRule {
     pub allow_dev: bool,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct ExportPolicy {
     pub name: String,
     pub svm: String,
@@ -165,8 +167,8 @@ impl Cluster {
                 name: format!("{name}\" in Vserver \"{svm}"),
             });
         }
-        self.next_policy_id += 1;
-        let id = self.next_policy_id;
+        self.counters.next_policy_id += 1;
+        let id = self.counters.next_policy_id;
         self.export_policies.insert(
             key,
             ExportPolicy {
@@ -240,16 +242,14 @@ impl Cluster {
         p.name = new_name.to_string();
         self.export_policies
             .insert((svm.to_string(), new_name.to_string()), p);
-        for v in self.volumes.values_mut() {
-            if v.svm == svm && v.export_policy == name {
-                v.export_policy = new_name.to_string();
-            }
-        }
-        for q in self.qtrees.values_mut() {
-            if q.svm == svm && q.export_policy.as_deref() == Some(name) {
-                q.export_policy = Some(new_name.to_string());
-            }
-        }
+        self.volumes.update_where(
+            |v| v.svm == svm && v.export_policy == name,
+            |v| v.export_policy = new_name.to_string(),
+        );
+        self.qtrees.update_where(
+            |q| q.svm == svm && q.export_policy.as_deref() == Some(name),
+            |q| q.export_policy = Some(new_name.to_string()),
+        );
         Ok(())
     }
 

@@ -4,7 +4,8 @@ use super::volume::now_secs;
 use super::Cluster;
 use uuid::Uuid;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum JobState {
     Queued,
     Running,
@@ -23,7 +24,8 @@ impl JobState {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Job {
     pub id: u64,
     pub uuid: Uuid,
@@ -51,8 +53,8 @@ impl Cluster {
         svm: Option<&str>,
         outcome: Result<String, (u32, String)>,
     ) -> u64 {
-        self.next_job_id += 1;
-        let id = self.next_job_id;
+        self.counters.next_job_id += 1;
+        let id = self.counters.next_job_id;
         let now = now_secs();
         let (state, completion, error_code) = match outcome {
             Ok(msg) => (JobState::Success, format!("Complete: {msg} [0]"), 0),

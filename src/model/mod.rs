@@ -13,13 +13,14 @@ pub mod node;
 pub mod qtree;
 pub mod snapshot;
 pub mod svm;
+pub mod table;
 pub mod user;
 pub mod volume;
 
 use crate::config::{self, Topology};
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
-use std::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
+use table::Table;
 use uuid::Uuid;
 
 pub use aggregate::Aggregate;
@@ -68,6 +69,9 @@ pub enum ModelError {
     NotMounted(String),
     #[error("{0}")]
     NotClone(String),
+    /// The simulator itself failed (e.g. the state could not be written); nothing was changed.
+    #[error("{0}")]
+    Internal(String),
 }
 
 /// The ONTAP release the cluster reports.
@@ -118,18 +122,31 @@ pub struct Cluster {
     pub users: Vec<User>,
     pub ems: Vec<EmsMessage>,
     /// Keyed by (SVM, volume name).
-    pub volumes: BTreeMap<(String, String), Volume>,
+    pub volumes: Table<(String, String), Volume>,
     /// Keyed by (SVM, policy name).
-    pub export_policies: BTreeMap<(String, String), ExportPolicy>,
+    pub export_policies: Table<(String, String), ExportPolicy>,
     /// Keyed by (SVM, volume, qtree name).
-    pub qtrees: BTreeMap<(String, String, String), Qtree>,
-    pub jobs: BTreeMap<u64, Job>,
-    pub recovery_queue: Vec<RecoveryEntry>,
+    pub qtrees: Table<(String, String, String), Qtree>,
+    pub jobs: Table<u64, Job>,
+    /// Keyed by (SVM, entry name).
+    pub recovery_queue: Table<(String, String), RecoveryEntry>,
     pub qos_policy_groups: BTreeSet<String>,
-    next_dsid: u64,
-    next_job_id: u64,
-    next_policy_id: u64,
+    pub counters: Counters,
     seed: Uuid,
+}
+
+/// Identity counters; saved with every change so a restart never reuses a number.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Counters {
+    pub next_dsid: u64,
+    pub next_job_id: u64,
+    pub next_policy_id: u64,
+}
+
+/// What an operation in progress may need to restore besides its tables.
+pub struct Savepoint {
+    counters: Counters,
+    aggregates: BTreeMap<String, Aggregate>,
 }
 
 /// A deterministic identity derived from the seed, so two runs of one config agree.
@@ -287,15 +304,17 @@ impl Cluster {
             svms,
             users,
             ems: Vec::new(),
-            volumes: BTreeMap::new(),
-            export_policies: BTreeMap::new(),
-            qtrees: BTreeMap::new(),
-            jobs: BTreeMap::new(),
-            recovery_queue: Vec::new(),
+            volumes: Table::default(),
+            export_policies: Table::default(),
+            qtrees: Table::default(),
+            jobs: Table::default(),
+            recovery_queue: Table::default(),
             qos_policy_groups: t.qos_policy_groups.iter().cloned().collect(),
-            next_dsid: 1000,
-            next_job_id: 0,
-            next_policy_id: 0,
+            counters: Counters {
+                next_dsid: 1000,
+                next_job_id: 0,
+                next_policy_id: 0,
+            },
             seed,
         };
         // Every SVM starts as ONTAP makes one: a `default` export policy (no rules) and a root
@@ -312,7 +331,36 @@ impl Cluster {
                 c.create_root_volume(&svm, &aggr, SEED_TIME);
             }
         }
+        c.commit();
         c
+    }
+
+    /// Start an operation: remember what the tables cannot.
+    pub fn savepoint(&self) -> Savepoint {
+        Savepoint {
+            counters: self.counters,
+            aggregates: self.aggregates.clone(),
+        }
+    }
+
+    /// Undo everything since the savepoint.
+    pub fn rollback(&mut self, sp: Savepoint) {
+        self.volumes.rollback();
+        self.export_policies.rollback();
+        self.qtrees.rollback();
+        self.jobs.rollback();
+        self.recovery_queue.rollback();
+        self.counters = sp.counters;
+        self.aggregates = sp.aggregates;
+    }
+
+    /// Make the operation's changes final (after they are journaled).
+    pub fn commit(&mut self) {
+        self.volumes.commit();
+        self.export_policies.commit();
+        self.qtrees.commit();
+        self.jobs.commit();
+        self.recovery_queue.commit();
     }
 
     pub fn aggregate(&self, name: &str) -> Result<&Aggregate, ModelError> {
@@ -346,16 +394,39 @@ impl Cluster {
         }
     }
 
+    /// Set every aggregate's used space from its volumes (after loading saved state).
+    pub fn recompute_space(&mut self) {
+        for a in self.aggregates.values_mut() {
+            a.used = 0;
+        }
+        for v in self.volumes.values() {
+            if let Some(a) = self.aggregates.get_mut(&v.aggregate) {
+                a.used += v.footprint();
+            }
+        }
+        for e in self.recovery_queue.values() {
+            if let Some(a) = self.aggregates.get_mut(&e.aggregate) {
+                a.used += e.footprint;
+            }
+        }
+    }
+
     /// Every cross-object invariant, checked from scratch. Tests call this after storms of
     /// concurrent changes; a violation names what is wrong.
     pub fn check_invariants(&self) -> Result<(), String> {
         let mut footprints: BTreeMap<&str, u64> = BTreeMap::new();
         let mut junctions: BTreeSet<(&str, &str)> = BTreeSet::new();
-        for ((svm, name), v) in &self.volumes {
+        for ((svm, name), v) in self.volumes.iter() {
             if &v.svm != svm || &v.name != name {
                 return Err(format!("volume {svm}/{name} is filed under the wrong key"));
             }
             self.svm(svm).map_err(|e| e.to_string())?;
+            if !self.aggregates.contains_key(&v.aggregate) {
+                return Err(format!(
+                    "volume {svm}/{name} is on aggregate {}, which the topology does not have",
+                    v.aggregate
+                ));
+            }
             *footprints.entry(v.aggregate.as_str()).or_default() += v.footprint();
             if let Some(j) = &v.junction_path {
                 if !junctions.insert((svm, j)) {
@@ -392,6 +463,9 @@ impl Cluster {
                 return Err(format!("volume {svm}/{name} holds more than its size"));
             }
         }
+        for e in self.recovery_queue.values() {
+            *footprints.entry(e.aggregate.as_str()).or_default() += e.footprint;
+        }
         for a in self.aggregates.values() {
             let sum = footprints.get(a.name.as_str()).copied().unwrap_or(0);
             if a.used != sum {
@@ -424,30 +498,6 @@ impl Cluster {
 
     pub fn node(&self, name: &str) -> Option<&Node> {
         self.nodes.iter().find(|n| n.name == name)
-    }
-}
-
-/// The shared handle every front holds.
-pub struct Sim {
-    cluster: RwLock<Cluster>,
-}
-
-impl Sim {
-    pub fn new(cluster: Cluster) -> Sim {
-        Sim {
-            cluster: RwLock::new(cluster),
-        }
-    }
-
-    /// A consistent read view. A poisoned lock still holds a consistent model, because every
-    /// operation validates before it mutates, so it is recovered rather than propagated.
-    pub fn read(&self) -> RwLockReadGuard<'_, Cluster> {
-        self.cluster.read().unwrap_or_else(|e| e.into_inner())
-    }
-
-    /// The single serialisation point for changes.
-    pub fn write(&self) -> RwLockWriteGuard<'_, Cluster> {
-        self.cluster.write().unwrap_or_else(|e| e.into_inner())
     }
 }
 

@@ -3,7 +3,8 @@
 use super::volume::{check_security_style, offline, VolumeState};
 use super::{Cluster, ModelError};
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Qtree {
     pub name: String,
     pub svm: String,

@@ -59,9 +59,11 @@ impl Cluster {
                     "Volume \"{volume}\" already has the maximum of {MAX_SNAPSHOTS} snapshots"
                 )));
             }
+            let seq = v.snapshots.values().map(|s| s.seq).max().unwrap_or(0) + 1;
             v.snapshots.insert(
                 name.to_string(),
                 Snapshot {
+                    seq,
                     name: name.to_string(),
                     uuid,
                     create_time: now_secs(),
@@ -98,6 +100,9 @@ impl Cluster {
             )));
         }
         self.change_volume(svm, volume, |v| {
+            if v.state != VolumeState::Online {
+                return Err(offline(v));
+            }
             v.snapshots.remove(name);
             Ok(())
         })
@@ -118,6 +123,9 @@ impl Cluster {
             )));
         }
         self.change_volume(svm, volume, |v| {
+            if v.state != VolumeState::Online {
+                return Err(offline(v));
+            }
             if name == new_name && v.snapshots.contains_key(name) {
                 return Ok(());
             }
@@ -154,7 +162,7 @@ impl Cluster {
         let newer: Vec<String> = v
             .snapshots
             .values()
-            .filter(|s| s.create_time > snap.create_time)
+            .filter(|s| s.seq > snap.seq)
             .map(|s| s.name.clone())
             .collect();
         for n in &newer {

@@ -5,7 +5,8 @@
 //! `space-guarantee` `volume` reserves its whole size; with `none` it uses what is written (minus
 //! what a clone still shares with its parent). Every operation here keeps that sum exact.
 
-use super::{Cluster, ModelError};
+use super::{Cluster, ModelError, Qtree};
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use uuid::Uuid;
 
@@ -18,7 +19,8 @@ pub const MAX_SIZE: u64 = 100 << 40;
 /// Bytes per inode ONTAP uses to size a new volume's inode file.
 const BYTES_PER_INODE: u64 = 32 << 10;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum VolumeState {
     Online,
     Offline,
@@ -35,7 +37,8 @@ impl VolumeState {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Guarantee {
     Volume,
     None,
@@ -60,13 +63,15 @@ impl Guarantee {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct CloneParent {
     pub volume: String,
     pub snapshot: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Snapshot {
     pub name: String,
     pub uuid: Uuid,
@@ -74,13 +79,16 @@ pub struct Snapshot {
     pub create_time: u64,
     pub comment: String,
     pub snapmirror_label: String,
+    /// Creation order within the volume (several snapshots can share a second).
+    pub seq: u64,
     /// The volume's used bytes when the snapshot was taken (what a restore returns to).
     pub data_at_create: u64,
     /// Bytes held only by this snapshot.
     pub size: u64,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Volume {
     pub name: String,
     pub uuid: Uuid,
@@ -222,15 +230,24 @@ pub struct VolumeChange {
 }
 
 /// A destroyed volume kept for `volume-delete-retention-hours`, as ONTAP 9.8+ does.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct RecoveryEntry {
     /// `<volume>_<dsid>`.
     pub name: String,
     pub svm: String,
     pub volume: String,
+    /// The destroyed volume's identity (its data directory is named after it).
+    pub uuid: Uuid,
     pub size: u64,
     pub deleted_at: u64,
+    /// The space it still holds on its aggregate until it is purged or expires.
+    pub aggregate: String,
+    pub footprint: u64,
 }
+
+/// How long a destroyed volume waits in the recovery queue (`volume-delete-retention-hours`).
+pub const RETENTION_SECS: u64 = 12 * 3600;
 
 pub fn now_secs() -> u64 {
     std::time::SystemTime::now()
@@ -343,6 +360,15 @@ pub fn parse_permissions(s: &str) -> Result<u32, ModelError> {
     Ok(mode)
 }
 
+fn check_comment(c: &str) -> Result<(), ModelError> {
+    if c.chars().count() > 1023 {
+        return Err(ModelError::InvalidInput(
+            "Invalid volume comment: at most 1023 characters".into(),
+        ));
+    }
+    Ok(())
+}
+
 pub fn check_junction_path(path: &str) -> Result<(), ModelError> {
     let ok = path.starts_with('/')
         && (path == "/" || !path.ends_with('/'))
@@ -425,13 +451,10 @@ impl Cluster {
         if path != "/" {
             let parent = path.rsplit_once('/').map(|(p, _)| p).unwrap_or("");
             let parent = if parent.is_empty() { "/" } else { parent };
+            // The parent must be a mounted volume's junction. (Directories inside volumes are
+            // data, not model; mounting below one is not supported.)
             let reachable = self.volumes_of(svm).any(|v| {
-                v.state == VolumeState::Online
-                    && v.junction_path.as_deref().is_some_and(|j| {
-                        j == parent
-                            || (parent.starts_with(j)
-                                && (j == "/" || parent[j.len()..].starts_with('/')))
-                    })
+                v.state == VolumeState::Online && v.junction_path.as_deref() == Some(parent)
             });
             if !reachable {
                 return Err(ModelError::InvalidInput(format!(
@@ -450,12 +473,13 @@ impl Cluster {
     }
 
     fn next_dsid(&mut self) -> u64 {
-        self.next_dsid += 1;
-        self.next_dsid
+        self.counters.next_dsid += 1;
+        self.counters.next_dsid
     }
 
     /// `volume-create`.
     pub fn create_volume(&mut self, svm: &str, spec: VolumeSpec) -> Result<&Volume, ModelError> {
+        self.expire_recovery_queue(now_secs());
         let s = self.svm(svm)?;
         check_volume_name(&spec.name)?;
         if self
@@ -469,12 +493,15 @@ impl Cluster {
         }
         let aggr = self.aggregate(&spec.aggregate)?;
         if !s.aggregates.contains(&spec.aggregate) {
-            return Err(ModelError::NotAuthorized(format!(
+            return Err(ModelError::Conflict(format!(
                 "Aggregate \"{}\" is not in the list of aggregates assigned to Vserver \"{svm}\"",
                 spec.aggregate
             )));
         }
         check_size(spec.size)?;
+        if let Some(c) = &spec.comment {
+            check_comment(c)?;
+        }
         let reserve = spec.snapshot_reserve_percent.unwrap_or(5);
         check_reserve(reserve)?;
         let guarantee = spec.guarantee.unwrap_or(Guarantee::Volume);
@@ -644,11 +671,7 @@ impl Cluster {
         }
         self.change_volume(svm, name, |v| {
             if let Some(x) = c.comment {
-                if x.chars().count() > 1023 {
-                    return Err(ModelError::InvalidInput(
-                        "Invalid volume comment: at most 1023 characters".into(),
-                    ));
-                }
+                check_comment(&x)?;
                 v.comment = x;
             }
             if let Some(x) = c.export_policy {
@@ -727,7 +750,7 @@ impl Cluster {
             return Err(offline(v));
         }
         if v.vtype == "dp" {
-            return Err(ModelError::InvalidInput(format!(
+            return Err(ModelError::Conflict(format!(
                 "Volume \"{name}\" is a data-protection volume and cannot be mounted until it is initialized"
             )));
         }
@@ -828,24 +851,28 @@ impl Cluster {
         v.name = new_name.to_string();
         self.volumes
             .insert((svm.to_string(), new_name.to_string()), v);
-        for other in self.volumes.values_mut() {
-            if other.svm == svm {
-                if let Some(p) = &mut other.clone_parent {
-                    if p.volume == name {
-                        p.volume = new_name.to_string();
-                    }
+        self.volumes.update_where(
+            |o| o.svm == svm && o.clone_parent.as_ref().is_some_and(|p| p.volume == name),
+            |o| {
+                if let Some(p) = &mut o.clone_parent {
+                    p.volume = new_name.to_string();
                 }
-            }
-        }
-        for q in self.qtrees.values_mut() {
-            if q.svm == svm && q.volume == name {
-                q.volume = new_name.to_string();
-            }
-        }
-        self.qtrees = std::mem::take(&mut self.qtrees)
-            .into_values()
-            .map(|q| ((q.svm.clone(), q.volume.clone(), q.name.clone()), q))
+            },
+        );
+        // Qtrees are keyed by their volume's name: move them to the new key.
+        let moved: Vec<Qtree> = self
+            .qtrees
+            .values()
+            .filter(|q| q.svm == svm && q.volume == name)
+            .cloned()
             .collect();
+        for mut q in moved {
+            self.qtrees
+                .remove(&(q.svm.clone(), q.volume.clone(), q.name.clone()));
+            q.volume = new_name.to_string();
+            self.qtrees
+                .insert((q.svm.clone(), q.volume.clone(), q.name.clone()), q);
+        }
         Ok(())
     }
 
@@ -884,7 +911,7 @@ impl Cluster {
             )));
         }
         if v.state == VolumeState::Online && !unmount_and_offline {
-            return Err(ModelError::InvalidInput(format!(
+            return Err(ModelError::Conflict(format!(
                 "Volume \"{name}\" in Vserver \"{svm}\" must be offline to be deleted (or set unmount-and-offline)"
             )));
         }
@@ -913,18 +940,21 @@ impl Cluster {
             .volumes
             .remove(&(svm.to_string(), name.to_string()))
             .ok_or_else(|| not_found(svm, name))?;
-        if let Some(a) = self.aggregates.get_mut(&v.aggregate) {
-            a.used -= v.footprint();
-        }
+        // The space stays taken while the volume waits in the recovery queue.
         self.qtrees
             .retain(|_, q| !(q.svm == svm && q.volume == name));
-        self.recovery_queue.push(RecoveryEntry {
+        let entry = RecoveryEntry {
             name: format!("{}_{}", v.name, v.dsid),
             svm: svm.to_string(),
             volume: v.name.clone(),
+            uuid: v.uuid,
             size: v.size,
             deleted_at: now_secs(),
-        });
+            aggregate: v.aggregate.clone(),
+            footprint: v.footprint(),
+        };
+        self.recovery_queue
+            .insert((svm.to_string(), entry.name.clone()), entry);
         Ok(())
     }
 
@@ -1036,16 +1066,30 @@ impl Cluster {
 
     /// `volume-recovery-queue-purge`.
     pub fn purge_recovery_queue(&mut self, svm: &str, name: &str) -> Result<(), ModelError> {
-        let before = self.recovery_queue.len();
-        self.recovery_queue
-            .retain(|e| !(e.svm == svm && e.name == name));
-        if self.recovery_queue.len() == before {
-            return Err(ModelError::NotFound {
+        let e = self
+            .recovery_queue
+            .remove(&(svm.to_string(), name.to_string()))
+            .ok_or_else(|| ModelError::NotFound {
                 kind: "Recovery queue entry",
                 name: format!("{name}\" in Vserver \"{svm}"),
-            });
+            })?;
+        if let Some(a) = self.aggregates.get_mut(&e.aggregate) {
+            a.used -= e.footprint;
         }
         Ok(())
+    }
+
+    /// Drop recovery-queue entries past their retention time, giving their space back.
+    pub fn expire_recovery_queue(&mut self, now: u64) {
+        let expired: Vec<(String, String)> = self
+            .recovery_queue
+            .values()
+            .filter(|e| e.deleted_at + RETENTION_SECS <= now)
+            .map(|e| (e.svm.clone(), e.name.clone()))
+            .collect();
+        for (svm, name) in expired {
+            let _ = self.purge_recovery_queue(&svm, &name);
+        }
     }
 
     /// The SVM's root volume, made when the SVM is (it holds the namespace root "/").

@@ -58,6 +58,7 @@ impl From<ModelError> for ZapiError {
             ModelError::Offline(_) => EVOLUMEOFFLINE,
             ModelError::NotMounted(_) => EVOL_NOT_MOUNTED,
             ModelError::NotClone(_) => EVOLNOTCLONE,
+            ModelError::Internal(_) => EINTERNALERROR,
         };
         ZapiError::new(errno, e.to_string())
     }

@@ -83,8 +83,15 @@ impl IterRequest {
         let mut out: Vec<Element> = Vec::new();
         let mut last_key: Option<Vec<String>> = None;
         let mut more = false;
+        let mut previous: Option<Vec<String>> = None;
         for item in items {
             let k = key(&item);
+            // Paging by key is only sound when records arrive in key order.
+            debug_assert!(
+                previous.as_ref().is_none_or(|p| p < &k),
+                "{api}: records out of key order: {previous:?} then {k:?}"
+            );
+            previous = Some(k.clone());
             if let Some(tag) = &self.tag {
                 if &k <= tag {
                     continue;
@@ -165,7 +172,8 @@ pub fn matches(record: &Element, q: &Element) -> bool {
 }
 
 /// ONTAP query syntax for one value: `a|b` alternatives, `!x` negation, `*` wildcards, `<n`, `>n`,
-/// `<=n`, `>=n`, `a..b` ranges. Comparison is case-insensitive, as ONTAP's is for names.
+/// `<=n`, `>=n`, `a..b` ranges. Names are case-sensitive (`vol1` and `VOL1` are two volumes), so
+/// matching is too.
 pub fn value_matches(pattern: &str, value: &str) -> bool {
     pattern.split('|').any(|alt| one_matches(alt.trim(), value))
 }
@@ -193,7 +201,7 @@ fn one_matches(alt: &str, value: &str) -> bool {
             return l <= v && v <= h;
         }
     }
-    glob(&alt.to_ascii_lowercase(), &value.to_ascii_lowercase())
+    glob(alt, value)
 }
 
 fn cmp_str(value: &str, other: &str, op: &str) -> bool {
@@ -266,7 +274,7 @@ mod tests {
         assert!(value_matches(">100", "1000"));
         assert!(!value_matches("<100", "1000"));
         assert!(value_matches("10..20", "15"));
-        assert!(value_matches("SVM1", "svm1"));
+        assert!(!value_matches("SVM1", "svm1"));
         assert!(value_matches("default|default-DR", "default-DR"));
     }
 

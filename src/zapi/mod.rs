@@ -7,7 +7,8 @@ pub mod errno;
 pub mod iter;
 pub mod xml;
 
-use crate::model::{Role, Sim, User};
+use crate::model::{Role, User};
+use crate::sim::Sim;
 use api::{Access, Ctx, Exposure};
 use errno::{ZapiError, EAPINOTFOUND, EAPIPRIVILEGE};
 

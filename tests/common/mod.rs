@@ -220,6 +220,8 @@ impl Client {
             b = b.header("authorization", format!("Basic {token}"));
         }
         let req = b.body(Full::new(Bytes::from(body))).expect("request");
+        // The connection task may still be finishing the previous exchange.
+        self.send.ready().await?;
         let resp = self.send.send_request(req).await?;
         let status = resp.status().as_u16();
         let headers = resp.headers().clone();

@@ -68,28 +68,29 @@ fn do_create(ctx: &Ctx, el: &Element) -> Result<(), ZapiError> {
             "qos-policy-group-name and qos-adaptive-policy-group-name cannot both be set",
         ));
     }
-    let mut c = ctx.sim.write();
-    // Check everything that can fail before the clone exists, so a refusal leaves nothing behind.
-    if let Some(q) = qos {
-        c.check_qos_policy_group(q)?;
-    }
-    c.clone_volume(
-        svm,
-        need(el, "parent-volume"),
-        text(el, "parent-snapshot").filter(|s| !s.is_empty()),
-        clone,
-        text(el, "junction-path").filter(|j| !j.is_empty()),
-        guarantee,
-    )?;
-    if qos.is_some() || aqos.is_some() {
-        let change = crate::model::VolumeChange {
-            qos_policy_group: qos.map(str::to_string),
-            qos_adaptive_policy_group: aqos.map(str::to_string),
-            ..Default::default()
-        };
-        c.modify_volume(svm, clone, change)?;
-    }
-    Ok(())
+    ctx.sim.mutate(|c| {
+        // Check everything that can fail before the clone exists, so a refusal leaves nothing behind.
+        if let Some(q) = qos {
+            c.check_qos_policy_group(q)?;
+        }
+        c.clone_volume(
+            svm,
+            need(el, "parent-volume"),
+            text(el, "parent-snapshot").filter(|s| !s.is_empty()),
+            clone,
+            text(el, "junction-path").filter(|j| !j.is_empty()),
+            guarantee,
+        )?;
+        if qos.is_some() || aqos.is_some() {
+            let change = crate::model::VolumeChange {
+                qos_policy_group: qos.map(str::to_string),
+                qos_adaptive_policy_group: aqos.map(str::to_string),
+                ..Default::default()
+            };
+            c.modify_volume(svm, clone, change)?;
+        }
+        Ok(())
+    })
 }
 
 fn create(ctx: &Ctx, el: &Element) -> Result<Vec<Element>, ZapiError> {
@@ -101,39 +102,41 @@ fn create_async(ctx: &Ctx, el: &Element) -> Result<Vec<Element>, ZapiError> {
     let svm = ctx.svm()?.to_string();
     let name = need(el, "volume").to_string();
     let outcome = do_create(ctx, el);
-    let mut c = ctx.sim.write();
-    let job = match &outcome {
-        Ok(()) => Ok("Success".to_string()),
-        Err(e) => Err((e.errno, e.reason.clone())),
-    };
-    let id = c.record_job(
-        "Clone Create",
-        format!("Create clone {name}"),
-        Some(&svm),
-        job,
-    );
-    outcome?;
-    Ok(async_result(id))
+    ctx.sim.mutate(|c| {
+        let job = match &outcome {
+            Ok(()) => Ok("Success".to_string()),
+            Err(e) => Err((e.errno, e.reason.clone())),
+        };
+        let id = c.record_job(
+            "Clone Create",
+            format!("Create clone {name}"),
+            Some(&svm),
+            job,
+        );
+        outcome?;
+        Ok(async_result(id))
+    })
 }
 
 fn split_start(ctx: &Ctx, el: &Element) -> Result<Vec<Element>, ZapiError> {
     let svm = ctx.svm()?;
     let name = need(el, "volume");
-    let mut c = ctx.sim.write();
-    c.split_clone(svm, name)?;
-    let id = c.record_job(
-        "Clone Split",
-        format!("Split {name}"),
-        Some(svm),
-        Ok("Success".into()),
-    );
-    let mut out = async_result(id);
-    for o in &mut out {
-        if o.name == "result-status" {
-            o.text = "succeeded".into();
+    ctx.sim.mutate(|c| {
+        c.split_clone(svm, name)?;
+        let id = c.record_job(
+            "Clone Split",
+            format!("Split {name}"),
+            Some(svm),
+            Ok("Success".into()),
+        );
+        let mut out = async_result(id);
+        for o in &mut out {
+            if o.name == "result-status" {
+                o.text = "succeeded".into();
+            }
         }
-    }
-    Ok(out)
+        Ok(out)
+    })
 }
 
 /// No split is ever in progress: splits complete when they start.

@@ -42,6 +42,6 @@ fn autosupport_log(ctx: &Ctx, el: &Element) -> Result<Vec<Element>, ZapiError> {
         auto_support: boolean(el, "auto-support").unwrap_or(false),
         description: s("event-description"),
     };
-    ctx.sim.write().log_ems(msg)?;
+    ctx.sim.mutate(|c| c.log_ems(msg))?;
     Ok(vec![])
 }

@@ -127,13 +127,14 @@ fn not_found_as_15661(e: ModelError) -> ZapiError {
 fn policy_create(ctx: &Ctx, el: &Element) -> Result<Vec<Element>, ZapiError> {
     let svm = ctx.svm()?;
     let name = need(el, "policy-name");
-    let mut c = ctx.sim.write();
-    c.create_export_policy(svm, name)?;
-    if super::boolean(el, "return-record") == Some(true) {
-        let p = c.export_policy(svm, name)?;
-        return Ok(vec![Element::new("result").with(policy_info(p))]);
-    }
-    Ok(vec![])
+    ctx.sim.mutate(|c| {
+        c.create_export_policy(svm, name)?;
+        if super::boolean(el, "return-record") == Some(true) {
+            let p = c.export_policy(svm, name)?;
+            return Ok(vec![Element::new("result").with(policy_info(p))]);
+        }
+        Ok(vec![])
+    })
 }
 
 fn policy_get(ctx: &Ctx, el: &Element) -> Result<Vec<Element>, ZapiError> {
@@ -163,8 +164,7 @@ fn policy_get_iter(ctx: &Ctx, el: &Element) -> Result<Vec<Element>, ZapiError> {
 fn policy_destroy(ctx: &Ctx, el: &Element) -> Result<Vec<Element>, ZapiError> {
     let svm = ctx.svm()?;
     ctx.sim
-        .write()
-        .destroy_export_policy(svm, need(el, "policy-name"))
+        .mutate(|c| c.destroy_export_policy(svm, need(el, "policy-name")))
         .map_err(not_found_as_15661)?;
     Ok(vec![])
 }
@@ -172,8 +172,9 @@ fn policy_destroy(ctx: &Ctx, el: &Element) -> Result<Vec<Element>, ZapiError> {
 fn policy_rename(ctx: &Ctx, el: &Element) -> Result<Vec<Element>, ZapiError> {
     let svm = ctx.svm()?;
     ctx.sim
-        .write()
-        .rename_export_policy(svm, need(el, "policy-name"), need(el, "new-policy-name"))
+        .mutate(|c| {
+            c.rename_export_policy(svm, need(el, "policy-name"), need(el, "new-policy-name"))
+        })
         .map_err(not_found_as_15661)?;
     Ok(vec![])
 }
@@ -208,6 +209,7 @@ fn rule_info(p: &ExportPolicy, r: &ExportRule) -> Element {
         .with_leaf("rule-index", r.index)
         .with_list("rw-rule", "security-flavor", &r.rw_rule)
         .with_list("super-user-security", "security-flavor", &r.superuser)
+        .with_leaf("vserver", &p.svm)
         .with_leaf("vserver-name", &p.svm)
 }
 
@@ -217,17 +219,18 @@ fn rule_create(ctx: &Ctx, el: &Element) -> Result<Vec<Element>, ZapiError> {
         return Err(ZapiError::invalid("Missing input: client-match"));
     }
     let policy = need(el, "policy-name");
-    let mut c = ctx.sim.write();
-    let index = c
-        .add_export_rule(svm, policy, rule_spec(el)?)
-        .map_err(not_found_as_15661)?;
-    if super::boolean(el, "return-record") == Some(true) {
-        let p = c.export_policy(svm, policy)?;
-        if let Some(r) = p.rules.iter().find(|r| r.index == index) {
-            return Ok(vec![Element::new("result").with(rule_info(p, r))]);
+    ctx.sim.mutate(|c| {
+        let index = c
+            .add_export_rule(svm, policy, rule_spec(el)?)
+            .map_err(not_found_as_15661)?;
+        if super::boolean(el, "return-record") == Some(true) {
+            let p = c.export_policy(svm, policy)?;
+            if let Some(r) = p.rules.iter().find(|r| r.index == index) {
+                return Ok(vec![Element::new("result").with(rule_info(p, r))]);
+            }
         }
-    }
-    Ok(vec![])
+        Ok(vec![])
+    })
 }
 
 fn rule_get_iter(ctx: &Ctx, el: &Element) -> Result<Vec<Element>, ZapiError> {
@@ -252,9 +255,9 @@ fn rule_index(el: &Element) -> Result<u32, ZapiError> {
 
 fn rule_destroy(ctx: &Ctx, el: &Element) -> Result<Vec<Element>, ZapiError> {
     let svm = ctx.svm()?;
+    let index = rule_index(el)?;
     ctx.sim
-        .write()
-        .destroy_export_rule(svm, need(el, "policy-name"), rule_index(el)?)
+        .mutate(|c| c.destroy_export_rule(svm, need(el, "policy-name"), index))
         .map_err(not_found_as_15661)?;
     Ok(vec![])
 }
@@ -265,8 +268,7 @@ fn rule_modify(ctx: &Ctx, el: &Element) -> Result<Vec<Element>, ZapiError> {
     let mut spec = rule_spec(el)?;
     spec.index = None;
     ctx.sim
-        .write()
-        .modify_export_rule(svm, need(el, "policy-name"), index, spec)
+        .mutate(|c| c.modify_export_rule(svm, need(el, "policy-name"), index, spec))
         .map_err(not_found_as_15661)?;
     Ok(vec![])
 }
@@ -274,9 +276,9 @@ fn rule_modify(ctx: &Ctx, el: &Element) -> Result<Vec<Element>, ZapiError> {
 fn rule_set_index(ctx: &Ctx, el: &Element) -> Result<Vec<Element>, ZapiError> {
     let svm = ctx.svm()?;
     let new_index = uint(el, "new-rule-index")?.unwrap_or(0);
+    let index = rule_index(el)?;
     ctx.sim
-        .write()
-        .set_export_rule_index(svm, need(el, "policy-name"), rule_index(el)?, new_index)
+        .mutate(|c| c.set_export_rule_index(svm, need(el, "policy-name"), index, new_index))
         .map_err(not_found_as_15661)?;
     Ok(vec![])
 }

@@ -20,7 +20,8 @@ pub mod vserver;
 
 use super::errno::ZapiError;
 use super::xml::Element;
-use crate::model::{Sim, User};
+use crate::model::User;
+use crate::sim::Sim;
 use std::collections::HashMap;
 use std::sync::OnceLock;
 
@@ -226,6 +227,19 @@ pub fn list(el: &Element, name: &str) -> Option<Vec<String>> {
 }
 
 impl Ctx<'_> {
+    /// For APIs that only sometimes write (`volume-size` with a new size): refuse a readonly user.
+    pub fn require_write(&self) -> Result<(), ZapiError> {
+        if self.user.role == crate::model::Role::Readonly {
+            return Err(ZapiError::new(
+                crate::zapi::errno::EAPIPRIVILEGE,
+                format!(
+                    "Insufficient privileges: user '{}' does not have write access to this resource",
+                    self.user.name
+                ),
+            ));
+        }
+        Ok(())
+    }
     /// The SVM of an SVM-exposed API (the dispatcher guarantees one).
     pub fn svm(&self) -> Result<&str, ZapiError> {
         self.svm.as_deref().ok_or_else(|| {

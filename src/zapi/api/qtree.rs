@@ -82,17 +82,17 @@ fn change(el: &Element) -> Result<QtreeChange, ZapiError> {
 
 fn create(ctx: &Ctx, el: &Element) -> Result<Vec<Element>, ZapiError> {
     let svm = ctx.svm()?;
+    let change = change(el)?;
     ctx.sim
-        .write()
-        .create_qtree(svm, need(el, "volume"), need(el, "qtree"), change(el)?)?;
+        .mutate(|c| c.create_qtree(svm, need(el, "volume"), need(el, "qtree"), change))?;
     Ok(vec![])
 }
 
 fn modify(ctx: &Ctx, el: &Element) -> Result<Vec<Element>, ZapiError> {
     let svm = ctx.svm()?;
+    let change = change(el)?;
     ctx.sim
-        .write()
-        .modify_qtree(svm, need(el, "volume"), need(el, "qtree"), change(el)?)?;
+        .mutate(|c| c.modify_qtree(svm, need(el, "volume"), need(el, "qtree"), change))?;
     Ok(vec![])
 }
 
@@ -111,22 +111,23 @@ fn split_path(path: &str) -> Result<(&str, &str), ZapiError> {
 fn delete(ctx: &Ctx, el: &Element) -> Result<Vec<Element>, ZapiError> {
     let svm = ctx.svm()?;
     let (vol, q) = split_path(need(el, "qtree"))?;
-    ctx.sim.write().delete_qtree(svm, vol, q)?;
+    ctx.sim.mutate(|c| c.delete_qtree(svm, vol, q))?;
     Ok(vec![])
 }
 
 fn delete_async(ctx: &Ctx, el: &Element) -> Result<Vec<Element>, ZapiError> {
     let svm = ctx.svm()?;
     let (vol, q) = split_path(need(el, "qtree"))?;
-    let mut c = ctx.sim.write();
-    c.delete_qtree(svm, vol, q)?;
-    let id = c.record_job(
-        "Qtree Delete",
-        format!("Delete qtree {q}"),
-        Some(svm),
-        Ok("Success".into()),
-    );
-    Ok(super::async_result(id))
+    ctx.sim.mutate(|c| {
+        c.delete_qtree(svm, vol, q)?;
+        let id = c.record_job(
+            "Qtree Delete",
+            format!("Delete qtree {q}"),
+            Some(svm),
+            Ok("Success".into()),
+        );
+        Ok(super::async_result(id))
+    })
 }
 
 fn rename(ctx: &Ctx, el: &Element) -> Result<Vec<Element>, ZapiError> {
@@ -143,7 +144,7 @@ fn rename(ctx: &Ctx, el: &Element) -> Result<Vec<Element>, ZapiError> {
         }
         Err(_) => new,
     };
-    ctx.sim.write().rename_qtree(svm, vol, q, new_name)?;
+    ctx.sim.mutate(|c| c.rename_qtree(svm, vol, q, new_name))?;
     Ok(vec![])
 }
 

@@ -147,7 +147,7 @@ fn release_iter(_: &Ctx, el: &Element) -> Result<Vec<Element>, ZapiError> {
 /// A built-in policy: name, type, and its rules (SnapMirror label, snapshots kept).
 type BuiltinPolicy = (&'static str, &'static str, &'static [(&'static str, u32)]);
 
-/// The policies every cluster ships with.
+/// The policies every cluster ships with, in name order (the iterator pages by name).
 const POLICIES: &[BuiltinPolicy] = &[
     (
         "Asynchronous",
@@ -165,8 +165,8 @@ const POLICIES: &[BuiltinPolicy] = &[
         &[("sm_created", 1), ("daily", 7), ("weekly", 52)],
     ),
     ("MirrorLatest", "async_mirror", &[("sm_created", 1)]),
-    ("Sync", "sync_mirror", &[("sm_created", 2)]),
     ("StrictSync", "strict_sync_mirror", &[("sm_created", 2)]),
+    ("Sync", "sync_mirror", &[("sm_created", 2)]),
     ("XDPDefault", "vault", &[("daily", 7), ("weekly", 52)]),
 ];
 

@@ -82,13 +82,15 @@ pub static APIS: &[Api] = &[
 
 fn create(ctx: &Ctx, el: &Element) -> Result<Vec<Element>, ZapiError> {
     let svm = ctx.svm()?;
-    ctx.sim.write().create_snapshot(
-        svm,
-        need(el, "volume"),
-        need(el, "snapshot"),
-        text(el, "comment").unwrap_or_default(),
-        text(el, "snapmirror-label").unwrap_or_default(),
-    )?;
+    ctx.sim.mutate(|c| {
+        c.create_snapshot(
+            svm,
+            need(el, "volume"),
+            need(el, "snapshot"),
+            text(el, "comment").unwrap_or_default(),
+            text(el, "snapmirror-label").unwrap_or_default(),
+        )
+    })?;
     Ok(vec![])
 }
 
@@ -143,27 +145,27 @@ fn get_iter(ctx: &Ctx, el: &Element) -> Result<Vec<Element>, ZapiError> {
 fn delete(ctx: &Ctx, el: &Element) -> Result<Vec<Element>, ZapiError> {
     let svm = ctx.svm()?;
     ctx.sim
-        .write()
-        .delete_snapshot(svm, need(el, "volume"), need(el, "snapshot"))?;
+        .mutate(|c| c.delete_snapshot(svm, need(el, "volume"), need(el, "snapshot")))?;
     Ok(vec![])
 }
 
 fn restore(ctx: &Ctx, el: &Element) -> Result<Vec<Element>, ZapiError> {
     let svm = ctx.svm()?;
     ctx.sim
-        .write()
-        .restore_snapshot(svm, need(el, "volume"), need(el, "snapshot"))?;
+        .mutate(|c| c.restore_snapshot(svm, need(el, "volume"), need(el, "snapshot")))?;
     Ok(vec![])
 }
 
 fn rename(ctx: &Ctx, el: &Element) -> Result<Vec<Element>, ZapiError> {
     let svm = ctx.svm()?;
-    ctx.sim.write().rename_snapshot(
-        svm,
-        need(el, "volume"),
-        need(el, "current-name"),
-        need(el, "new-name"),
-    )?;
+    ctx.sim.mutate(|c| {
+        c.rename_snapshot(
+            svm,
+            need(el, "volume"),
+            need(el, "current-name"),
+            need(el, "new-name"),
+        )
+    })?;
     Ok(vec![])
 }
 
@@ -192,37 +194,38 @@ fn modify_iter(ctx: &Ctx, el: &Element) -> Result<Vec<Element>, ZapiError> {
             )));
         }
     }
-    let mut c = ctx.sim.write();
-    let targets: Vec<(String, String)> = c
-        .volumes_of(svm)
-        .flat_map(|v| v.snapshots.values().map(move |s| (v, s)))
-        .filter(|(v, s)| crate::zapi::iter::matches(&info(&c, v, s), q))
-        .map(|(v, s)| (v.name.clone(), s.name.clone()))
-        .collect();
-    let mut ok = Vec::new();
-    for (vol, snap) in &targets {
-        c.set_snapshot_labels(
-            svm,
-            vol,
-            snap,
-            a.child_text("comment"),
-            a.child_text("snapmirror-label"),
-        )?;
-        ok.push(
-            Element::new("snapshot-modify-iter-info").with(
-                Element::new("snapshot-key").with(
-                    Element::new("snapshot-info")
-                        .with_leaf("name", snap)
-                        .with_leaf("volume", vol)
-                        .with_leaf("vserver", svm),
+    ctx.sim.mutate(|c| {
+        let targets: Vec<(String, String)> = c
+            .volumes_of(svm)
+            .flat_map(|v| v.snapshots.values().map(move |s| (v, s)))
+            .filter(|(v, s)| crate::zapi::iter::matches(&info(c, v, s), q))
+            .map(|(v, s)| (v.name.clone(), s.name.clone()))
+            .collect();
+        let mut ok = Vec::new();
+        for (vol, snap) in &targets {
+            c.set_snapshot_labels(
+                svm,
+                vol,
+                snap,
+                a.child_text("comment"),
+                a.child_text("snapmirror-label"),
+            )?;
+            ok.push(
+                Element::new("snapshot-modify-iter-info").with(
+                    Element::new("snapshot-key").with(
+                        Element::new("snapshot-info")
+                            .with_leaf("name", snap)
+                            .with_leaf("volume", vol)
+                            .with_leaf("vserver", svm),
+                    ),
                 ),
-            ),
-        );
-    }
-    Ok(vec![
-        Element::new("failure-list"),
-        Element::leaf("num-failed", 0),
-        Element::leaf("num-succeeded", ok.len()),
-        Element::new("success-list").with_children(ok),
-    ])
+            );
+        }
+        Ok(vec![
+            Element::new("failure-list"),
+            Element::leaf("num-failed", 0),
+            Element::leaf("num-succeeded", ok.len()),
+            Element::new("success-list").with_children(ok),
+        ])
+    })
 }

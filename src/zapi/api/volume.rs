@@ -71,14 +71,14 @@ pub static APIS: &[Api] = &[
     },
     Api {
         name: "volume-size",
-        access: Access::Write,
+        access: Access::Read,
         exposure: Exposure::Svm,
         inputs: &[req("volume", Kind::Str), opt("new-size", Kind::Str)],
         handler: size,
     },
     Api {
         name: "volume-size-async",
-        access: Access::Write,
+        access: Access::Read,
         exposure: Exposure::Svm,
         inputs: &[req("volume-name", Kind::Str), opt("new-size", Kind::Str)],
         handler: size_async,
@@ -265,7 +265,7 @@ fn create(ctx: &Ctx, el: &Element) -> Result<Vec<Element>, ZapiError> {
         need(el, "containing-aggr-name").to_string(),
         size,
     )?;
-    ctx.sim.write().create_volume(svm, spec)?;
+    ctx.sim.mutate(|c| c.create_volume(svm, spec).map(|_| ()))?;
     Ok(vec![])
 }
 
@@ -274,19 +274,20 @@ fn create_async(ctx: &Ctx, el: &Element) -> Result<Vec<Element>, ZapiError> {
     let size = uint::<u64>(el, "size")?.unwrap_or_default();
     let aggrs = list(el, "aggr-list").unwrap_or_default();
     let name = need(el, "volume-name").to_string();
-    let mut c = ctx.sim.write();
-    let aggregate = match aggrs.first() {
-        Some(a) => a.clone(),
-        None => c.svm(svm)?.aggregates.first().cloned().ok_or_else(|| {
-            ZapiError::from(ModelError::InvalidInput(format!(
-                "Vserver \"{svm}\" has no aggregates assigned; give aggr-list"
-            )))
-        })?,
-    };
-    let mut spec = spec_common(el, name.clone(), aggregate, size)?;
-    spec.style = Some("flexgroup".into());
-    let outcome = c.create_volume(svm, spec).map(|_| ());
-    finish_async(&mut c, "Create", &format!("Create {name}"), svm, outcome)
+    ctx.sim.mutate(|c| {
+        let aggregate = match aggrs.first() {
+            Some(a) => a.clone(),
+            None => c.svm(svm)?.aggregates.first().cloned().ok_or_else(|| {
+                ZapiError::from(ModelError::InvalidInput(format!(
+                    "Vserver \"{svm}\" has no aggregates assigned; give aggr-list"
+                )))
+            })?,
+        };
+        let mut spec = spec_common(el, name.clone(), aggregate, size)?;
+        spec.style = Some("flexgroup".into());
+        let outcome = c.create_volume(svm, spec).map(|_| ());
+        finish_async(c, "Create", &format!("Create {name}"), svm, outcome)
+    })
 }
 
 /// Record the job of an asynchronous call. A refused request fails the call itself, as ONTAP
@@ -350,39 +351,37 @@ fn size_outputs(size: u64) -> Vec<Element> {
 fn size(ctx: &Ctx, el: &Element) -> Result<Vec<Element>, ZapiError> {
     let svm = ctx.svm()?;
     let name = need(el, "volume");
-    let mut c = ctx.sim.write();
-    let current = c.volume(svm, name)?.size;
-    match text(el, "new-size") {
-        None => Ok(size_outputs(current)),
-        Some(r) => {
-            let target = new_size(current, r)?;
-            c.resize_volume(svm, name, target)?;
-            Ok(size_outputs(target))
+    ctx.sim.mutate(|c| {
+        let current = c.volume(svm, name)?.size;
+        match text(el, "new-size") {
+            None => Ok(size_outputs(current)),
+            Some(r) => {
+                ctx.require_write()?;
+                let target = new_size(current, r)?;
+                c.resize_volume(svm, name, target)?;
+                Ok(size_outputs(target))
+            }
         }
-    }
+    })
 }
 
 fn size_async(ctx: &Ctx, el: &Element) -> Result<Vec<Element>, ZapiError> {
     let svm = ctx.svm()?;
     let name = need(el, "volume-name");
-    let mut c = ctx.sim.write();
-    let current = c.volume(svm, name)?.size;
-    let Some(r) = text(el, "new-size") else {
-        let mut out = size_outputs(current);
-        out.retain(|e| e.name == "volume-size");
-        return Ok(out);
-    };
-    let target = new_size(current, r)?;
-    let outcome = c.resize_volume(svm, name, target).map(|_| ());
-    let mut out = finish_async(
-        &mut c,
-        "Volume Resize",
-        &format!("Resize {name}"),
-        svm,
-        outcome,
-    )?;
-    out.push(Element::leaf("volume-size", format_size(target)));
-    Ok(out)
+    ctx.sim.mutate(|c| {
+        let current = c.volume(svm, name)?.size;
+        let Some(r) = text(el, "new-size") else {
+            let mut out = size_outputs(current);
+            out.retain(|e| e.name == "volume-size");
+            return Ok(out);
+        };
+        ctx.require_write()?;
+        let target = new_size(current, r)?;
+        let outcome = c.resize_volume(svm, name, target).map(|_| ());
+        let mut out = finish_async(c, "Volume Resize", &format!("Resize {name}"), svm, outcome)?;
+        out.push(Element::leaf("volume-size", format_size(target)));
+        Ok(out)
+    })
 }
 
 fn yes(b: bool) -> &'static str {
@@ -700,30 +699,31 @@ fn modify_matching(
     let change = parse_change(attrs)?;
     let max_failures = int(el, "max-failure-count").unwrap_or(i64::MAX);
     let continue_on_failure = boolean(el, "continue-on-failure").unwrap_or(false);
-    let mut c = ctx.sim.write();
-    let targets: Vec<(String, String)> = scoped_volumes(&c, ctx.svm.as_deref())
-        .filter(|v| matches(&attributes(&c, v), query))
-        .map(|v| (v.svm.clone(), v.name.clone()))
-        .collect();
-    let (mut ok, mut failed) = (Vec::new(), Vec::new());
-    for (svm, name) in targets {
-        match c.modify_volume(&svm, &name, change.clone()) {
-            Ok(()) => ok.push(Element::new(info).with(volume_key(&svm, &name))),
-            Err(e) => {
-                let z = ZapiError::from(e);
-                failed.push(
-                    Element::new(info)
-                        .with_leaf("error-code", z.errno)
-                        .with_leaf("error-message", z.reason)
-                        .with(volume_key(&svm, &name)),
-                );
-                if !continue_on_failure || failed.len() as i64 >= max_failures {
-                    break;
+    ctx.sim.mutate(|c| {
+        let targets: Vec<(String, String)> = scoped_volumes(c, ctx.svm.as_deref())
+            .filter(|v| matches(&attributes(c, v), query))
+            .map(|v| (v.svm.clone(), v.name.clone()))
+            .collect();
+        let (mut ok, mut failed) = (Vec::new(), Vec::new());
+        for (svm, name) in targets {
+            match c.modify_volume(&svm, &name, change.clone()) {
+                Ok(()) => ok.push(Element::new(info).with(volume_key(&svm, &name))),
+                Err(e) => {
+                    let z = ZapiError::from(e);
+                    failed.push(
+                        Element::new(info)
+                            .with_leaf("error-code", z.errno)
+                            .with_leaf("error-message", z.reason)
+                            .with(volume_key(&svm, &name)),
+                    );
+                    if !continue_on_failure || failed.len() as i64 >= max_failures {
+                        break;
+                    }
                 }
             }
         }
-    }
-    Ok((ok, failed))
+        Ok((ok, failed))
+    })
 }
 
 fn modify_iter(ctx: &Ctx, el: &Element) -> Result<Vec<Element>, ZapiError> {
@@ -738,71 +738,78 @@ fn modify_iter(ctx: &Ctx, el: &Element) -> Result<Vec<Element>, ZapiError> {
 
 fn modify_iter_async(ctx: &Ctx, el: &Element) -> Result<Vec<Element>, ZapiError> {
     let (ok, failed) = modify_matching(ctx, el, "volume-modify-iter-async-info")?;
-    let mut c = ctx.sim.write();
-    let with_jobs = |c: &mut Cluster, items: Vec<Element>, success: bool| -> Vec<Element> {
-        items
-            .into_iter()
-            .map(|mut i| {
-                let name = i
-                    .path(&[
-                        "volume-key",
-                        "volume-attributes",
-                        "volume-id-attributes",
-                        "name",
-                    ])
-                    .map(|n| n.text.clone())
-                    .unwrap_or_default();
-                let outcome = if success {
-                    Ok("Success".to_string())
-                } else {
-                    Err((13001, "modify failed".to_string()))
-                };
-                let id = c.record_job(
-                    "Volume Modify",
-                    format!("Modify {name}"),
-                    ctx.svm.as_deref(),
-                    outcome,
-                );
-                i.children.push(Element::leaf("jobid", id));
-                i.children.push(Element::leaf(
-                    "status",
-                    if success { "in_progress" } else { "failed" },
-                ));
-                i
-            })
-            .collect()
-    };
-    let ok = with_jobs(&mut c, ok, true);
-    let failed = with_jobs(&mut c, failed, false);
-    Ok(vec![
-        Element::new("failure-list").with_children(failed.clone()),
-        Element::leaf("num-failed", failed.len()),
-        Element::leaf("num-succeeded", ok.len()),
-        Element::new("success-list").with_children(ok),
-    ])
+    ctx.sim.mutate(|c| {
+        let with_jobs = |c: &mut Cluster, items: Vec<Element>, success: bool| -> Vec<Element> {
+            items
+                .into_iter()
+                .map(|mut i| {
+                    let name = i
+                        .path(&[
+                            "volume-key",
+                            "volume-attributes",
+                            "volume-id-attributes",
+                            "name",
+                        ])
+                        .map(|n| n.text.clone())
+                        .unwrap_or_default();
+                    let outcome = if success {
+                        Ok("Success".to_string())
+                    } else {
+                        // The failure entry carries the real errno and reason.
+                        let code = i
+                            .child_text("error-code")
+                            .and_then(|c| c.parse().ok())
+                            .unwrap_or(13001);
+                        let msg = i
+                            .child_text("error-message")
+                            .unwrap_or_default()
+                            .to_string();
+                        Err((code, msg))
+                    };
+                    let id = c.record_job(
+                        "Volume Modify",
+                        format!("Modify {name}"),
+                        ctx.svm.as_deref(),
+                        outcome,
+                    );
+                    i.children.push(Element::leaf("jobid", id));
+                    i.children.push(Element::leaf(
+                        "status",
+                        if success { "in_progress" } else { "failed" },
+                    ));
+                    i
+                })
+                .collect()
+        };
+        let ok = with_jobs(c, ok, true);
+        let failed = with_jobs(c, failed, false);
+        Ok(vec![
+            Element::new("failure-list").with_children(failed.clone()),
+            Element::leaf("num-failed", failed.len()),
+            Element::leaf("num-succeeded", ok.len()),
+            Element::new("success-list").with_children(ok),
+        ])
+    })
 }
 
 fn mount(ctx: &Ctx, el: &Element) -> Result<Vec<Element>, ZapiError> {
     let svm = ctx.svm()?;
     ctx.sim
-        .write()
-        .mount_volume(svm, need(el, "volume-name"), need(el, "junction-path"))?;
+        .mutate(|c| c.mount_volume(svm, need(el, "volume-name"), need(el, "junction-path")))?;
     Ok(vec![])
 }
 
 fn unmount(ctx: &Ctx, el: &Element) -> Result<Vec<Element>, ZapiError> {
     let svm = ctx.svm()?;
     ctx.sim
-        .write()
-        .unmount_volume(svm, need(el, "volume-name"))?;
+        .mutate(|c| c.unmount_volume(svm, need(el, "volume-name")))?;
     Ok(vec![])
 }
 
 fn set_state(ctx: &Ctx, el: &Element, state: VolumeState) -> Result<Vec<Element>, ZapiError> {
     let svm = ctx.svm()?;
     ctx.sim
-        .write()
-        .set_volume_state(svm, need(el, "name"), state)?;
+        .mutate(|c| c.set_volume_state(svm, need(el, "name"), state))?;
     Ok(vec![])
 }
 
@@ -821,8 +828,7 @@ fn restrict(ctx: &Ctx, el: &Element) -> Result<Vec<Element>, ZapiError> {
 fn rename(ctx: &Ctx, el: &Element) -> Result<Vec<Element>, ZapiError> {
     let svm = ctx.svm()?;
     ctx.sim
-        .write()
-        .rename_volume(svm, need(el, "volume"), need(el, "new-volume-name"))?;
+        .mutate(|c| c.rename_volume(svm, need(el, "volume"), need(el, "new-volume-name")))?;
     Ok(vec![])
 }
 
@@ -830,8 +836,7 @@ fn destroy(ctx: &Ctx, el: &Element) -> Result<Vec<Element>, ZapiError> {
     let svm = ctx.svm()?;
     let unmount = boolean(el, "unmount-and-offline").unwrap_or(false);
     ctx.sim
-        .write()
-        .destroy_volume(svm, need(el, "name"), unmount)?;
+        .mutate(|c| c.destroy_volume(svm, need(el, "name"), unmount))?;
     Ok(vec![])
 }
 
@@ -839,26 +844,25 @@ fn destroy_async(ctx: &Ctx, el: &Element) -> Result<Vec<Element>, ZapiError> {
     let svm = ctx.svm()?;
     let name = need(el, "volume-name");
     let unmount = boolean(el, "unmount-and-offline").unwrap_or(false);
-    let mut c = ctx.sim.write();
-    let outcome = c.destroy_volume(svm, name, unmount);
-    finish_async(
-        &mut c,
-        "Volume Destroy",
-        &format!("Destroy {name}"),
-        svm,
-        outcome,
-    )
+    ctx.sim.mutate(|c| {
+        let outcome = c.destroy_volume(svm, name, unmount);
+        finish_async(
+            c,
+            "Volume Destroy",
+            &format!("Destroy {name}"),
+            svm,
+            outcome,
+        )
+    })
 }
 
 fn recovery_queue_get_iter(ctx: &Ctx, el: &Element) -> Result<Vec<Element>, ZapiError> {
     let req = IterRequest::parse(el, "volume-recovery-queue-info")?;
     let c = ctx.sim.read();
-    let mut entries: Vec<_> = c
+    let entries = c
         .recovery_queue
-        .iter()
-        .filter(|e| ctx.svm.as_deref().is_none_or(|s| s == e.svm))
-        .collect();
-    entries.sort_by(|a, b| (&a.svm, &a.name).cmp(&(&b.svm, &b.name)));
+        .values()
+        .filter(|e| ctx.svm.as_deref().is_none_or(|s| s == e.svm));
     let retention = 12 * 3600;
     Ok(req.page(
         &el.name,
@@ -880,8 +884,7 @@ fn recovery_queue_purge(ctx: &Ctx, el: &Element) -> Result<Vec<Element>, ZapiErr
     let svm = ctx.svm()?;
     let name = need(el, "volume-name");
     ctx.sim
-        .write()
-        .purge_recovery_queue(svm, name)
+        .mutate(|c| c.purge_recovery_queue(svm, name))
         .map_err(|e| match e {
             ModelError::NotFound { .. } => ZapiError::new(EOBJECTNOTFOUND, e.to_string()),
             other => other.into(),

@@ -183,10 +183,14 @@ fn show_aggr_get_iter(ctx: &Ctx, el: &Element) -> Result<Vec<Element>, ZapiError
         .filter(|s| ctx.svm.as_deref().is_none_or(|n| n == s.name))
         .filter(|s| only.as_deref().is_none_or(|n| n == s.name))
         .flat_map(|s| {
-            s.aggregates
+            // In name order, as the iterator pages by (SVM, aggregate).
+            let mut aggrs: Vec<_> = s
+                .aggregates
                 .iter()
                 .filter_map(|a| c.aggregates.get(a))
-                .map(move |a| (s, a))
+                .collect();
+            aggrs.sort_by(|a, b| a.name.cmp(&b.name));
+            aggrs.into_iter().map(move |a| (s, a))
         });
     Ok(req.page(
         &el.name,

@@ -1,0 +1,145 @@
+//! A map that remembers what one operation changed, so the operation can be journaled as a unit
+//! or undone as a unit.
+//!
+//! Reads go through `Deref` to the inner `BTreeMap`; every mutation goes through a method here that
+//! first records the key's original value. [`Table::changed`] lists the touched keys with their
+//! current values (what the journal writes), [`Table::commit`] forgets the undo log, and
+//! [`Table::rollback`] restores the original values.
+
+use std::collections::BTreeMap;
+use std::ops::Deref;
+
+#[derive(Debug, Clone)]
+pub struct Table<K: Ord + Clone, V: Clone> {
+    map: BTreeMap<K, V>,
+    undo: BTreeMap<K, Option<V>>,
+}
+
+impl<K: Ord + Clone, V: Clone> Default for Table<K, V> {
+    fn default() -> Self {
+        Table {
+            map: BTreeMap::new(),
+            undo: BTreeMap::new(),
+        }
+    }
+}
+
+impl<K: Ord + Clone, V: Clone> Deref for Table<K, V> {
+    type Target = BTreeMap<K, V>;
+    fn deref(&self) -> &Self::Target {
+        &self.map
+    }
+}
+
+impl<K: Ord + Clone, V: Clone> Table<K, V> {
+    fn touch(&mut self, k: &K) {
+        if !self.undo.contains_key(k) {
+            self.undo.insert(k.clone(), self.map.get(k).cloned());
+        }
+    }
+
+    pub fn insert(&mut self, k: K, v: V) -> Option<V> {
+        self.touch(&k);
+        self.map.insert(k, v)
+    }
+
+    pub fn remove(&mut self, k: &K) -> Option<V> {
+        if !self.map.contains_key(k) {
+            return None;
+        }
+        self.touch(k);
+        self.map.remove(k)
+    }
+
+    pub fn get_mut(&mut self, k: &K) -> Option<&mut V> {
+        if self.map.contains_key(k) {
+            self.touch(k);
+        }
+        self.map.get_mut(k)
+    }
+
+    /// Remove every entry `keep` refuses.
+    pub fn retain(&mut self, mut keep: impl FnMut(&K, &V) -> bool) {
+        let gone: Vec<K> = self
+            .map
+            .iter()
+            .filter(|(k, v)| !keep(k, v))
+            .map(|(k, _)| k.clone())
+            .collect();
+        for k in gone {
+            self.remove(&k);
+        }
+    }
+
+    /// Change every entry `pick` selects; only those are recorded as changed.
+    pub fn update_where(&mut self, pick: impl Fn(&V) -> bool, mut change: impl FnMut(&mut V)) {
+        let keys: Vec<K> = self
+            .map
+            .iter()
+            .filter(|(_, v)| pick(v))
+            .map(|(k, _)| k.clone())
+            .collect();
+        for k in keys {
+            if let Some(v) = self.get_mut(&k) {
+                change(v);
+            }
+        }
+    }
+
+    /// Insert without recording a change: for loading saved state.
+    pub fn load(&mut self, k: K, v: V) {
+        self.map.insert(k, v);
+    }
+
+    /// The keys this operation touched, with their values now (None: removed).
+    pub fn changed(&self) -> impl Iterator<Item = (&K, Option<&V>)> {
+        self.undo.keys().map(|k| (k, self.map.get(k)))
+    }
+
+    /// The value a touched key had before this operation.
+    pub fn original(&self, k: &K) -> Option<&V> {
+        self.undo.get(k).and_then(|v| v.as_ref())
+    }
+
+    pub fn commit(&mut self) {
+        self.undo.clear();
+    }
+
+    pub fn rollback(&mut self) {
+        for (k, v) in std::mem::take(&mut self.undo) {
+            match v {
+                Some(v) => {
+                    self.map.insert(k, v);
+                }
+                None => {
+                    self.map.remove(&k);
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn records_and_undoes() {
+        let mut t: Table<u32, &str> = Table::default();
+        t.load(1, "a");
+        t.load(2, "b");
+        t.insert(3, "c");
+        *t.get_mut(&1).unwrap() = "A";
+        t.remove(&2);
+        t.remove(&9);
+        let changed: Vec<_> = t.changed().map(|(k, v)| (*k, v.copied())).collect();
+        assert_eq!(changed, [(1, Some("A")), (2, None), (3, Some("c"))]);
+        assert_eq!(t.original(&1), Some(&"a"));
+        t.rollback();
+        assert_eq!(
+            t.iter().map(|(k, v)| (*k, *v)).collect::<Vec<_>>(),
+            [(1, "a"), (2, "b")]
+        );
+        assert_eq!(t.changed().count(), 0);
+    }
+}

@@ -1,0 +1,469 @@
+//! Conformance of `qtree-*` through the real binary over TLS: create, list (with each volume's
+//! implicit "" qtree), rename, modify and delete by `/vol/<volume>/<qtree>` path, and refusals.
+#![allow(dead_code)]
+
+mod common;
+use common::*;
+use ontap_sim::zapi::xml::Element;
+
+const CONFIG: &str = r#"
+seed = "zapi-qtree"
+[[aggregates]]
+name = "aggr1"
+size = "2TiB"
+
+[[svms]]
+name = "svm1"
+aggregates = ["aggr1"]
+[[svms.lifs]]
+name = "svm1_data"
+address = "127.0.0.1"
+
+[[users]]
+name = "admin"
+"#;
+
+// ---- helpers local to this file (tests/common/mod.rs is shared and not ours to extend) ----
+
+const ADMIN: (&str, &str) = ("admin", PASSWORD);
+
+/// One simulator and one keep-alive TLS connection to it.
+struct Z {
+    #[allow(dead_code)]
+    sim: Sim,
+    c: Client,
+}
+
+#[allow(dead_code)]
+impl Z {
+    async fn start(config: Option<&str>) -> Z {
+        let sim = Sim::start(config);
+        let c = sim.client().await;
+        Z { sim, c }
+    }
+
+    /// Send one API element as `user`, tunnelled to `vfiler` when given.
+    async fn post_as(&mut self, user: (&str, &str), vfiler: Option<&str>, api: &str) -> String {
+        let body = match vfiler {
+            Some(v) => zapi_vfiler(v, api),
+            None => zapi(api),
+        };
+        let r = self.c.post(&body, Some(user)).await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        r.body
+    }
+
+    /// As the cluster admin tunnelled to svm1 (what Trident does after SVM discovery).
+    async fn svm(&mut self, api: &str) -> String {
+        self.post_as(ADMIN, Some("svm1"), api).await
+    }
+
+    /// As the cluster admin without a tunnel (cluster context).
+    async fn cluster(&mut self, api: &str) -> String {
+        self.post_as(ADMIN, None, api).await
+    }
+
+    async fn ok(&mut self, api: &str) -> Element {
+        let body = self.svm(api).await;
+        assert_passed_api(&body, api)
+    }
+
+    async fn fail(&mut self, api: &str, errno: u32, reason: &str) {
+        let body = self.svm(api).await;
+        assert_failed(&body, errno, reason);
+    }
+
+    /// Every record of an SVM-context iterator call (one page of up to 10000).
+    async fn list(&mut self, iter_api: &str, query: &str) -> Vec<Element> {
+        let q = if query.is_empty() {
+            String::new()
+        } else {
+            format!("<query>{query}</query>")
+        };
+        let r = self
+            .ok(&format!(
+                "<{iter_api}><max-records>10000</max-records>{q}</{iter_api}>"
+            ))
+            .await;
+        let recs = records(&r);
+        assert_eq!(
+            r.child_text("num-records"),
+            Some(recs.len().to_string().as_str())
+        );
+        assert!(r.child("next-tag").is_none());
+        recs
+    }
+
+    /// The volume's full record as read with an exact-name query, if it exists.
+    async fn vol(&mut self, name: &str) -> Option<Element> {
+        let mut v = self
+            .list(
+                "volume-get-iter",
+                &format!(
+                    "<volume-attributes><volume-id-attributes><name>{name}</name></volume-id-attributes></volume-attributes>"
+                ),
+            )
+            .await;
+        assert!(v.len() <= 1, "{name} listed {} times", v.len());
+        v.pop()
+    }
+
+    async fn must_vol(&mut self, name: &str) -> Element {
+        self.vol(name)
+            .await
+            .unwrap_or_else(|| panic!("volume {name} should exist"))
+    }
+
+    /// (size-used, size-available, size-total) of an aggregate, read with aggr-get-iter.
+    async fn aggr(&mut self, name: &str) -> (u64, u64, u64) {
+        let body = self
+            .cluster(&format!(
+                "<aggr-get-iter><query><aggr-attributes><aggregate-name>{name}</aggregate-name></aggr-attributes></query></aggr-get-iter>"
+            ))
+            .await;
+        let r = assert_passed(&body);
+        let recs = records(&r);
+        assert_eq!(recs.len(), 1, "{body}");
+        let s = &recs[0];
+        let used = num(s, "aggr-space-attributes/size-used");
+        let avail = num(s, "aggr-space-attributes/size-available");
+        let total = num(s, "aggr-space-attributes/size-total");
+        assert_eq!(
+            used + avail,
+            total,
+            "aggregate {name}: used + available = total"
+        );
+        assert!(used <= total, "aggregate {name} over-committed");
+        (used, avail, total)
+    }
+
+    /// volume-create with the elements Trident sends (§3.1), on aggr with the given space-reserve.
+    async fn create(&mut self, name: &str, aggr: &str, size: &str, reserve: &str) {
+        self.ok(&trident_create(name, aggr, size, reserve)).await;
+    }
+
+    /// The snapshots of a volume, by name.
+    async fn snaps(&mut self, volume: &str) -> Vec<Element> {
+        self.list(
+            "snapshot-get-iter",
+            &format!("<snapshot-info><volume>{volume}</volume></snapshot-info>"),
+        )
+        .await
+    }
+}
+
+fn trident_create(name: &str, aggr: &str, size: &str, reserve: &str) -> String {
+    format!(
+        "<volume-create><containing-aggr-name>{aggr}</containing-aggr-name><export-policy>default</export-policy>\
+         <percentage-snapshot-reserve>0</percentage-snapshot-reserve><size>{size}</size>\
+         <snapshot-policy>none</snapshot-policy><space-reserve>{reserve}</space-reserve><tiering-policy>none</tiering-policy>\
+         <unix-permissions>---rwxrwxrwx</unix-permissions><volume>{name}</volume><volume-comment></volume-comment>\
+         <volume-security-style>unix</volume-security-style></volume-create>"
+    )
+}
+
+fn assert_passed_api(body: &str, api: &str) -> Element {
+    let (status, errno, reason) = results(body);
+    assert_eq!(
+        status, "passed",
+        "request {api}\nfailed with errno {errno:?}: {reason:?}"
+    );
+    results_el(body)
+}
+
+/// The records of an iterator answer (empty when there is no attributes-list).
+fn records(r: &Element) -> Vec<Element> {
+    r.child("attributes-list")
+        .map(|l| l.children.clone())
+        .unwrap_or_default()
+}
+
+/// The element at a slash-separated path.
+fn at<'a>(e: &'a Element, path: &str) -> &'a Element {
+    let parts: Vec<&str> = path.split('/').collect();
+    e.path(&parts)
+        .unwrap_or_else(|| panic!("no {path} in <{}>: {}", e.name, e.to_xml()))
+}
+
+/// The text at a slash-separated path.
+fn txt<'a>(e: &'a Element, path: &str) -> &'a str {
+    at(e, path).text.as_str()
+}
+
+fn has(e: &Element, path: &str) -> bool {
+    let parts: Vec<&str> = path.split('/').collect();
+    e.path(&parts).is_some()
+}
+
+/// The integer at a slash-separated path.
+fn num(e: &Element, path: &str) -> u64 {
+    let t = txt(e, path);
+    t.trim()
+        .parse()
+        .unwrap_or_else(|_| panic!("{path} = {t:?} is not an integer"))
+}
+
+/// The values of one field across records.
+fn field(recs: &[Element], path: &str) -> Vec<String> {
+    recs.iter().map(|r| txt(r, path).to_string()).collect()
+}
+
+const GIB: u64 = 1 << 30;
+// ---- end of helpers ----
+
+/// (qtree, id) of a volume's qtrees as qtree-list-iter lists them.
+async fn qtrees(z: &mut Z, volume: &str) -> Vec<(String, u64)> {
+    z.list(
+        "qtree-list-iter",
+        &format!("<qtree-info><volume>{volume}</volume></qtree-info>"),
+    )
+    .await
+    .iter()
+    .map(|q| (txt(q, "qtree").to_string(), num(q, "id")))
+    .collect()
+}
+
+async fn qtree(z: &mut Z, volume: &str, name: &str) -> Element {
+    let mut q = z
+        .list(
+            "qtree-list-iter",
+            &format!("<qtree-info><volume>{volume}</volume><qtree>{name}</qtree></qtree-info>"),
+        )
+        .await;
+    assert_eq!(q.len(), 1, "{volume}/{name}");
+    q.pop().unwrap()
+}
+
+fn qs(v: &[(&str, u64)]) -> Vec<(String, u64)> {
+    v.iter().map(|(n, i)| (n.to_string(), *i)).collect()
+}
+
+#[tokio::test]
+async fn create_list_modify_rename_delete() {
+    let mut z = Z::start(Some(CONFIG)).await;
+    z.create("qv", "aggr1", "1g", "none").await;
+    // A volume lists its implicit qtree "" (id 0), inheriting the volume's settings.
+    assert_eq!(qtrees(&mut z, "qv").await, qs(&[("", 0)]));
+    let root = qtree(&mut z, "qv", "").await;
+    assert_eq!(txt(&root, "security-style"), "unix");
+    assert_eq!(txt(&root, "export-policy"), "default");
+    assert_eq!(u32::from_str_radix(txt(&root, "mode"), 8).unwrap(), 0o777);
+
+    // Ansible: qtree-list-iter, then qtree-create.
+    let r = z
+        .ok("<qtree-list-iter><query><qtree-info><qtree>q1</qtree><volume>qv</volume><vserver>svm1</vserver></qtree-info></query></qtree-list-iter>")
+        .await;
+    assert_eq!(r.child_text("num-records"), Some("0"));
+    z.ok("<qtree-create><mode>0750</mode><qtree>q1</qtree><security-style>mixed</security-style><volume>qv</volume></qtree-create>")
+        .await;
+    z.ok("<qtree-create><qtree>q2</qtree><volume>qv</volume></qtree-create>")
+        .await;
+    assert_eq!(
+        qtrees(&mut z, "qv").await,
+        qs(&[("", 0), ("q1", 1), ("q2", 2)])
+    );
+    let q1 = qtree(&mut z, "qv", "q1").await;
+    assert_eq!(txt(&q1, "mode"), "0750");
+    assert_eq!(txt(&q1, "security-style"), "mixed");
+    assert_eq!(txt(&q1, "export-policy"), "default");
+    assert_eq!(txt(&q1, "is-export-policy-inherited"), "true");
+    assert_eq!(txt(&q1, "vserver"), "svm1");
+    assert_eq!(txt(&q1, "status"), "normal");
+    // q2 takes the volume's mode and style.
+    let q2 = qtree(&mut z, "qv", "q2").await;
+    assert_eq!(u32::from_str_radix(txt(&q2, "mode"), 8).unwrap(), 0o777);
+    assert_eq!(txt(&q2, "security-style"), "unix");
+
+    // Modify.
+    z.ok("<export-policy-create><policy-name>qp</policy-name></export-policy-create>")
+        .await;
+    z.ok("<qtree-modify><export-policy>qp</export-policy><mode>0700</mode><oplocks>disable</oplocks><qtree>q1</qtree>\
+          <security-style>ntfs</security-style><volume>qv</volume></qtree-modify>")
+        .await;
+    let q1 = qtree(&mut z, "qv", "q1").await;
+    assert_eq!(txt(&q1, "mode"), "0700");
+    assert_eq!(txt(&q1, "security-style"), "ntfs");
+    assert_eq!(txt(&q1, "export-policy"), "qp");
+    assert_eq!(txt(&q1, "is-export-policy-inherited"), "false");
+    assert_eq!(txt(&q1, "oplocks"), "disabled");
+
+    // Rename by path, to a bare name or a path in the same volume; the id stays.
+    z.ok("<qtree-rename><new-qtree-name>q1b</new-qtree-name><qtree>/vol/qv/q1</qtree></qtree-rename>").await;
+    z.ok("<qtree-rename><new-qtree-name>/vol/qv/q2b</new-qtree-name><qtree>/vol/qv/q2</qtree></qtree-rename>").await;
+    assert_eq!(
+        qtrees(&mut z, "qv").await,
+        qs(&[("", 0), ("q1b", 1), ("q2b", 2)])
+    );
+    assert_eq!(
+        txt(&qtree(&mut z, "qv", "q1b").await, "export-policy"),
+        "qp"
+    );
+
+    // Delete by path.
+    z.ok("<qtree-delete><qtree>/vol/qv/q1b</qtree></qtree-delete>")
+        .await;
+    assert_eq!(qtrees(&mut z, "qv").await, qs(&[("", 0), ("q2b", 2)]));
+    // Async delete reports a job that succeeded.
+    let r = z
+        .ok("<qtree-delete-async><qtree>/vol/qv/q2b</qtree></qtree-delete-async>")
+        .await;
+    let id = txt(&r, "result-jobid").to_string();
+    let j = assert_passed(
+        &z.cluster(&format!("<job-get-iter><query><job-info><job-id>{id}</job-id></job-info></query></job-get-iter>"))
+            .await,
+    );
+    assert_eq!(field(&records(&j), "job-state"), ["success"]);
+    assert_eq!(qtrees(&mut z, "qv").await, qs(&[("", 0)]));
+    // The policy the qtree used is free again.
+    z.ok("<export-policy-destroy><policy-name>qp</policy-name></export-policy-destroy>")
+        .await;
+}
+
+#[tokio::test]
+async fn refusals_name_the_object() {
+    let mut z = Z::start(Some(CONFIG)).await;
+    z.create("rv", "aggr1", "1g", "none").await;
+    z.ok("<qtree-create><qtree>q</qtree><volume>rv</volume></qtree-create>")
+        .await;
+    z.ok("<qtree-create><qtree>r</qtree><volume>rv</volume></qtree-create>")
+        .await;
+    // Duplicates.
+    assert_failed(
+        &z.svm("<qtree-create><qtree>q</qtree><volume>rv</volume></qtree-create>")
+            .await,
+        13130,
+        "q",
+    );
+    assert_failed(
+        &z.svm("<qtree-rename><new-qtree-name>r</new-qtree-name><qtree>/vol/rv/q</qtree></qtree-rename>").await,
+        13130,
+        "r",
+    );
+    // Missing volume.
+    assert_failed(
+        &z.svm("<qtree-create><qtree>q</qtree><volume>nope</volume></qtree-create>")
+            .await,
+        13040,
+        "nope",
+    );
+    assert_failed(
+        &z.svm("<qtree-delete><qtree>/vol/nope/q</qtree></qtree-delete>")
+            .await,
+        13040,
+        "nope",
+    );
+    assert_failed(
+        &z.svm("<qtree-rename><new-qtree-name>x</new-qtree-name><qtree>/vol/nope/q</qtree></qtree-rename>").await,
+        13040,
+        "nope",
+    );
+    // Missing qtree.
+    assert_failed(
+        &z.svm("<qtree-delete><qtree>/vol/rv/zz</qtree></qtree-delete>")
+            .await,
+        15661,
+        "zz",
+    );
+    assert_failed(
+        &z.svm("<qtree-rename><new-qtree-name>x</new-qtree-name><qtree>/vol/rv/zz</qtree></qtree-rename>").await,
+        15661,
+        "zz",
+    );
+    assert_failed(
+        &z.svm(
+            "<qtree-modify><mode>0700</mode><qtree>zz</qtree><volume>rv</volume></qtree-modify>",
+        )
+        .await,
+        15661,
+        "zz",
+    );
+    // Bad names, paths and values.
+    for bad in ["a/b", "a*", "", &"x".repeat(65)] {
+        let body = z
+            .svm(&format!(
+                "<qtree-create><qtree>{bad}</qtree><volume>rv</volume></qtree-create>"
+            ))
+            .await;
+        assert_failed(&body, 13115, "Invalid qtree name");
+    }
+    for bad in ["q", "/vol/rv", "/vol//q", "/rv/q", "/vol/rv/q/x"] {
+        let body = z
+            .svm(&format!(
+                "<qtree-delete><qtree>{bad}</qtree></qtree-delete>"
+            ))
+            .await;
+        assert_failed(&body, 13115, "qtree path");
+    }
+    assert_failed(
+        &z.svm("<qtree-rename><new-qtree-name>/vol/other/q</new-qtree-name><qtree>/vol/rv/q</qtree></qtree-rename>").await,
+        13115,
+        "another volume",
+    );
+    assert_failed(
+        &z.svm("<qtree-create><qtree>s</qtree><security-style>weird</security-style><volume>rv</volume></qtree-create>").await,
+        13115,
+        "weird",
+    );
+    assert_failed(
+        &z.svm("<qtree-create><mode>999</mode><qtree>s</qtree><volume>rv</volume></qtree-create>")
+            .await,
+        13115,
+        "999",
+    );
+    assert_failed(
+        &z.svm("<qtree-create><export-policy>ghost</export-policy><qtree>s</qtree><volume>rv</volume></qtree-create>").await,
+        15661,
+        "ghost",
+    );
+    assert_failed(
+        &z.svm("<qtree-modify><oplocks>sometimes</oplocks><qtree>q</qtree><volume>rv</volume></qtree-modify>").await,
+        13115,
+        "sometimes",
+    );
+    assert_eq!(
+        qtrees(&mut z, "rv").await,
+        qs(&[("", 0), ("q", 1), ("r", 2)])
+    );
+    // An offline volume takes no new qtrees and lists none.
+    z.ok("<volume-offline><name>rv</name></volume-offline>")
+        .await;
+    assert_failed(
+        &z.svm("<qtree-create><qtree>s</qtree><volume>rv</volume></qtree-create>")
+            .await,
+        13042,
+        "rv",
+    );
+    assert!(qtrees(&mut z, "rv").await.is_empty());
+    z.ok("<volume-online><name>rv</name></volume-online>").await;
+    assert_eq!(qtrees(&mut z, "rv").await.len(), 3);
+}
+
+#[tokio::test]
+async fn qtrees_live_and_die_with_their_volume() {
+    let mut z = Z::start(Some(CONFIG)).await;
+    z.create("lv", "aggr1", "1g", "none").await;
+    z.ok("<qtree-create><qtree>q</qtree><volume>lv</volume></qtree-create>")
+        .await;
+    z.ok(
+        "<volume-rename><new-volume-name>lv2</new-volume-name><volume>lv</volume></volume-rename>",
+    )
+    .await;
+    assert!(qtrees(&mut z, "lv").await.is_empty());
+    assert_eq!(qtrees(&mut z, "lv2").await, qs(&[("", 0), ("q", 1)]));
+    z.ok("<qtree-delete><qtree>/vol/lv2/q</qtree></qtree-delete>")
+        .await;
+    z.ok("<qtree-create><qtree>q</qtree><volume>lv2</volume></qtree-create>")
+        .await;
+    z.ok("<volume-destroy><name>lv2</name><unmount-and-offline>true</unmount-and-offline></volume-destroy>").await;
+    assert!(qtrees(&mut z, "lv2").await.is_empty());
+    // A new volume of the same name starts with only its implicit qtree.
+    z.create("lv2", "aggr1", "1g", "none").await;
+    assert_eq!(qtrees(&mut z, "lv2").await, qs(&[("", 0)]));
+    // The cluster view lists qtrees with their vserver, root volumes included.
+    let r = assert_passed(&z.cluster("<qtree-list-iter><query><qtree-info><qtree></qtree></qtree-info></query></qtree-list-iter>").await);
+    let vols = field(&records(&r), "volume");
+    assert!(
+        vols.contains(&"svm1_root".to_string()) && vols.contains(&"lv2".to_string()),
+        "{vols:?}"
+    );
+}

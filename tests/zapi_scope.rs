@@ -1,0 +1,522 @@
+//! Scope and privilege through the real binary over TLS, for every API the simulator registers:
+//! SVM APIs are unknown in cluster context and cluster APIs in an SVM context (13005), readonly
+//! users are refused every write (13003) and change nothing, and an SVM-scoped user neither sees
+//! nor touches another SVM's objects.
+#![allow(dead_code)]
+
+mod common;
+use common::*;
+use ontap_sim::zapi::api::{Access, Exposure, FAMILIES};
+use ontap_sim::zapi::xml::Element;
+
+const CONFIG: &str = r#"
+seed = "zapi-scope"
+[[aggregates]]
+name = "aggr1"
+size = "2TiB"
+[[aggregates]]
+name = "aggr2"
+size = "1TiB"
+
+[[svms]]
+name = "svm1"
+aggregates = ["aggr1"]
+[[svms.lifs]]
+name = "svm1_data"
+address = "127.0.0.1"
+
+[[svms]]
+name = "svm2"
+aggregates = ["aggr2"]
+[[svms.lifs]]
+name = "svm2_data"
+address = "127.0.0.2"
+
+[[users]]
+name = "admin"
+[[users]]
+name = "vsadmin"
+scope = "svm1"
+[[users]]
+name = "vs2admin"
+scope = "svm2"
+[[users]]
+name = "ro"
+role = "readonly"
+[[users]]
+name = "vsro"
+scope = "svm1"
+role = "readonly"
+"#;
+
+const VSADMIN: (&str, &str) = ("vsadmin", PASSWORD);
+const VS2ADMIN: (&str, &str) = ("vs2admin", PASSWORD);
+const RO: (&str, &str) = ("ro", PASSWORD);
+const VSRO: (&str, &str) = ("vsro", PASSWORD);
+
+// ---- helpers local to this file (tests/common/mod.rs is shared and not ours to extend) ----
+
+const ADMIN: (&str, &str) = ("admin", PASSWORD);
+
+/// One simulator and one keep-alive TLS connection to it.
+struct Z {
+    #[allow(dead_code)]
+    sim: Sim,
+    c: Client,
+}
+
+#[allow(dead_code)]
+impl Z {
+    async fn start(config: Option<&str>) -> Z {
+        let sim = Sim::start(config);
+        let c = sim.client().await;
+        Z { sim, c }
+    }
+
+    /// Send one API element as `user`, tunnelled to `vfiler` when given.
+    async fn post_as(&mut self, user: (&str, &str), vfiler: Option<&str>, api: &str) -> String {
+        let body = match vfiler {
+            Some(v) => zapi_vfiler(v, api),
+            None => zapi(api),
+        };
+        let r = self.c.post(&body, Some(user)).await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        r.body
+    }
+
+    /// As the cluster admin tunnelled to svm1 (what Trident does after SVM discovery).
+    async fn svm(&mut self, api: &str) -> String {
+        self.post_as(ADMIN, Some("svm1"), api).await
+    }
+
+    /// As the cluster admin without a tunnel (cluster context).
+    async fn cluster(&mut self, api: &str) -> String {
+        self.post_as(ADMIN, None, api).await
+    }
+
+    async fn ok(&mut self, api: &str) -> Element {
+        let body = self.svm(api).await;
+        assert_passed_api(&body, api)
+    }
+
+    async fn fail(&mut self, api: &str, errno: u32, reason: &str) {
+        let body = self.svm(api).await;
+        assert_failed(&body, errno, reason);
+    }
+
+    /// Every record of an SVM-context iterator call (one page of up to 10000).
+    async fn list(&mut self, iter_api: &str, query: &str) -> Vec<Element> {
+        let q = if query.is_empty() {
+            String::new()
+        } else {
+            format!("<query>{query}</query>")
+        };
+        let r = self
+            .ok(&format!(
+                "<{iter_api}><max-records>10000</max-records>{q}</{iter_api}>"
+            ))
+            .await;
+        let recs = records(&r);
+        assert_eq!(
+            r.child_text("num-records"),
+            Some(recs.len().to_string().as_str())
+        );
+        assert!(r.child("next-tag").is_none());
+        recs
+    }
+
+    /// The volume's full record as read with an exact-name query, if it exists.
+    async fn vol(&mut self, name: &str) -> Option<Element> {
+        let mut v = self
+            .list(
+                "volume-get-iter",
+                &format!(
+                    "<volume-attributes><volume-id-attributes><name>{name}</name></volume-id-attributes></volume-attributes>"
+                ),
+            )
+            .await;
+        assert!(v.len() <= 1, "{name} listed {} times", v.len());
+        v.pop()
+    }
+
+    async fn must_vol(&mut self, name: &str) -> Element {
+        self.vol(name)
+            .await
+            .unwrap_or_else(|| panic!("volume {name} should exist"))
+    }
+
+    /// (size-used, size-available, size-total) of an aggregate, read with aggr-get-iter.
+    async fn aggr(&mut self, name: &str) -> (u64, u64, u64) {
+        let body = self
+            .cluster(&format!(
+                "<aggr-get-iter><query><aggr-attributes><aggregate-name>{name}</aggregate-name></aggr-attributes></query></aggr-get-iter>"
+            ))
+            .await;
+        let r = assert_passed(&body);
+        let recs = records(&r);
+        assert_eq!(recs.len(), 1, "{body}");
+        let s = &recs[0];
+        let used = num(s, "aggr-space-attributes/size-used");
+        let avail = num(s, "aggr-space-attributes/size-available");
+        let total = num(s, "aggr-space-attributes/size-total");
+        assert_eq!(
+            used + avail,
+            total,
+            "aggregate {name}: used + available = total"
+        );
+        assert!(used <= total, "aggregate {name} over-committed");
+        (used, avail, total)
+    }
+
+    /// volume-create with the elements Trident sends (§3.1), on aggr with the given space-reserve.
+    async fn create(&mut self, name: &str, aggr: &str, size: &str, reserve: &str) {
+        self.ok(&trident_create(name, aggr, size, reserve)).await;
+    }
+
+    /// The snapshots of a volume, by name.
+    async fn snaps(&mut self, volume: &str) -> Vec<Element> {
+        self.list(
+            "snapshot-get-iter",
+            &format!("<snapshot-info><volume>{volume}</volume></snapshot-info>"),
+        )
+        .await
+    }
+}
+
+fn trident_create(name: &str, aggr: &str, size: &str, reserve: &str) -> String {
+    format!(
+        "<volume-create><containing-aggr-name>{aggr}</containing-aggr-name><export-policy>default</export-policy>\
+         <percentage-snapshot-reserve>0</percentage-snapshot-reserve><size>{size}</size>\
+         <snapshot-policy>none</snapshot-policy><space-reserve>{reserve}</space-reserve><tiering-policy>none</tiering-policy>\
+         <unix-permissions>---rwxrwxrwx</unix-permissions><volume>{name}</volume><volume-comment></volume-comment>\
+         <volume-security-style>unix</volume-security-style></volume-create>"
+    )
+}
+
+fn assert_passed_api(body: &str, api: &str) -> Element {
+    let (status, errno, reason) = results(body);
+    assert_eq!(
+        status, "passed",
+        "request {api}\nfailed with errno {errno:?}: {reason:?}"
+    );
+    results_el(body)
+}
+
+/// The records of an iterator answer (empty when there is no attributes-list).
+fn records(r: &Element) -> Vec<Element> {
+    r.child("attributes-list")
+        .map(|l| l.children.clone())
+        .unwrap_or_default()
+}
+
+/// The element at a slash-separated path.
+fn at<'a>(e: &'a Element, path: &str) -> &'a Element {
+    let parts: Vec<&str> = path.split('/').collect();
+    e.path(&parts)
+        .unwrap_or_else(|| panic!("no {path} in <{}>: {}", e.name, e.to_xml()))
+}
+
+/// The text at a slash-separated path.
+fn txt<'a>(e: &'a Element, path: &str) -> &'a str {
+    at(e, path).text.as_str()
+}
+
+fn has(e: &Element, path: &str) -> bool {
+    let parts: Vec<&str> = path.split('/').collect();
+    e.path(&parts).is_some()
+}
+
+/// The integer at a slash-separated path.
+fn num(e: &Element, path: &str) -> u64 {
+    let t = txt(e, path);
+    t.trim()
+        .parse()
+        .unwrap_or_else(|_| panic!("{path} = {t:?} is not an integer"))
+}
+
+/// The values of one field across records.
+fn field(recs: &[Element], path: &str) -> Vec<String> {
+    recs.iter().map(|r| txt(r, path).to_string()).collect()
+}
+
+const GIB: u64 = 1 << 30;
+// ---- end of helpers ----
+
+fn apis(pred: impl Fn(Access, Exposure) -> bool) -> Vec<&'static str> {
+    let mut v: Vec<&'static str> = FAMILIES
+        .iter()
+        .flat_map(|f| f.iter())
+        .filter(|a| pred(a.access, a.exposure))
+        .map(|a| a.name)
+        .collect();
+    v.sort();
+    v
+}
+
+/// Collect, rather than stop at, every API whose answer is not `errno` with `reason` in it.
+async fn expect_all(
+    z: &mut Z,
+    user: (&str, &str),
+    vfiler: Option<&str>,
+    names: &[&str],
+    errno: u32,
+    reason: impl Fn(&str) -> String,
+) {
+    let mut wrong = Vec::new();
+    for name in names {
+        let body = z.post_as(user, vfiler, &format!("<{name}/>")).await;
+        let (status, e, r) = results(&body);
+        let r = r.unwrap_or_default();
+        if status != "failed" || e != Some(errno) || !r.contains(&reason(name)) {
+            wrong.push(format!("{name}: {status} {e:?} {r:?}"));
+        }
+    }
+    assert!(wrong.is_empty(), "expected {errno} from: {wrong:#?}");
+}
+
+#[tokio::test]
+async fn svm_apis_are_unknown_in_cluster_context() {
+    let mut z = Z::start(Some(CONFIG)).await;
+    let svm_only = apis(|_, e| e == Exposure::Svm);
+    for must in [
+        "volume-create",
+        "volume-destroy",
+        "volume-mount",
+        "volume-clone-create",
+        "snapshot-create",
+        "export-policy-create",
+        "export-rule-create",
+        "qtree-create",
+        "snapmirror-destroy",
+    ] {
+        assert!(svm_only.contains(&must), "{must} should be SVM-only");
+    }
+    expect_all(&mut z, ADMIN, None, &svm_only, 13005, |n| {
+        format!("Unable to find API: {n}")
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn cluster_apis_are_unknown_in_svm_context() {
+    let mut z = Z::start(Some(CONFIG)).await;
+    let cluster_only = apis(|_, e| e == Exposure::Cluster);
+    for must in [
+        "aggr-get-iter",
+        "aggr-space-get-iter",
+        "system-node-get-iter",
+    ] {
+        assert!(
+            cluster_only.contains(&must),
+            "{must} should be cluster-only"
+        );
+    }
+    let reason = |n: &str| format!("Unable to find API: {n}");
+    // Tunnelled by a cluster admin, and as an SVM-scoped user with no tunnel.
+    expect_all(&mut z, ADMIN, Some("svm1"), &cluster_only, 13005, reason).await;
+    expect_all(&mut z, VSADMIN, None, &cluster_only, 13005, reason).await;
+}
+
+#[tokio::test]
+async fn readonly_users_are_refused_every_write() {
+    let mut z = Z::start(Some(CONFIG)).await;
+    let writes_svm = apis(|a, e| a == Access::Write && e != Exposure::Cluster);
+    let writes_cluster = apis(|a, e| a == Access::Write && e != Exposure::Svm);
+    for family in [
+        "volume-",
+        "volume-clone-",
+        "snapshot-",
+        "export-policy-",
+        "export-rule-",
+        "qtree-",
+        "ems-",
+    ] {
+        assert!(
+            writes_svm.iter().any(|n| n.starts_with(family)),
+            "no write API in {family}*"
+        );
+    }
+    let reason = |_: &str| "Insufficient privileges".to_string();
+    expect_all(&mut z, RO, Some("svm1"), &writes_svm, 13003, reason).await;
+    expect_all(&mut z, VSRO, None, &writes_svm, 13003, reason).await;
+    expect_all(&mut z, RO, None, &writes_cluster, 13003, reason).await;
+
+    // With valid inputs too, and nothing changes.
+    z.create("keep", "aggr1", "1g", "none").await;
+    z.ok("<snapshot-create><snapshot>s</snapshot><volume>keep</volume></snapshot-create>")
+        .await;
+    for api in [
+        trident_create("ro_vol", "aggr1", "1g", "none"),
+        "<volume-destroy><name>keep</name><unmount-and-offline>true</unmount-and-offline></volume-destroy>".to_string(),
+        "<volume-size><volume>keep</volume><new-size>2g</new-size></volume-size>".to_string(),
+        "<volume-modify-iter><query><volume-attributes><volume-id-attributes><name>keep</name></volume-id-attributes></volume-attributes></query><attributes><volume-attributes><volume-id-attributes><comment>x</comment></volume-id-attributes></volume-attributes></attributes></volume-modify-iter>".to_string(),
+        "<snapshot-delete><snapshot>s</snapshot><volume>keep</volume></snapshot-delete>".to_string(),
+        "<volume-clone-create><parent-volume>keep</parent-volume><volume>ro_clone</volume></volume-clone-create>".to_string(),
+        "<export-policy-create><policy-name>ro_pol</policy-name></export-policy-create>".to_string(),
+        "<qtree-create><qtree>q</qtree><volume>keep</volume></qtree-create>".to_string(),
+    ] {
+        let body = z.post_as(RO, Some("svm1"), &api).await;
+        assert_failed(&body, 13003, "ro");
+    }
+    let v = z.must_vol("keep").await;
+    assert_eq!(num(&v, "volume-space-attributes/size"), GIB);
+    assert_eq!(txt(&v, "volume-id-attributes/comment"), "");
+    assert!(z.vol("ro_vol").await.is_none() && z.vol("ro_clone").await.is_none());
+    assert_eq!(field(&z.snaps("keep").await, "name"), ["s"]);
+    assert_failed(
+        &z.svm("<export-policy-get><policy-name>ro_pol</policy-name></export-policy-get>")
+            .await,
+        15661,
+        "ro_pol",
+    );
+    // Reads work for readonly users.
+    for api in [
+        "<volume-get-iter/>",
+        "<snapshot-get-iter/>",
+        "<export-policy-get><policy-name>default</policy-name></export-policy-get>",
+        "<export-rule-get-iter/>",
+        "<qtree-list-iter/>",
+    ] {
+        let body = z.post_as(RO, Some("svm1"), api).await;
+        let (status, errno, reason) = results(&body);
+        assert_eq!(status, "passed", "{api}: {errno:?} {reason:?}");
+    }
+}
+
+#[tokio::test]
+async fn svm_scoped_users_see_and_touch_only_their_svm() {
+    let mut z = Z::start(Some(CONFIG)).await;
+    z.create("v1", "aggr1", "1g", "none").await;
+    z.ok("<snapshot-create><snapshot>s1</snapshot><volume>v1</volume></snapshot-create>")
+        .await;
+    z.ok("<export-policy-create><policy-name>p1</policy-name></export-policy-create>")
+        .await;
+    for api in [
+        trident_create("v2", "aggr2", "1g", "none"),
+        "<snapshot-create><snapshot>s2</snapshot><volume>v2</volume></snapshot-create>".into(),
+        "<export-policy-create><policy-name>p2</policy-name></export-policy-create>".into(),
+        "<qtree-create><qtree>q2</qtree><volume>v2</volume></qtree-create>".into(),
+    ] {
+        assert_passed(&z.post_as(ADMIN, Some("svm2"), &api).await);
+    }
+
+    // Reads as vsadmin (svm1), untunnelled: only svm1's objects, for every lister.
+    let lists: &[(&str, &str)] = &[
+        (
+            "<volume-get-iter/>",
+            "volume-id-attributes/owning-vserver-name",
+        ),
+        ("<snapshot-get-iter/>", "vserver"),
+        ("<export-policy-get-iter/>", "vserver"),
+        ("<qtree-list-iter/>", "vserver"),
+        ("<vserver-get-iter/>", "vserver-name"),
+        ("<net-interface-get-iter/>", "vserver"),
+        ("<vserver-show-aggr-get-iter/>", "vserver-name"),
+        ("<sis-get-iter/>", "vserver"),
+    ];
+    for (api, owner) in lists {
+        let r = assert_passed(&z.post_as(VSADMIN, None, api).await);
+        let recs = records(&r);
+        assert!(!recs.is_empty(), "{api}");
+        let owners = field(&recs, owner);
+        assert!(
+            owners.iter().all(|o| o == "svm1"),
+            "{api} leaked {owners:?}"
+        );
+    }
+    let r = assert_passed(&z.post_as(VSADMIN, None, "<volume-get-iter/>").await);
+    let mut names = field(&records(&r), "volume-id-attributes/name");
+    names.sort();
+    assert_eq!(names, ["svm1_root", "v1"]);
+
+    // Tunnelling to the other SVM is refused, naming it.
+    for api in [
+        "<volume-get-iter/>",
+        "<vserver-get/>",
+        "<snapshot-get-iter/>",
+    ] {
+        assert_failed(&z.post_as(VSADMIN, Some("svm2"), api).await, 13003, "svm2");
+    }
+    // Writes by name reach only the caller's SVM: v2 does not exist there.
+    let attempts = [
+        ("<volume-destroy><name>v2</name><unmount-and-offline>true</unmount-and-offline></volume-destroy>", 13040, "v2"),
+        ("<volume-size><volume>v2</volume><new-size>5g</new-size></volume-size>", 13040, "v2"),
+        ("<snapshot-delete><snapshot>s2</snapshot><volume>v2</volume></snapshot-delete>", 13040, "v2"),
+        ("<volume-rename><new-volume-name>mine</new-volume-name><volume>v2</volume></volume-rename>", 13040, "v2"),
+        ("<export-policy-destroy><policy-name>p2</policy-name></export-policy-destroy>", 15661, "p2"),
+        ("<qtree-delete><qtree>/vol/v2/q2</qtree></qtree-delete>", 13040, "v2"),
+    ];
+    for (api, errno, reason) in attempts {
+        assert_failed(&z.post_as(VSADMIN, None, api).await, errno, reason);
+    }
+    // A wildcard modify touches only svm1's volumes.
+    let r = assert_passed(
+        &z.post_as(
+            VSADMIN,
+            None,
+            "<volume-modify-iter><query><volume-attributes><volume-id-attributes><name>v*</name></volume-id-attributes></volume-attributes></query>\
+             <attributes><volume-attributes><volume-id-attributes><comment>vs1</comment></volume-id-attributes></volume-attributes></attributes>\
+             <continue-on-failure>true</continue-on-failure></volume-modify-iter>",
+        )
+        .await,
+    );
+    assert_eq!(num(&r, "num-succeeded"), 1);
+    // An aggregate not assigned to the SVM is refused.
+    let body = z
+        .post_as(VSADMIN, None, &trident_create("v3", "aggr2", "1g", "none"))
+        .await;
+    assert_eq!(results(&body).0, "failed", "{body}");
+
+    // svm2's objects are intact, as the cluster admin sees them.
+    let body = z
+        .post_as(
+            ADMIN,
+            Some("svm2"),
+            "<volume-get-iter><query><volume-attributes><volume-id-attributes><name>v2</name></volume-id-attributes></volume-attributes></query></volume-get-iter>",
+        )
+        .await;
+    let recs = records(&assert_passed(&body));
+    assert_eq!(recs.len(), 1);
+    assert_eq!(num(&recs[0], "volume-space-attributes/size"), GIB);
+    assert_eq!(txt(&recs[0], "volume-id-attributes/comment"), "");
+    // And the mirror image for svm2's user.
+    let r = assert_passed(&z.post_as(VS2ADMIN, None, "<volume-get-iter/>").await);
+    let mut names = field(&records(&r), "volume-id-attributes/name");
+    names.sort();
+    assert_eq!(names, ["svm2_root", "v2"]);
+    assert_failed(
+        &z.post_as(VS2ADMIN, Some("svm1"), "<volume-get-iter/>")
+            .await,
+        13003,
+        "svm1",
+    );
+
+    // A cluster admin's untunnelled modify spans SVMs, each key naming its owner.
+    let r = assert_passed(
+        &z.cluster(
+            "<volume-modify-iter><query><volume-attributes><volume-id-attributes><name>v1|v2</name></volume-id-attributes></volume-attributes></query>\
+             <attributes><volume-attributes><volume-id-attributes><comment>all</comment></volume-id-attributes></volume-attributes></attributes></volume-modify-iter>",
+        )
+        .await,
+    );
+    let mut owners: Vec<String> = at(&r, "success-list")
+        .children
+        .iter()
+        .map(|i| {
+            txt(
+                i,
+                "volume-key/volume-attributes/volume-id-attributes/owning-vserver-name",
+            )
+            .to_string()
+        })
+        .collect();
+    owners.sort();
+    assert_eq!(owners, ["svm1", "svm2"]);
+    // A tunnel to an SVM that does not exist: 15698 (Trident's MetroCluster retry keys on it).
+    assert_failed(
+        &z.post_as(ADMIN, Some("svm1-mc"), "<volume-get-iter/>")
+            .await,
+        15698,
+        "svm1-mc",
+    );
+}
