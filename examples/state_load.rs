@@ -4,7 +4,7 @@
 
 use ontap_sim::config::Topology;
 use ontap_sim::model::{Cluster, Guarantee, Listeners, VolumeSpec};
-use ontap_sim::sim::Sim;
+use ontap_sim::store::data::DataDirs;
 use ontap_sim::store::Store;
 use std::io::BufRead;
 use std::process::{Command, Stdio};
@@ -31,8 +31,10 @@ fn build(dir: &std::path::Path, n: usize) -> f64 {
     }
     cluster.commit();
     store.compact(&cluster).unwrap();
-    store.reconcile_data_dirs(&cluster, true).unwrap();
-    drop(Sim::ephemeral(cluster));
+    DataDirs::at(store.volumes_dir())
+        .unwrap()
+        .reconcile(&cluster, true)
+        .unwrap();
     t.elapsed().as_secs_f64()
 }
 

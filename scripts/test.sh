@@ -1,17 +1,21 @@
 #!/usr/bin/env bash
 # Every test ontap-sim has, from a fresh machine: installs what it needs (a Python venv with the
 # pinned client libraries), checks formatting and lints, then runs the Rust suites and the tests
-# that drive the simulator through real third-party clients.
+# that drive the simulator through real third-party clients (netapp-lib, Ansible, a Go ZAPI client).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
 
 step() { printf '\n== %s\n' "$*"; }
 
-step "Python venv (.venv) with netapp-lib and pytest"
-if [ ! -x .venv/bin/python ] || ! .venv/bin/python -c 'import netapp_lib, pytest' 2>/dev/null; then
+step "Python venv (.venv) with netapp-lib, Ansible and pytest"
+req=tests/python/requirements.txt
+stamp=.venv/.requirements.sha256
+want=$(sha256sum "$req" | cut -d' ' -f1)
+if [ ! -x .venv/bin/python ] || [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   python3 -m venv .venv
-  .venv/bin/pip install --quiet --disable-pip-version-check -r tests/python/requirements.txt
+  .venv/bin/pip install --quiet --disable-pip-version-check -r "$req"
+  echo "$want" > "$stamp"
 fi
 
 step "cargo fmt --check"
@@ -21,8 +25,13 @@ step "cargo clippy --all-targets -- -D warnings"
 cargo clippy --quiet --all-targets -- -D warnings
 
 step "cargo test"
-cargo test --quiet 2>&1 | tee /tmp/ontap-sim-cargo-test.log
+cargo test --quiet
 
-step "pytest tests/python (netapp-lib against the simulator)"
+step "pytest tests/python (netapp-lib and Ansible against the simulator)"
 cargo build --quiet
-ONTAP_SIM_BIN="$root/target/debug/ontap-sim" .venv/bin/python -m pytest -q tests/python
+ONTAP_SIM_BIN="$root/target/debug/ontap-sim" ANSIBLE_VENV="$root/.venv" \
+  .venv/bin/python -m pytest -q tests/python
+
+step "go test tests/trident (a Go ZAPI client: TLS verification, client certificates)"
+command -v go >/dev/null || { echo "Go is not installed: the Go client tests cannot run" >&2; exit 1; }
+(cd tests/trident && ONTAP_SIM_BIN="$root/target/debug/ontap-sim" go test -count=1 ./...)

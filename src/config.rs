@@ -117,6 +117,35 @@ pub struct SvmConfig {
     #[serde(default)]
     pub lifs: Vec<LifConfig>,
     pub comment: Option<String>,
+    /// Export policies the SVM starts with (`default` always exists; rules listed for it are added).
+    #[serde(default)]
+    pub export_policies: Vec<ExportPolicyConfig>,
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ExportPolicyConfig {
+    pub name: String,
+    #[serde(default)]
+    pub rules: Vec<ExportRuleConfig>,
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ExportRuleConfig {
+    pub client_match: String,
+    #[serde(default = "any")]
+    pub protocols: Vec<String>,
+    #[serde(default = "any")]
+    pub ro_rule: Vec<String>,
+    #[serde(default = "any")]
+    pub rw_rule: Vec<String>,
+    #[serde(default = "any")]
+    pub superuser: Vec<String>,
+}
+
+fn any() -> Vec<String> {
+    vec!["any".into()]
 }
 
 #[derive(Debug, Clone, Deserialize, PartialEq)]
@@ -269,6 +298,13 @@ impl Topology {
             [[svms.lifs]]
             name = "svm1_data1"
             protocols = ["nfs"]
+            # A fresh ONTAP SVM's default policy has no rules and so denies every NFS client; the
+            # lab topology opens it to all, with root allowed, so a mount works out of the box.
+            [[svms.export_policies]]
+            name = "default"
+            [[svms.export_policies.rules]]
+            client_match = "0.0.0.0/0"
+            superuser = ["any"]
         "#;
         let mut t: Topology = toml::from_str(toml).expect("built-in topology parses");
         t.fill_defaults();
@@ -421,6 +457,38 @@ impl Topology {
             if let Some(protos) = &s.protocols {
                 for (j, p) in protos.iter().enumerate() {
                     check_protocol(p).map_err(|r| (format!("svms[{i}].protocols[{j}]"), r))?;
+                }
+            }
+            let mut policy_names = BTreeSet::new();
+            for (j, p) in s.export_policies.iter().enumerate() {
+                let key = format!("svms[{i}].export_policies[{j}]");
+                crate::model::export_policy::check_policy_name(&p.name)
+                    .map_err(|e| (format!("{key}.name"), e.to_string()))?;
+                if !policy_names.insert(p.name.as_str()) {
+                    return Err((format!("{key}.name"), dup(&p.name)));
+                }
+                let mut clients = BTreeSet::new();
+                for (k, r) in p.rules.iter().enumerate() {
+                    let mut norm: Vec<String> = r
+                        .client_match
+                        .split(',')
+                        .map(|e| e.trim().to_ascii_lowercase())
+                        .collect();
+                    norm.sort();
+                    if !clients.insert(norm) {
+                        return Err((
+                            format!("{key}.rules[{k}].client_match"),
+                            format!("the policy already has a rule for \"{}\"", r.client_match),
+                        ));
+                    }
+                    crate::model::export_policy::check_rule_words(
+                        &r.client_match,
+                        &r.protocols,
+                        &r.ro_rule,
+                        &r.rw_rule,
+                        &r.superuser,
+                    )
+                    .map_err(|e| (format!("{key}.rules[{k}]"), e.to_string()))?;
                 }
             }
             for (j, l) in s.lifs.iter().enumerate() {

@@ -4,6 +4,7 @@
 use crate::config::{self, Topology};
 use crate::model::{Cluster, Listeners, Scope};
 use crate::sim::Sim;
+use crate::store::data::DataDirs;
 use crate::store::{records, Store};
 use crate::tls;
 use anyhow::{Context, Result};
@@ -108,10 +109,11 @@ pub async fn serve(opts: ServeOptions) -> Result<()> {
         },
     );
     let sim = match store {
-        None => Sim::ephemeral(cluster),
+        None => Sim::ephemeral(cluster)?,
         Some(mut store) => {
             let first_start = loaded.is_none();
             let replayed = loaded.as_ref().map_or(0, |l| l.journal_lines);
+            let clean = loaded.as_ref().is_some_and(|l| l.clean);
             let added = match loaded {
                 Some(l) => records::load_into(&mut cluster, l).map_err(|e| {
                     anyhow::anyhow!(
@@ -121,7 +123,8 @@ pub async fn serve(opts: ServeOptions) -> Result<()> {
                 })?,
                 None => 0,
             };
-            store.reconcile_data_dirs(&cluster, first_start)?;
+            let data = DataDirs::at(store.volumes_dir())?;
+            data.reconcile(&cluster, first_start)?;
             if first_start || added > 0 || replayed > 0 {
                 store.compact(&cluster)?;
             }
@@ -131,7 +134,11 @@ pub async fn serve(opts: ServeOptions) -> Result<()> {
                 replayed,
                 "state loaded"
             );
-            Sim::durable(cluster, store)
+            let sim = Sim::durable(cluster, store, data);
+            if !first_start && !clean {
+                sim.measure_usage();
+            }
+            sim
         }
     };
     let shutdown = shutdown_signal()?;
@@ -143,7 +150,8 @@ pub async fn serve(opts: ServeOptions) -> Result<()> {
         state.as_deref(),
     );
     let sim = Arc::new(sim);
-    crate::http::serve(listener, server_cfg, sim, shutdown).await;
+    crate::http::serve(listener, server_cfg, sim.clone(), shutdown).await;
+    sim.shutdown();
     info!("stopped");
     Ok(())
 }

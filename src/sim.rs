@@ -1,29 +1,41 @@
-//! The handle every front shares: the model behind one lock, and the store that makes each change
-//! durable before it is acknowledged.
+//! The handle every front shares: the model behind one lock, the store that makes each change
+//! durable before it is acknowledged, and the volume data directories that follow the model.
 
 use crate::model::{Cluster, ModelError};
+use crate::store::data::DataDirs;
 use crate::store::Store;
-use std::sync::{Mutex, RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use tracing::{error, warn};
+use uuid::Uuid;
 
 pub struct Sim {
     cluster: RwLock<Cluster>,
     store: Option<Mutex<Store>>,
+    data: DataDirs,
+    /// Held from the end of an operation through its disk work, so data actions run in the order
+    /// their operations were committed, without holding the model lock during file copies.
+    data_order: Mutex<()>,
 }
 
 impl Sim {
-    /// A simulator that keeps everything in memory (`--ephemeral`).
-    pub fn ephemeral(cluster: Cluster) -> Sim {
-        Sim {
-            cluster: RwLock::new(cluster),
-            store: None,
-        }
+    /// A simulator that keeps its model in memory and its data in a temporary directory.
+    pub fn ephemeral(cluster: Cluster) -> anyhow::Result<Sim> {
+        let data = DataDirs::temporary()?;
+        data.reconcile(&cluster, true)?;
+        Ok(Self::new(cluster, None, data))
     }
 
-    pub fn durable(cluster: Cluster, store: Store) -> Sim {
+    pub fn durable(cluster: Cluster, store: Store, data: DataDirs) -> Sim {
+        Self::new(cluster, Some(store), data)
+    }
+
+    fn new(cluster: Cluster, store: Option<Store>, data: DataDirs) -> Sim {
         Sim {
             cluster: RwLock::new(cluster),
-            store: Some(Mutex::new(store)),
+            store: store.map(Mutex::new),
+            data,
+            data_order: Mutex::new(()),
         }
     }
 
@@ -38,14 +50,41 @@ impl Sim {
     }
 
     /// Run one operation at the single serialisation point. It applies completely or not at all:
-    /// an error from `f`, or a failure to journal what it did, undoes every change it made.
+    /// an error from `f`, or a failure to journal what it did, undoes every change it made. The
+    /// disk work it implies (new data directories, snapshot copies, restores) is done before this
+    /// returns, so a client that hears "passed" finds the data in place.
     pub fn mutate<T, E: From<ModelError>>(
         &self,
         f: impl FnOnce(&mut Cluster) -> Result<T, E>,
     ) -> Result<T, E> {
-        let mut c = self.write();
+        let (out, actions, order) = {
+            let mut c = self.write();
+            let out = self.apply(&mut c, f, true)?;
+            let actions = std::mem::take(&mut c.data_actions);
+            c.commit();
+            let order = (!actions.is_empty())
+                .then(|| self.data_order.lock().unwrap_or_else(|e| e.into_inner()));
+            (out, actions, order)
+        };
+        for a in &actions {
+            if let Err(e) = self.data.apply(a) {
+                // The model change is saved; the next start reconciles the directories.
+                error!(action = ?a, error = %format!("{e:#}"), "volume data could not follow a model change");
+            }
+        }
+        drop(order);
+        Ok(out)
+    }
+
+    /// Run `f` with rollback on error; journal the result when `journal`.
+    fn apply<T, E: From<ModelError>>(
+        &self,
+        c: &mut Cluster,
+        f: impl FnOnce(&mut Cluster) -> Result<T, E>,
+        journal: bool,
+    ) -> Result<T, E> {
         let sp = c.savepoint();
-        let out = match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(&mut c))) {
+        let out = match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(c))) {
             Ok(Ok(v)) => v,
             Ok(Err(e)) => {
                 c.rollback(sp);
@@ -65,9 +104,9 @@ impl Sim {
                 .into());
             }
         };
-        if let Some(store) = &self.store {
+        if let (true, Some(store)) = (journal, &self.store) {
             let mut st = store.lock().unwrap_or_else(|e| e.into_inner());
-            if let Err(e) = st.commit(&c) {
+            if let Err(e) = st.commit(c) {
                 c.rollback(sp);
                 error!(error = %format!("{e:#}"), "a change could not be saved; it was undone");
                 return Err(ModelError::Internal(format!(
@@ -75,15 +114,76 @@ impl Sim {
                 ))
                 .into());
             }
-            c.commit();
             if st.wants_compaction() {
-                if let Err(e) = st.compact(&c) {
+                if let Err(e) = st.compact(c) {
                     warn!(error = %format!("{e:#}"), "compaction failed; the journal keeps growing");
                 }
             }
-        } else {
-            c.commit();
         }
         Ok(out)
+    }
+
+    /// Account bytes and files written or freed through NFS. Refused with `NoSpace` when the
+    /// volume (or, without a space guarantee, its aggregate) is full. Not journaled: usage is
+    /// measured from the data directories after an unclean stop, and saved at a clean one.
+    pub fn charge_data(
+        &self,
+        svm: &str,
+        volume: &str,
+        bytes: i64,
+        files: i64,
+    ) -> Result<(), ModelError> {
+        let mut c = self.write();
+        let out = self.apply(&mut c, |c| c.charge_data(svm, volume, bytes, files), false);
+        c.commit();
+        out
+    }
+
+    /// The directory holding a volume's active file system.
+    pub fn volume_data_dir(&self, volume: &Uuid) -> Option<PathBuf> {
+        let d = self.data.volume_dir(volume);
+        d.is_dir().then_some(d)
+    }
+
+    /// The read-only copy of a volume's data taken when the snapshot was created.
+    pub fn snapshot_data_dir(&self, volume: &Uuid, snapshot: &Uuid) -> Option<PathBuf> {
+        let d = self.data.snapshot_dir(volume, snapshot);
+        d.is_dir().then_some(d)
+    }
+
+    /// Hold shared for file I/O on a volume; snapshot, restore and clone take it exclusively.
+    /// Never call into the model (read, mutate, charge) while holding it.
+    pub fn data_lock(&self, volume: &Uuid) -> Arc<RwLock<()>> {
+        self.data.lock(volume)
+    }
+
+    /// Measure every volume's usage from its data directory (after an unclean stop).
+    pub fn measure_usage(&self) {
+        let mut c = self.write();
+        let keys: Vec<((String, String), Uuid)> =
+            c.volumes.iter().map(|(k, v)| (k.clone(), v.uuid)).collect();
+        for (k, uuid) in keys {
+            let (bytes, files) = self.data.usage(&uuid);
+            c.volumes.update_where(
+                |v| v.svm == k.0 && v.name == k.1,
+                |v| {
+                    v.data_used = bytes;
+                    v.files_used = v.files_used.max(files);
+                },
+            );
+        }
+        c.commit();
+        c.recompute_space();
+    }
+
+    /// A clean stop: save exact usage in a fresh snapshot and mark the state clean.
+    pub fn shutdown(&self) {
+        let c = self.write();
+        if let Some(store) = &self.store {
+            let mut st = store.lock().unwrap_or_else(|e| e.into_inner());
+            if let Err(e) = st.compact(&c).and_then(|_| st.mark_clean()) {
+                warn!(error = %format!("{e:#}"), "could not save the state at stop; the next start measures usage from disk");
+            }
+        }
     }
 }

@@ -276,3 +276,116 @@ async fn ephemeral_writes_nothing() {
     child.wait().unwrap();
     assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
 }
+
+async fn volume_uuid(sim: &Sim, name: &str) -> String {
+    let r = assert_passed(&sim.call(&zapi_vfiler("svm1", &format!("<volume-get-iter><query><volume-attributes><volume-id-attributes><name>{name}</name></volume-id-attributes></volume-attributes></query></volume-get-iter>"))).await);
+    r.path(&[
+        "attributes-list",
+        "volume-attributes",
+        "volume-id-attributes",
+        "instance-uuid",
+    ])
+    .unwrap()
+    .text
+    .clone()
+}
+
+#[tokio::test]
+async fn volume_data_follows_snapshots_restores_and_clones() {
+    let sim = Sim::start(None);
+    let state = sim.dir.path().join("state");
+    assert_passed(&sim.call(&zapi_vfiler("svm1", SETUP[0])).await);
+    let vol = volume_uuid(&sim, "vol1").await;
+    let data = state.join("volumes").join(&vol).join("data");
+    assert!(data.is_dir(), "a new volume has a data directory");
+    std::fs::write(data.join("f.txt"), "v1").unwrap();
+    assert_passed(
+        &sim.call(&zapi_vfiler(
+            "svm1",
+            "<snapshot-create><volume>vol1</volume><snapshot>s1</snapshot></snapshot-create>",
+        ))
+        .await,
+    );
+    std::fs::write(data.join("f.txt"), "v2").unwrap();
+    std::fs::write(data.join("new.txt"), "x").unwrap();
+    // A clone starts with the parent snapshot's data, not the live data.
+    assert_passed(&sim.call(&zapi_vfiler("svm1", "<volume-clone-create><volume>c1</volume><parent-volume>vol1</parent-volume><parent-snapshot>s1</parent-snapshot></volume-clone-create>")).await);
+    let clone = state
+        .join("volumes")
+        .join(volume_uuid(&sim, "c1").await)
+        .join("data");
+    assert_eq!(std::fs::read_to_string(clone.join("f.txt")).unwrap(), "v1");
+    assert!(!clone.join("new.txt").exists());
+    assert_passed(
+        &sim.call(&zapi_vfiler(
+            "svm1",
+            "<volume-clone-split-start><volume>c1</volume></volume-clone-split-start>",
+        ))
+        .await,
+    );
+    // Restore brings the snapshot's data back.
+    assert_passed(&sim.call(&zapi_vfiler("svm1", "<snapshot-restore-volume><volume>vol1</volume><snapshot>s1</snapshot></snapshot-restore-volume>")).await);
+    assert_eq!(std::fs::read_to_string(data.join("f.txt")).unwrap(), "v1");
+    assert!(!data.join("new.txt").exists());
+    // Deleting the snapshot removes its copy; purging a destroyed volume removes its data.
+    assert_passed(
+        &sim.call(&zapi_vfiler(
+            "svm1",
+            "<snapshot-delete><volume>vol1</volume><snapshot>s1</snapshot></snapshot-delete>",
+        ))
+        .await,
+    );
+    assert_eq!(
+        std::fs::read_dir(state.join("volumes").join(&vol).join("snapshots"))
+            .unwrap()
+            .count(),
+        0
+    );
+    assert_passed(&sim.call(&zapi_vfiler("svm1", "<volume-destroy><name>vol1</name><unmount-and-offline>true</unmount-and-offline></volume-destroy>")).await);
+    assert!(
+        data.is_dir(),
+        "a destroyed volume keeps its data while it waits in the recovery queue"
+    );
+    let r = assert_passed(
+        &sim.call(&zapi_vfiler("svm1", "<volume-recovery-queue-get-iter/>"))
+            .await,
+    );
+    let entry = r
+        .path(&[
+            "attributes-list",
+            "volume-recovery-queue-info",
+            "volume-name",
+        ])
+        .unwrap()
+        .text
+        .clone();
+    assert_passed(&sim.call(&zapi_vfiler("svm1", &format!("<volume-recovery-queue-purge><volume-name>{entry}</volume-name></volume-recovery-queue-purge>"))).await);
+    assert!(!state.join("volumes").join(&vol).exists());
+}
+
+#[tokio::test]
+async fn usage_is_measured_from_disk_after_a_kill() {
+    let mut sim = Sim::start(None);
+    assert_passed(&sim.call(&zapi_vfiler("svm1", SETUP[0])).await);
+    let vol = volume_uuid(&sim, "vol1").await;
+    let state = sim.dir.path().join("state");
+    std::fs::write(
+        state.join("volumes").join(&vol).join("data/blob"),
+        vec![7u8; 1 << 20],
+    )
+    .unwrap();
+    sim.child.kill().unwrap();
+    sim.child.wait().unwrap();
+    let dir = std::mem::replace(&mut sim.dir, tempfile::tempdir().unwrap());
+    let sim = Sim::start_in(dir, None, &[]);
+    let r = assert_passed(&sim.call(&zapi_vfiler("svm1", "<volume-get-iter><query><volume-attributes><volume-id-attributes><name>vol1</name></volume-id-attributes></volume-attributes></query></volume-get-iter>")).await);
+    let used = r
+        .path(&[
+            "attributes-list",
+            "volume-attributes",
+            "volume-space-attributes",
+            "size-used",
+        ])
+        .unwrap();
+    assert_eq!(used.text, (1u64 << 20).to_string());
+}

@@ -422,12 +422,29 @@ fn rule_not_found(policy: &str, index: u32) -> ModelError {
     }
 }
 
+/// The checks a rule's client match, protocols and flavors must pass (also used on config files).
+pub fn check_rule_words(
+    client_match: &str,
+    protocols: &[String],
+    ro: &[String],
+    rw: &[String],
+    superuser: &[String],
+) -> Result<(), ModelError> {
+    check_client_match(client_match)?;
+    check_words("protocol", protocols, PROTOCOLS)?;
+    check_words("ro-rule", ro, FLAVORS)?;
+    check_words("rw-rule", rw, FLAVORS)?;
+    check_words("super-user-security", superuser, FLAVORS)
+}
+
 fn check_rule(r: &ExportRule) -> Result<(), ModelError> {
-    check_client_match(&r.client_match)?;
-    check_words("protocol", &r.protocols, PROTOCOLS)?;
-    check_words("ro-rule", &r.ro_rule, FLAVORS)?;
-    check_words("rw-rule", &r.rw_rule, FLAVORS)?;
-    check_words("super-user-security", &r.superuser, FLAVORS)?;
+    check_rule_words(
+        &r.client_match,
+        &r.protocols,
+        &r.ro_rule,
+        &r.rw_rule,
+        &r.superuser,
+    )?;
     if r.anon.is_empty() || r.anon.len() > 64 {
         return Err(ModelError::InvalidInput(format!(
             "Invalid value specified for \"anonymous-user-id\": \"{}\"",

@@ -36,6 +36,36 @@ pub use volume::{
     CloneParent, Guarantee, RecoveryEntry, Snapshot, Volume, VolumeChange, VolumeSpec, VolumeState,
 };
 
+/// What an operation did that the volume data on disk must follow. The model emits these in
+/// order; the data layer carries them out after the change is saved.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DataAction {
+    CreateVolume {
+        volume: Uuid,
+    },
+    CloneVolume {
+        parent: Uuid,
+        snapshot: Uuid,
+        clone: Uuid,
+    },
+    /// The volume left the recovery queue: its data goes.
+    RemoveVolume {
+        volume: Uuid,
+    },
+    CreateSnapshot {
+        volume: Uuid,
+        snapshot: Uuid,
+    },
+    DeleteSnapshot {
+        volume: Uuid,
+        snapshot: Uuid,
+    },
+    RestoreSnapshot {
+        volume: Uuid,
+        snapshot: Uuid,
+    },
+}
+
 /// The snapshot policies every cluster has.
 pub const SNAPSHOT_POLICIES: &[&str] = &["default", "default-1weekly", "none"];
 /// When the seed objects (SVM root volumes) were made: fixed, so answers are reproducible.
@@ -132,6 +162,8 @@ pub struct Cluster {
     pub recovery_queue: Table<(String, String), RecoveryEntry>,
     pub qos_policy_groups: BTreeSet<String>,
     pub counters: Counters,
+    /// Disk work the operation in progress asks for (see [`DataAction`]).
+    pub data_actions: Vec<DataAction>,
     seed: Uuid,
 }
 
@@ -315,6 +347,7 @@ impl Cluster {
                 next_job_id: 0,
                 next_policy_id: 0,
             },
+            data_actions: Vec::new(),
             seed,
         };
         // Every SVM starts as ONTAP makes one: a `default` export policy (no rules) and a root
@@ -327,6 +360,33 @@ impl Cluster {
         for (svm, aggr) in svms {
             c.create_export_policy(&svm, "default")
                 .expect("a new SVM has no policies");
+            let configured = t
+                .svms
+                .iter()
+                .find(|s| s.name == svm)
+                .map(|s| s.export_policies.clone())
+                .unwrap_or_default();
+            for p in configured {
+                if p.name != "default" {
+                    c.create_export_policy(&svm, &p.name)
+                        .expect("validated: unique policy names");
+                }
+                for r in p.rules {
+                    c.add_export_rule(
+                        &svm,
+                        &p.name,
+                        RuleSpec {
+                            client_match: Some(r.client_match),
+                            protocols: Some(r.protocols),
+                            ro_rule: Some(r.ro_rule),
+                            rw_rule: Some(r.rw_rule),
+                            superuser: Some(r.superuser),
+                            ..Default::default()
+                        },
+                    )
+                    .expect("validated: well-formed rules");
+                }
+            }
             if let Some(aggr) = aggr {
                 c.create_root_volume(&svm, &aggr, SEED_TIME);
             }
@@ -352,6 +412,7 @@ impl Cluster {
         self.recovery_queue.rollback();
         self.counters = sp.counters;
         self.aggregates = sp.aggregates;
+        self.data_actions.clear();
     }
 
     /// Make the operation's changes final (after they are journaled).
@@ -361,6 +422,38 @@ impl Cluster {
         self.qtrees.commit();
         self.jobs.commit();
         self.recovery_queue.commit();
+        self.data_actions.clear();
+    }
+
+    /// Bytes and files written through NFS: checked against the volume's size and, for a volume
+    /// without a space guarantee, the aggregate's free space.
+    pub fn charge_data(
+        &mut self,
+        svm: &str,
+        volume: &str,
+        bytes: i64,
+        files: i64,
+    ) -> Result<(), ModelError> {
+        self.change_volume(svm, volume, |v| {
+            let data = v.data_used.checked_add_signed(bytes).unwrap_or(0);
+            if bytes > 0 && data + v.size_used() - v.data_used > v.size_total() {
+                return Err(ModelError::NoSpace(format!(
+                    "Volume \"{volume}\" in Vserver \"{svm}\" is full: {} of {} bytes used",
+                    v.size_used(),
+                    v.size_total()
+                )));
+            }
+            let files_used = v.files_used.checked_add_signed(files).unwrap_or(0);
+            if files > 0 && files_used > v.files_total {
+                return Err(ModelError::NoSpace(format!(
+                    "Volume \"{volume}\" in Vserver \"{svm}\" has no free inodes ({} of {})",
+                    v.files_used, v.files_total
+                )));
+            }
+            v.data_used = data;
+            v.files_used = files_used;
+            Ok(())
+        })
     }
 
     pub fn aggregate(&self, name: &str) -> Result<&Aggregate, ModelError> {

@@ -2,7 +2,7 @@
 //! clone is split or destroyed.
 
 use super::volume::{now_secs, offline, Snapshot, VolumeState};
-use super::{Cluster, ModelError};
+use super::{Cluster, DataAction, ModelError};
 
 /// ONTAP's per-volume snapshot limit.
 pub const MAX_SNAPSHOTS: usize = 1023;
@@ -73,7 +73,13 @@ impl Cluster {
                     size: 0,
                 },
             );
-            Ok(())
+            Ok(v.uuid)
+        })
+        .map(|volume| {
+            self.data_actions.push(DataAction::CreateSnapshot {
+                volume,
+                snapshot: uuid,
+            })
         })
     }
 
@@ -103,8 +109,15 @@ impl Cluster {
             if v.state != VolumeState::Online {
                 return Err(offline(v));
             }
-            v.snapshots.remove(name);
-            Ok(())
+            let s = v
+                .snapshots
+                .remove(name)
+                .ok_or_else(|| snapshot_not_found(volume, name))?;
+            Ok((v.uuid, s.uuid))
+        })
+        .map(|(volume, snapshot)| {
+            self.data_actions
+                .push(DataAction::DeleteSnapshot { volume, snapshot })
         })
     }
 
@@ -176,11 +189,25 @@ impl Cluster {
             if v.state != VolumeState::Online {
                 return Err(offline(v));
             }
+            let mut gone = Vec::new();
             for n in &newer {
-                v.snapshots.remove(n);
+                if let Some(s) = v.snapshots.remove(n) {
+                    gone.push(s.uuid);
+                }
             }
             v.data_used = snap.data_at_create;
-            Ok(())
+            Ok((v.uuid, gone))
+        })
+        .map(|(volume, gone)| {
+            // Bring the data back first; the newer snapshots' copies go after.
+            self.data_actions.push(DataAction::RestoreSnapshot {
+                volume,
+                snapshot: snap.uuid,
+            });
+            for snapshot in gone {
+                self.data_actions
+                    .push(DataAction::DeleteSnapshot { volume, snapshot });
+            }
         })
     }
 }

@@ -604,6 +604,8 @@ impl Cluster {
             a.used += vol.footprint();
         }
         let key = (svm.to_string(), spec.name.clone());
+        self.data_actions
+            .push(super::DataAction::CreateVolume { volume: vol.uuid });
         self.volumes.insert(key.clone(), vol);
         Ok(&self.volumes[&key])
     }
@@ -1041,6 +1043,16 @@ impl Cluster {
         if let Some(a) = self.aggregates.get_mut(&v.aggregate) {
             a.used += v.footprint();
         }
+        self.data_actions.push(super::DataAction::CloneVolume {
+            parent: p.uuid,
+            snapshot: p.snapshots[&v
+                .clone_parent
+                .as_ref()
+                .map(|c| c.snapshot.clone())
+                .unwrap_or_default()]
+                .uuid,
+            clone: v.uuid,
+        });
         self.volumes.insert((svm.to_string(), clone.to_string()), v);
         Ok(())
     }
@@ -1076,6 +1088,8 @@ impl Cluster {
         if let Some(a) = self.aggregates.get_mut(&e.aggregate) {
             a.used -= e.footprint;
         }
+        self.data_actions
+            .push(super::DataAction::RemoveVolume { volume: e.uuid });
         Ok(())
     }
 
@@ -1135,6 +1149,8 @@ impl Cluster {
         if let Some(a) = self.aggregates.get_mut(aggregate) {
             a.used += v.footprint();
         }
+        self.data_actions
+            .push(super::DataAction::CreateVolume { volume: v.uuid });
         self.volumes.insert((svm.to_string(), name), v);
     }
 }

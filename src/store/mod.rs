@@ -8,16 +8,17 @@
 //! [`COMPACT_EVERY`] changes and at start, so loading stays one sequential read.
 //!
 //! Layout of a state dir: `state.lock` (one simulator per dir), `state.snap`, `journal.log`,
-//! `volumes/<volume uuid>/` (each volume's data), `orphans/` (data directories that lost their
-//! volume, kept for the user), `certs/`.
+//! `state.clean` (a clean stop), `volumes/<volume uuid>/` (each volume's data, see [`data`]),
+//! `orphans/` (data directories that lost their volume, kept for the user), `certs/`.
 
+pub mod data;
 pub mod records;
 
 use crate::model::{Cluster, Counters};
 use anyhow::{anyhow, bail, Context, Result};
 use records::{Record, RecordKey};
 use serde::{Deserialize, Serialize};
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::fs::{File, OpenOptions};
 use std::io::{BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
@@ -33,6 +34,8 @@ pub const COMPACT_EVERY: u64 = 20_000;
 pub const SNAPSHOT_FILE: &str = "state.snap";
 pub const JOURNAL_FILE: &str = "journal.log";
 const LOCK_FILE: &str = "state.lock";
+/// Present only between a clean stop and the next start.
+const CLEAN_FILE: &str = "state.clean";
 
 /// One operation's changes: the records it wrote and the ones it removed.
 #[derive(Debug, Serialize, Deserialize)]
@@ -65,6 +68,8 @@ struct JournalHeader {
 
 /// What a state dir held at start.
 pub struct Loaded {
+    /// The last run stopped cleanly (usage figures in the state are exact).
+    pub clean: bool,
     pub counters: Counters,
     pub records: Vec<Record>,
     pub seq: u64,
@@ -165,7 +170,14 @@ impl Store {
                 preserve_torn_tail(&journal_path, good)?;
             }
         }
+        let clean_marker = dir.join(CLEAN_FILE);
+        let clean = clean_marker.exists() && journal_lines == 0;
+        if clean_marker.exists() {
+            std::fs::remove_file(&clean_marker)
+                .with_context(|| format!("removing {}", clean_marker.display()))?;
+        }
         let loaded = counters.map(|counters| Loaded {
+            clean,
             counters,
             records: map.into_values().collect(),
             seq,
@@ -179,7 +191,6 @@ impl Store {
             lines_since_snapshot: journal_lines,
             _lock: lock,
         };
-        std::fs::create_dir_all(store.volumes_dir())?;
         Ok((store, loaded))
     }
 
@@ -191,9 +202,13 @@ impl Store {
         self.dir.join("volumes")
     }
 
-    /// Where a volume's data lives.
-    pub fn volume_dir(&self, uuid: &uuid::Uuid) -> PathBuf {
-        self.volumes_dir().join(uuid.to_string())
+    /// Mark a clean stop: the snapshot just written holds exact usage figures, so the next start
+    /// need not measure the data directories.
+    pub fn mark_clean(&self) -> Result<()> {
+        let p = self.dir.join(CLEAN_FILE);
+        std::fs::write(&p, format!("{}\n", self.seq))
+            .with_context(|| format!("writing {}", p.display()))?;
+        fsync_dir(&self.dir)
     }
 
     /// Make one operation durable. On error nothing may be acknowledged: the caller rolls back.
@@ -216,45 +231,7 @@ impl Store {
             .with_context(|| format!("writing {}", self.dir.join(JOURNAL_FILE).display()))?;
         self.seq = batch.seq;
         self.lines_since_snapshot += 1;
-        self.apply_data_dirs(cluster, &batch);
         Ok(())
-    }
-
-    /// Create data directories for new volumes and remove those of destroyed ones (a rename keeps
-    /// its directory: it is named by UUID). Failures are logged; start-up reconciles them.
-    fn apply_data_dirs(&self, cluster: &Cluster, batch: &Batch) {
-        let kept: BTreeSet<uuid::Uuid> = batch
-            .put
-            .iter()
-            .filter_map(|r| match r {
-                Record::Volume(v) => Some(v.uuid),
-                _ => None,
-            })
-            .collect();
-        for uuid in &kept {
-            let d = self.volume_dir(uuid);
-            if !d.exists() {
-                if let Err(e) = std::fs::create_dir_all(&d) {
-                    warn!(dir = %d.display(), error = %e, "cannot create a volume data directory");
-                }
-            }
-        }
-        for k in &batch.del {
-            if let RecordKey::Volume(svm, name) = k {
-                let Some(old) = cluster.volumes.original(&(svm.clone(), name.clone())) else {
-                    continue;
-                };
-                if kept.contains(&old.uuid) {
-                    continue;
-                }
-                let d = self.volume_dir(&old.uuid);
-                if let Err(e) = std::fs::remove_dir_all(&d) {
-                    if e.kind() != std::io::ErrorKind::NotFound {
-                        warn!(dir = %d.display(), error = %e, "cannot remove a destroyed volume's data directory");
-                    }
-                }
-            }
-        }
     }
 
     pub fn wants_compaction(&self) -> bool {
@@ -300,52 +277,6 @@ impl Store {
         self.lines_since_snapshot = 0;
         info!(seq = self.seq, "state compacted into {}", path.display());
         Ok(())
-    }
-
-    /// Make the data directories agree with the model: a directory without a volume is moved to
-    /// `orphans/`, a volume without a directory gets an empty one; both are logged.
-    pub fn reconcile_data_dirs(
-        &self,
-        cluster: &Cluster,
-        first_start: bool,
-    ) -> Result<(usize, usize)> {
-        let expected: BTreeSet<String> = cluster
-            .volumes
-            .values()
-            .map(|v| v.uuid.to_string())
-            .collect();
-        let root = self.volumes_dir();
-        let mut orphaned = 0;
-        for entry in
-            std::fs::read_dir(&root).with_context(|| format!("reading {}", root.display()))?
-        {
-            let entry = entry?;
-            let name = entry.file_name().to_string_lossy().to_string();
-            if expected.contains(&name) {
-                continue;
-            }
-            let orphans = self.dir.join("orphans");
-            std::fs::create_dir_all(&orphans)?;
-            let dest = orphans.join(format!("{name}-{}", crate::model::volume::now_secs()));
-            std::fs::rename(entry.path(), &dest)?;
-            warn!(dir = %entry.path().display(), moved_to = %dest.display(),
-                "a data directory has no volume in the model; kept under orphans/");
-            orphaned += 1;
-        }
-        let mut created = 0;
-        for v in cluster.volumes.values() {
-            let d = self.volume_dir(&v.uuid);
-            if !d.exists() {
-                std::fs::create_dir_all(&d)?;
-                // On a first start the seeded volumes simply have not had one yet.
-                if !first_start {
-                    warn!(volume = %v.name, svm = %v.svm, dir = %d.display(),
-                        "a volume had no data directory; created an empty one");
-                    created += 1;
-                }
-            }
-        }
-        Ok((orphaned, created))
     }
 }
 

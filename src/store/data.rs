@@ -1,0 +1,249 @@
+//! Volume data on disk: one directory per volume (`<root>/<volume uuid>/data`) and a read-only copy
+//! per snapshot (`<root>/<volume uuid>/snapshots/<snapshot uuid>`). The model says what happened
+//! ([`DataAction`]); this mirrors it on disk. Directories are named by UUID, so renames cost nothing.
+//!
+//! Snapshots are full copies: simple and exact for a lab's data sizes (ONTAP shares blocks).
+
+use crate::model::{Cluster, DataAction};
+use anyhow::{Context, Result};
+use std::collections::{BTreeSet, HashMap};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, RwLock};
+use tracing::warn;
+use uuid::Uuid;
+
+pub struct DataDirs {
+    root: PathBuf,
+    /// With --ephemeral the data lives in a temporary directory removed at exit.
+    _temp: Option<tempfile::TempDir>,
+    /// Per-volume locks: file I/O holds one shared, snapshot/restore/clone take it exclusively.
+    locks: Mutex<HashMap<Uuid, Arc<RwLock<()>>>>,
+}
+
+impl DataDirs {
+    pub fn at(root: PathBuf) -> Result<DataDirs> {
+        std::fs::create_dir_all(&root).with_context(|| format!("creating {}", root.display()))?;
+        Ok(DataDirs {
+            root,
+            _temp: None,
+            locks: Mutex::default(),
+        })
+    }
+
+    pub fn temporary() -> Result<DataDirs> {
+        let t = tempfile::Builder::new()
+            .prefix("ontap-sim-data-")
+            .tempdir()
+            .context("creating a temporary data directory")?;
+        Ok(DataDirs {
+            root: t.path().to_path_buf(),
+            _temp: Some(t),
+            locks: Mutex::default(),
+        })
+    }
+
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    pub fn volume_dir(&self, volume: &Uuid) -> PathBuf {
+        self.root.join(volume.to_string()).join("data")
+    }
+
+    pub fn snapshot_dir(&self, volume: &Uuid, snapshot: &Uuid) -> PathBuf {
+        self.root
+            .join(volume.to_string())
+            .join("snapshots")
+            .join(snapshot.to_string())
+    }
+
+    pub fn lock(&self, volume: &Uuid) -> Arc<RwLock<()>> {
+        let mut m = self.locks.lock().unwrap_or_else(|e| e.into_inner());
+        m.entry(*volume).or_default().clone()
+    }
+
+    /// Mirror one model change on disk.
+    pub fn apply(&self, action: &DataAction) -> Result<()> {
+        match action {
+            DataAction::CreateVolume { volume } => {
+                std::fs::create_dir_all(self.volume_dir(volume))?;
+            }
+            DataAction::CloneVolume {
+                parent,
+                snapshot,
+                clone,
+            } => {
+                let src = self.snapshot_dir(parent, snapshot);
+                let dst = self.volume_dir(clone);
+                let _g = self.lock(clone);
+                let _w = _g.write().unwrap_or_else(|e| e.into_inner());
+                copy_tree(&src, &dst)?;
+            }
+            DataAction::RemoveVolume { volume } => {
+                let l = self.lock(volume);
+                let _w = l.write().unwrap_or_else(|e| e.into_inner());
+                remove_if_present(&self.root.join(volume.to_string()))?;
+                self.locks
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .remove(volume);
+            }
+            DataAction::CreateSnapshot { volume, snapshot } => {
+                let l = self.lock(volume);
+                let _w = l.write().unwrap_or_else(|e| e.into_inner());
+                let dst = self.snapshot_dir(volume, snapshot);
+                remove_if_present(&dst)?;
+                copy_tree(&self.volume_dir(volume), &dst)?;
+            }
+            DataAction::DeleteSnapshot { volume, snapshot } => {
+                remove_if_present(&self.snapshot_dir(volume, snapshot))?;
+            }
+            DataAction::RestoreSnapshot { volume, snapshot } => {
+                let l = self.lock(volume);
+                let _w = l.write().unwrap_or_else(|e| e.into_inner());
+                let data = self.volume_dir(volume);
+                let staged = data.with_extension("restoring");
+                remove_if_present(&staged)?;
+                copy_tree(&self.snapshot_dir(volume, snapshot), &staged)?;
+                remove_if_present(&data)?;
+                std::fs::rename(&staged, &data)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Bytes and entries stored in a volume's active file system.
+    pub fn usage(&self, volume: &Uuid) -> (u64, u64) {
+        let mut bytes = 0;
+        let mut files = 0;
+        let mut stack = vec![self.volume_dir(volume)];
+        while let Some(d) = stack.pop() {
+            let Ok(rd) = std::fs::read_dir(&d) else {
+                continue;
+            };
+            for e in rd.flatten() {
+                files += 1;
+                if let Ok(m) = e.path().symlink_metadata() {
+                    if m.is_dir() {
+                        stack.push(e.path());
+                    } else {
+                        bytes += m.len();
+                    }
+                }
+            }
+        }
+        (bytes, files)
+    }
+
+    /// Make the directories agree with the model: a volume (live or in the recovery queue) or
+    /// snapshot without a directory gets an empty one; a directory without its object is moved
+    /// to `orphans/` beside the data root. Both are logged, unless `quiet` (a first start).
+    pub fn reconcile(&self, cluster: &Cluster, quiet: bool) -> Result<(usize, usize)> {
+        let mut expected: BTreeSet<String> = cluster
+            .volumes
+            .values()
+            .map(|v| v.uuid.to_string())
+            .collect();
+        expected.extend(cluster.recovery_queue.values().map(|e| e.uuid.to_string()));
+        let orphans = self.root.parent().unwrap_or(&self.root).join("orphans");
+        let mut moved = 0;
+        let mut move_aside = |path: &Path, what: &str| -> Result<()> {
+            std::fs::create_dir_all(&orphans)?;
+            let name = path
+                .file_name()
+                .map(|n| n.to_string_lossy().to_string())
+                .unwrap_or_default();
+            let dest = orphans.join(format!("{name}-{}", crate::model::volume::now_secs()));
+            std::fs::rename(path, &dest)?;
+            warn!(dir = %path.display(), moved_to = %dest.display(), "{what}; kept under orphans/");
+            moved += 1;
+            Ok(())
+        };
+        for entry in std::fs::read_dir(&self.root)
+            .with_context(|| format!("reading {}", self.root.display()))?
+        {
+            let entry = entry?;
+            let name = entry.file_name().to_string_lossy().to_string();
+            if !expected.contains(&name) {
+                move_aside(&entry.path(), "a data directory has no volume in the model")?;
+            }
+        }
+        let mut created = 0;
+        for v in cluster.volumes.values() {
+            let d = self.volume_dir(&v.uuid);
+            if !d.exists() {
+                std::fs::create_dir_all(&d)?;
+                if !quiet {
+                    warn!(volume = %v.name, svm = %v.svm, dir = %d.display(),
+                        "a volume had no data directory; created an empty one");
+                    created += 1;
+                }
+            }
+            let snaps: BTreeSet<String> =
+                v.snapshots.values().map(|s| s.uuid.to_string()).collect();
+            let sdir = self.root.join(v.uuid.to_string()).join("snapshots");
+            if let Ok(rd) = std::fs::read_dir(&sdir) {
+                for e in rd.flatten() {
+                    if !snaps.contains(&e.file_name().to_string_lossy().to_string()) {
+                        move_aside(
+                            &e.path(),
+                            "a snapshot directory has no snapshot in the model",
+                        )?;
+                    }
+                }
+            }
+            for s in v.snapshots.values() {
+                let d = self.snapshot_dir(&v.uuid, &s.uuid);
+                if !d.exists() {
+                    std::fs::create_dir_all(&d)?;
+                    if !quiet {
+                        warn!(volume = %v.name, snapshot = %s.name, "a snapshot had no data directory; created an empty one");
+                        created += 1;
+                    }
+                }
+            }
+        }
+        Ok((moved, created))
+    }
+}
+
+fn remove_if_present(p: &Path) -> Result<()> {
+    match std::fs::symlink_metadata(p) {
+        Ok(m) if m.is_dir() => {
+            std::fs::remove_dir_all(p).with_context(|| format!("removing {}", p.display()))
+        }
+        Ok(_) => std::fs::remove_file(p).with_context(|| format!("removing {}", p.display())),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(e).with_context(|| format!("inspecting {}", p.display())),
+    }
+}
+
+/// Copy a tree keeping modes, owners, times-agnostic contents and symlinks (never following them).
+pub fn copy_tree(src: &Path, dst: &Path) -> Result<()> {
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    std::fs::create_dir_all(dst).with_context(|| format!("creating {}", dst.display()))?;
+    let meta = std::fs::symlink_metadata(src);
+    if let Ok(m) = &meta {
+        let _ = std::fs::set_permissions(dst, std::fs::Permissions::from_mode(m.mode()));
+        let _ = std::os::unix::fs::lchown(dst, Some(m.uid()), Some(m.gid()));
+    }
+    let Ok(rd) = std::fs::read_dir(src) else {
+        return Ok(()); // nothing to copy (e.g. an empty snapshot of a new volume)
+    };
+    for e in rd {
+        let e = e?;
+        let (from, to) = (e.path(), dst.join(e.file_name()));
+        let m = std::fs::symlink_metadata(&from)?;
+        if m.file_type().is_symlink() {
+            std::os::unix::fs::symlink(std::fs::read_link(&from)?, &to)?;
+        } else if m.is_dir() {
+            copy_tree(&from, &to)?;
+        } else if m.is_file() {
+            std::fs::copy(&from, &to).with_context(|| format!("copying {}", from.display()))?;
+        } else {
+            continue; // devices, sockets, fifos are not copied
+        }
+        let _ = std::os::unix::fs::lchown(&to, Some(m.uid()), Some(m.gid()));
+    }
+    Ok(())
+}

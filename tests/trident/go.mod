@@ -1,0 +1,3 @@
+module ontapsim/tests/trident
+
+go 1.26
