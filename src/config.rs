@@ -36,6 +36,9 @@ pub struct Topology {
     /// QoS policy groups that volumes may name.
     #[serde(default)]
     pub qos_policy_groups: Vec<String>,
+    /// Fault rules active from the start (the control API's rule format).
+    #[serde(default)]
+    pub faults: Vec<crate::faults::RuleSpec>,
 }
 
 #[derive(Debug, Clone, Deserialize, PartialEq)]
@@ -377,6 +380,9 @@ impl Topology {
 
     fn validate(&self) -> Result<(), (String, String)> {
         parse_version(&self.cluster.version).map_err(|r| ("cluster.version".into(), r))?;
+        for (i, f) in self.faults.iter().enumerate() {
+            f.validate().map_err(|r| (format!("faults[{i}]"), r))?;
+        }
         if let Some(o) = &self.cluster.ontapi {
             parse_ontapi(o).map_err(|r| ("cluster.ontapi".into(), r))?;
         }

@@ -4,8 +4,12 @@
 //! carries it over TLS; `tls` makes and loads certificates; `config` reads the topology seed;
 //! `server` wires them together for `ontap-sim serve`.
 
+pub mod admin;
+pub mod cli;
 pub mod config;
+pub mod faults;
 pub mod http;
+pub mod journal;
 pub mod model;
 pub mod server;
 pub mod sim;

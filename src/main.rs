@@ -1,7 +1,7 @@
 //! The `ontap-sim` command line: `serve` runs the simulator; `certs` makes certificates for
 //! certificate-auth clients.
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 use base64::Engine;
 use clap::{Parser, Subcommand, ValueEnum};
 use std::net::SocketAddr;
@@ -31,9 +31,19 @@ enum Command {
         /// HTTPS management listener (ZAPI).
         #[arg(long, value_name = "ADDR:PORT")]
         listen: Option<SocketAddr>,
-        /// NFS listener; data LIFs without an address use its IP.
+        /// Control API listener (plain HTTP; default 127.0.0.1:8081).
+        #[arg(long, value_name = "ADDR:PORT")]
+        admin_listen: Option<SocketAddr>,
+        /// Require `Authorization: Bearer TOKEN` on the control API.
+        #[arg(long, value_name = "TOKEN", env = "ONTAP_SIM_ADMIN_TOKEN")]
+        admin_token: Option<String>,
+        /// NFS listener (NFS v3 and MOUNT v3 on one port; default 0.0.0.0:2049); data LIFs
+        /// without an address use its IP.
         #[arg(long, value_name = "ADDR:PORT")]
         nfs_listen: Option<SocketAddr>,
+        /// Portmapper v2 listener (e.g. 0.0.0.0:111), so kernel clients mount without port=.
+        #[arg(long, value_name = "ADDR:PORT")]
+        portmap_listen: Option<SocketAddr>,
         /// TOML topology file.
         #[arg(long, value_name = "FILE")]
         config: Option<PathBuf>,
@@ -45,6 +55,70 @@ enum Command {
         ephemeral: bool,
         #[arg(long, value_enum, default_value = "text")]
         log_format: LogFormat,
+    },
+    /// Fault rules on a running simulator (through its control API).
+    Fault {
+        #[command(subcommand)]
+        cmd: FaultCmd,
+        #[command(flatten)]
+        admin: AdminArgs,
+    },
+    /// Dump, load or reset the model of a running simulator.
+    State {
+        #[command(subcommand)]
+        cmd: StateCmd,
+        #[command(flatten)]
+        admin: AdminArgs,
+    },
+    /// Recent requests (ZAPI calls, connections, faults) as JSON; --follow streams JSON lines.
+    Journal {
+        #[arg(long)]
+        follow: bool,
+        #[arg(long)]
+        api: Option<String>,
+        #[arg(long)]
+        svm: Option<String>,
+        #[arg(long)]
+        result: Option<String>,
+        #[arg(long, default_value_t = 100)]
+        limit: usize,
+        #[command(flatten)]
+        admin: AdminArgs,
+    },
+    /// Take a LIF down or bring it up.
+    Lif {
+        #[arg(value_parser = ["down", "up"])]
+        action: String,
+        name: String,
+        #[command(flatten)]
+        admin: AdminArgs,
+    },
+    /// Stop or start an SVM.
+    Svm {
+        #[arg(value_parser = ["stop", "start"])]
+        action: String,
+        name: String,
+        #[command(flatten)]
+        admin: AdminArgs,
+    },
+    /// Resize an aggregate or fill it to a percentage of its size.
+    Aggr {
+        name: String,
+        #[arg(long)]
+        size: Option<String>,
+        #[arg(long, value_name = "PERCENT")]
+        fill: Option<u64>,
+        #[command(flatten)]
+        admin: AdminArgs,
+    },
+    /// Switch a listener: normal, refuse (connection refused) or blackhole (connect timeout).
+    Listener {
+        #[arg(value_parser = ["management", "nfs"])]
+        which: String,
+        #[arg(value_parser = ["normal", "refuse", "blackhole"])]
+        mode: String,
+        #[command(flatten)]
+        admin: AdminArgs,
     },
     /// Make a CA, a server certificate and a client certificate for USER, and print the base64
     /// values for Trident's clientCertificate, clientPrivateKey and trustedCACertificate.
@@ -60,6 +134,90 @@ enum Command {
         #[arg(long = "name", value_name = "NAME")]
         names: Vec<String>,
     },
+}
+
+#[derive(clap::Args)]
+struct AdminArgs {
+    /// The control API of the simulator to talk to.
+    #[arg(long, global = true, env = "ONTAP_SIM_ADMIN", default_value = ontap_sim::cli::DEFAULT_ADMIN)]
+    admin: String,
+    #[arg(long, global = true, env = "ONTAP_SIM_ADMIN_TOKEN")]
+    token: Option<String>,
+}
+
+impl AdminArgs {
+    fn client(self) -> ontap_sim::cli::Admin {
+        ontap_sim::cli::Admin {
+            base: self.admin,
+            token: self.token,
+        }
+    }
+}
+
+#[derive(Subcommand)]
+#[allow(clippy::large_enum_variant)] // parsed once per run
+enum FaultCmd {
+    /// Add a rule. Match options narrow where it fires; one action option says what happens.
+    Add {
+        /// tcp, tls, zapi or nfs.
+        #[arg(long)]
+        front: Option<String>,
+        /// ZAPI name or NFS procedure (globs: `volume-*`).
+        #[arg(long)]
+        api: Option<String>,
+        #[arg(long)]
+        svm: Option<String>,
+        #[arg(long)]
+        volume: Option<String>,
+        #[arg(long)]
+        user: Option<String>,
+        /// Client IP or CIDR.
+        #[arg(long)]
+        client: Option<String>,
+        /// delay, hang, close, reset, tls_fail, http_status, zapi, nfs_error.
+        #[arg(long)]
+        action: String,
+        /// delay: milliseconds (with --max-ms: a range).
+        #[arg(long)]
+        ms: Option<u64>,
+        #[arg(long)]
+        max_ms: Option<u64>,
+        /// http_status: the status; nfs_error: the NFS status (EIO, NOSPC, JUKEBOX, STALE).
+        #[arg(long)]
+        status: Option<String>,
+        /// zapi: the errno and reason.
+        #[arg(long)]
+        errno: Option<u32>,
+        #[arg(long)]
+        reason: Option<String>,
+        /// Fire this many times, then disappear.
+        #[arg(long, conflicts_with = "probability")]
+        times: Option<u64>,
+        /// Fire with this probability (0..1).
+        #[arg(long)]
+        probability: Option<f64>,
+        #[arg(long)]
+        name: Option<String>,
+    },
+    /// Load a scenario: a JSON file holding a list of rules.
+    Load {
+        file: PathBuf,
+    },
+    List,
+    Rm {
+        id: u64,
+    },
+    Clear,
+}
+
+#[derive(Subcommand)]
+enum StateCmd {
+    /// Print the model as JSON (or write it to FILE).
+    Dump { file: Option<PathBuf> },
+    /// Replace the model with a dumped one.
+    Load { file: PathBuf },
+    /// Back to the seed topology: volumes, policies and data gone; faults cleared.
+    Reset,
 }
 
 fn init_logging(format: LogFormat) {
@@ -87,7 +245,10 @@ fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Serve {
             listen,
+            admin_listen,
+            admin_token,
             nfs_listen,
+            portmap_listen,
             config,
             state_dir,
             ephemeral,
@@ -99,7 +260,10 @@ fn run(cli: Cli) -> Result<()> {
                 .build()?;
             rt.block_on(ontap_sim::server::serve(ontap_sim::server::ServeOptions {
                 listen,
+                admin_listen,
+                admin_token,
                 nfs_listen,
+                portmap_listen,
                 config,
                 state_dir,
                 ephemeral,
@@ -110,7 +274,187 @@ fn run(cli: Cli) -> Result<()> {
             state_dir,
             names,
         } => certs(&user, state_dir, &names),
+        other => {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()?;
+            rt.block_on(control(other))
+        }
     }
+}
+
+async fn control(cmd: Command) -> Result<()> {
+    use ontap_sim::cli::enc;
+    let print = |s: String| {
+        print!("{s}");
+        if !s.ends_with('\n') {
+            println!();
+        }
+    };
+    match cmd {
+        Command::Fault { cmd, admin } => {
+            let a = admin.client();
+            match cmd {
+                FaultCmd::Add {
+                    front,
+                    api,
+                    svm,
+                    volume,
+                    user,
+                    client,
+                    action,
+                    ms,
+                    max_ms,
+                    status,
+                    errno,
+                    reason,
+                    times,
+                    probability,
+                    name,
+                } => {
+                    let act = match action.as_str() {
+                        "delay" => {
+                            serde_json::json!({"type": "delay", "ms": ms.unwrap_or(1000), "max_ms": max_ms})
+                        }
+                        "http_status" => {
+                            serde_json::json!({"type": "http_status", "status": status.as_deref().unwrap_or("503").parse::<u16>()?})
+                        }
+                        "zapi" => {
+                            serde_json::json!({"type": "zapi", "errno": errno.unwrap_or(13001), "reason": reason.unwrap_or_else(|| "injected failure".into())})
+                        }
+                        "nfs_error" => {
+                            serde_json::json!({"type": "nfs_error", "status": status.unwrap_or_else(|| "EIO".into())})
+                        }
+                        other => serde_json::json!({"type": other}),
+                    };
+                    let fire = match (times, probability) {
+                        (Some(n), _) => serde_json::json!({"times": n}),
+                        (None, Some(p)) => serde_json::json!({"probability": p}),
+                        _ => serde_json::json!("always"),
+                    };
+                    let mut m = serde_json::Map::new();
+                    for (k, v) in [
+                        ("front", front),
+                        ("api", api),
+                        ("svm", svm),
+                        ("volume", volume),
+                        ("user", user),
+                        ("client", client),
+                    ] {
+                        if let Some(v) = v {
+                            m.insert(k.into(), v.into());
+                        }
+                    }
+                    let mut rule = serde_json::json!({"match": m, "action": act, "fire": fire});
+                    if let Some(n) = name {
+                        rule["name"] = n.into();
+                    }
+                    if let Some(o) = rule["action"].as_object_mut() {
+                        o.retain(|_, v| !v.is_null());
+                    }
+                    print(
+                        a.call("POST", "/faults", serde_json::to_vec(&rule)?)
+                            .await?,
+                    );
+                }
+                FaultCmd::Load { file } => {
+                    let text = std::fs::read(&file)
+                        .with_context(|| format!("reading {}", file.display()))?;
+                    print(a.call("POST", "/faults", text).await?);
+                }
+                FaultCmd::List => print(a.call("GET", "/faults", vec![]).await?),
+                FaultCmd::Rm { id } => {
+                    print(a.call("DELETE", &format!("/faults/{id}"), vec![]).await?)
+                }
+                FaultCmd::Clear => print(a.call("DELETE", "/faults", vec![]).await?),
+            }
+        }
+        Command::State { cmd, admin } => {
+            let a = admin.client();
+            match cmd {
+                StateCmd::Dump { file: None } => print(a.call("GET", "/state", vec![]).await?),
+                StateCmd::Dump { file: Some(f) } => {
+                    std::fs::write(&f, a.call("GET", "/state", vec![]).await?)?;
+                    eprintln!("state written to {}", f.display());
+                }
+                StateCmd::Load { file } => {
+                    let text = std::fs::read(&file)
+                        .with_context(|| format!("reading {}", file.display()))?;
+                    print(a.call("PUT", "/state", text).await?);
+                }
+                StateCmd::Reset => print(a.call("POST", "/reset", vec![]).await?),
+            }
+        }
+        Command::Journal {
+            follow,
+            api,
+            svm,
+            result,
+            limit,
+            admin,
+        } => {
+            let mut q = format!("limit={limit}");
+            for (k, v) in [("api", api), ("svm", svm), ("result", result)] {
+                if let Some(v) = v {
+                    q.push_str(&format!("&{k}={}", enc(&v)));
+                }
+            }
+            let a = admin.client();
+            if follow {
+                a.stream(&format!("/journal?{q}&follow=1")).await?;
+            } else {
+                print(a.call("GET", &format!("/journal?{q}"), vec![]).await?);
+            }
+        }
+        Command::Lif {
+            action,
+            name,
+            admin,
+        } => print(
+            admin
+                .client()
+                .call("POST", &format!("/lif/{}/{action}", enc(&name)), vec![])
+                .await?,
+        ),
+        Command::Svm {
+            action,
+            name,
+            admin,
+        } => print(
+            admin
+                .client()
+                .call("POST", &format!("/svm/{}/{action}", enc(&name)), vec![])
+                .await?,
+        ),
+        Command::Aggr {
+            name,
+            size,
+            fill,
+            admin,
+        } => {
+            let body = serde_json::json!({"size": size, "fill_percent": fill});
+            let mut body = body.as_object().cloned().unwrap_or_default();
+            body.retain(|_, v| !v.is_null());
+            print(
+                admin
+                    .client()
+                    .call(
+                        "POST",
+                        &format!("/aggregate/{}", enc(&name)),
+                        serde_json::to_vec(&body)?,
+                    )
+                    .await?,
+            )
+        }
+        Command::Listener { which, mode, admin } => print(
+            admin
+                .client()
+                .call("PUT", &format!("/listeners/{which}"), mode.into_bytes())
+                .await?,
+        ),
+        Command::Serve { .. } | Command::Certs { .. } => unreachable!("handled in run"),
+    }
+    Ok(())
 }
 
 fn certs(user: &str, state_dir: Option<PathBuf>, extra: &[String]) -> Result<()> {

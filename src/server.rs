@@ -16,11 +16,17 @@ use tracing::info;
 
 pub struct ServeOptions {
     pub listen: Option<SocketAddr>,
+    pub admin_listen: Option<SocketAddr>,
+    pub admin_token: Option<String>,
     pub nfs_listen: Option<SocketAddr>,
+    pub portmap_listen: Option<SocketAddr>,
     pub config: Option<PathBuf>,
     pub state_dir: Option<PathBuf>,
     pub ephemeral: bool,
 }
+
+/// The control API's listener when none is given: loopback only.
+pub const DEFAULT_ADMIN_LISTEN: &str = "127.0.0.1:8081";
 
 /// The state dir `serve` uses when none is given.
 pub const DEFAULT_STATE_DIR: &str = "ontap-sim-data";
@@ -71,6 +77,36 @@ pub async fn serve(opts: ServeOptions) -> Result<()> {
         .await
         .with_context(|| format!("cannot listen on {management} (use --listen ADDR:PORT)"))?;
     let bound = listener.local_addr()?;
+    let admin_addr = opts.admin_listen.unwrap_or_else(|| {
+        DEFAULT_ADMIN_LISTEN
+            .parse()
+            .expect("default address parses")
+    });
+    let admin_listener = match TcpListener::bind(admin_addr).await {
+        Ok(l) => l,
+        // The default port may be taken by another simulator: take a free one and say so.
+        Err(e) if opts.admin_listen.is_none() => {
+            tracing::warn!(addr = %admin_addr, error = %e, "the control API's default port is taken; using a free port (see the banner)");
+            TcpListener::bind((admin_addr.ip(), 0)).await?
+        }
+        Err(e) => return Err(e).with_context(|| {
+            format!(
+                "cannot listen on {admin_addr} for the control API (use --admin-listen ADDR:PORT)"
+            )
+        }),
+    };
+    let admin_bound = admin_listener.local_addr()?;
+    // NFS: an address asked for (flag or config) must be bound; the default 0.0.0.0:2049 may be
+    // taken or privileged, and then the simulator runs without NFS and says so in the banner.
+    let nfs_asked = opts.nfs_listen.is_some() || topology.listen.nfs.is_some();
+    let nfs_listeners = match crate::nfs::Listeners::bind(nfs, opts.portmap_listen).await {
+        Ok(l) => Some(l),
+        Err(e) if !nfs_asked && opts.portmap_listen.is_none() => {
+            tracing::warn!(error = %format!("{e:#}"), "NFS is not served");
+            None
+        }
+        Err(e) => return Err(e),
+    };
 
     let (server_cfg, ca_path) = match (&topology.tls.cert, &topology.tls.key) {
         (Some(cert), Some(key)) => {
@@ -101,15 +137,14 @@ pub async fn serve(opts: ServeOptions) -> Result<()> {
         }
     };
 
-    let mut cluster = Cluster::from_topology(
-        &topology,
-        &Listeners {
-            management: bound,
-            nfs,
-        },
-    );
+    let listeners = Listeners {
+        management: bound,
+        nfs,
+    };
+    let mut cluster = Cluster::from_topology(&topology, &listeners);
+    let seed = (topology.clone(), listeners);
     let sim = match store {
-        None => Sim::ephemeral(cluster)?,
+        None => Sim::ephemeral(cluster, seed)?,
         Some(mut store) => {
             let first_start = loaded.is_none();
             let replayed = loaded.as_ref().map_or(0, |l| l.journal_lines);
@@ -134,14 +169,30 @@ pub async fn serve(opts: ServeOptions) -> Result<()> {
                 replayed,
                 "state loaded"
             );
-            let sim = Sim::durable(cluster, store, data);
+            let sim = Sim::durable(cluster, store, data, seed);
             if !first_start && !clean {
                 sim.measure_usage();
             }
             sim
         }
     };
-    let shutdown = shutdown_signal()?;
+    for spec in &topology.faults {
+        sim.faults
+            .add(spec.clone())
+            .map_err(|e| anyhow::anyhow!("config faults: {e}"))?;
+    }
+    let signal = shutdown_signal()?;
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    tokio::spawn(async move {
+        signal.await;
+        let _ = stop_tx.send(true);
+    });
+    let stopped = move || {
+        let mut rx = stop_rx.clone();
+        async move {
+            let _ = rx.wait_for(|s| *s).await;
+        }
+    };
     print_banner(
         &sim.read(),
         bound,
@@ -149,8 +200,32 @@ pub async fn serve(opts: ServeOptions) -> Result<()> {
         opts.config.as_deref(),
         state.as_deref(),
     );
+    match nfs_listeners.as_ref().and_then(|l| l.nfs_addr()) {
+        Some(a) => println!("  NFS      {a} (NFS v3, MOUNT v3)"),
+        None => println!("  NFS      not served (cannot listen on {nfs})"),
+    }
+    if let Some(a) = nfs_listeners.as_ref().and_then(|l| l.portmap_addr()) {
+        println!("  portmap  {a}");
+    }
+    println!("  admin    http://{admin_bound}");
+    println!("ready");
     let sim = Arc::new(sim);
-    crate::http::serve(listener, server_cfg, sim.clone(), shutdown).await;
+    tokio::spawn(crate::admin::serve(
+        admin_listener,
+        sim.clone(),
+        opts.admin_token.clone(),
+        stopped(),
+    ));
+    let listener = crate::faults::listener::ManagedListener::new(
+        listener,
+        sim.faults.listeners.management.subscribe(),
+    )?;
+    let nfs_task =
+        nfs_listeners.map(|l| tokio::spawn(crate::nfs::serve(l, sim.clone(), stopped())));
+    crate::http::serve(listener, server_cfg, sim.clone(), stopped()).await;
+    if let Some(t) = nfs_task {
+        let _ = t.await;
+    }
     sim.shutdown();
     info!("stopped");
     Ok(())
@@ -213,7 +288,6 @@ fn print_banner(
         };
         println!("  user     {} ({scope}, {})", u.name, u.role.as_str());
     }
-    println!("ready");
 }
 
 /// Install the SIGINT/SIGTERM handlers now (before `ready` is printed, so a signal sent right after

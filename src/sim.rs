@@ -1,7 +1,8 @@
 //! The handle every front shares: the model behind one lock, the store that makes each change
 //! durable before it is acknowledged, and the volume data directories that follow the model.
 
-use crate::model::{Cluster, ModelError};
+use crate::config::Topology;
+use crate::model::{Cluster, Listeners, ModelError};
 use crate::store::data::DataDirs;
 use crate::store::Store;
 use std::path::PathBuf;
@@ -11,28 +12,47 @@ use uuid::Uuid;
 
 pub struct Sim {
     cluster: RwLock<Cluster>,
+    /// Runtime fault rules and listener modes (not part of the saved state).
+    pub faults: crate::faults::Faults,
+    /// Recent requests and the request metrics.
+    pub journal: crate::journal::Journal,
     store: Option<Mutex<Store>>,
     data: DataDirs,
     /// Held from the end of an operation through its disk work, so data actions run in the order
     /// their operations were committed, without holding the model lock during file copies.
     data_order: Mutex<()>,
+    /// What `reset` returns to.
+    seed: (Topology, Listeners),
 }
 
 impl Sim {
     /// A simulator that keeps its model in memory and its data in a temporary directory.
-    pub fn ephemeral(cluster: Cluster) -> anyhow::Result<Sim> {
+    pub fn ephemeral(cluster: Cluster, seed: (Topology, Listeners)) -> anyhow::Result<Sim> {
         let data = DataDirs::temporary()?;
         data.reconcile(&cluster, true)?;
-        Ok(Self::new(cluster, None, data))
+        Ok(Self::new(cluster, None, data, seed))
     }
 
-    pub fn durable(cluster: Cluster, store: Store, data: DataDirs) -> Sim {
-        Self::new(cluster, Some(store), data)
+    pub fn durable(
+        cluster: Cluster,
+        store: Store,
+        data: DataDirs,
+        seed: (Topology, Listeners),
+    ) -> Sim {
+        Self::new(cluster, Some(store), data, seed)
     }
 
-    fn new(cluster: Cluster, store: Option<Store>, data: DataDirs) -> Sim {
+    fn new(
+        cluster: Cluster,
+        store: Option<Store>,
+        data: DataDirs,
+        seed: (Topology, Listeners),
+    ) -> Sim {
         Sim {
+            seed,
             cluster: RwLock::new(cluster),
+            faults: Default::default(),
+            journal: Default::default(),
             store: store.map(Mutex::new),
             data,
             data_order: Mutex::new(()),
@@ -185,5 +205,82 @@ impl Sim {
                 warn!(error = %format!("{e:#}"), "could not save the state at stop; the next start measures usage from disk");
             }
         }
+    }
+
+    /// A runtime switch (LIF, SVM state, aggregate size): applied at once, not journaled, gone
+    /// after a restart or a reset.
+    pub fn switch(
+        &self,
+        f: impl FnOnce(&mut Cluster) -> Result<(), ModelError>,
+    ) -> Result<(), ModelError> {
+        let mut c = self.write();
+        let svms = c.svms.clone();
+        let out = self.apply(&mut c, f, false);
+        if out.is_err() {
+            c.svms = svms;
+        }
+        c.commit();
+        out
+    }
+
+    /// Replace the whole model (a reset to the seed, or a loaded state): saved at once, data
+    /// directories reconciled (data of volumes that are gone moves to `orphans/`).
+    pub fn replace(&self, cluster: Cluster) -> anyhow::Result<()> {
+        let mut c = self.write();
+        let _order = self.data_order.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(store) = &self.store {
+            let mut st = store.lock().unwrap_or_else(|e| e.into_inner());
+            st.compact(&cluster)?;
+        }
+        *c = cluster;
+        self.data.reconcile(&c, true)?;
+        Ok(())
+    }
+
+    /// Back to the seed topology: volumes, policies, jobs and data gone; fault rules cleared and
+    /// listeners back to normal.
+    pub fn reset(&self) -> anyhow::Result<()> {
+        let (t, l) = &self.seed;
+        let fresh = Cluster::from_topology(t, l);
+        // The old data goes entirely (not to orphans/): a reset is asked for.
+        let old: Vec<Uuid> = {
+            let c = self.read();
+            c.volumes
+                .values()
+                .map(|v| v.uuid)
+                .chain(c.recovery_queue.values().map(|e| e.uuid))
+                .collect()
+        };
+        {
+            let _order = self.data_order.lock().unwrap_or_else(|e| e.into_inner());
+            for volume in old {
+                let _ = self
+                    .data
+                    .apply(&crate::model::DataAction::RemoveVolume { volume });
+            }
+        }
+        self.replace(fresh)?;
+        self.faults.clear();
+        for m in [
+            &self.faults.listeners.management,
+            &self.faults.listeners.nfs,
+        ] {
+            m.send_replace(crate::faults::listener::Mode::Normal);
+        }
+        Ok(())
+    }
+
+    /// Load a saved state (as `GET /state` gives it) over the seed topology.
+    pub fn load_state(&self, doc: crate::store::StateDoc) -> anyhow::Result<()> {
+        let (t, l) = &self.seed;
+        let mut fresh = Cluster::from_topology(t, l);
+        crate::store::records::load_into(&mut fresh, doc.into_loaded())
+            .map_err(|e| anyhow::anyhow!("the state is inconsistent: {e}"))?;
+        self.replace(fresh)
+    }
+
+    /// The model as a saved-state document.
+    pub fn state(&self) -> crate::store::StateDoc {
+        crate::store::StateDoc::of(&self.read())
     }
 }

@@ -1,10 +1,15 @@
-//! The HTTPS management listener: TLS, HTTP/1.1 keep-alive, authentication and routing by path.
+//! The HTTPS management listener: TLS, HTTP/1.1 keep-alive, authentication and routing by path,
+//! with the fault points a request passes (TCP accept, TLS handshake, ZAPI call) and the request
+//! journal.
 //!
 //! Only the ZAPI servlet path is served here; every other path is 404, so REST-first clients such as
 //! Trident fall back to ZAPI exactly as they do against a filer without the REST API.
 
 pub mod auth;
 
+use crate::faults::listener::ManagedListener;
+use crate::faults::{Action, Front, Point};
+use crate::journal::Record;
 use crate::sim::Sim;
 use crate::zapi;
 use bytes::Bytes;
@@ -13,13 +18,14 @@ use hyper::body::Incoming;
 use hyper::header::{HeaderValue, ALLOW, CONNECTION, CONTENT_TYPE, WWW_AUTHENTICATE};
 use hyper::{Method, Request, Response, StatusCode};
 use hyper_util::rt::{TokioIo, TokioTimer};
-use std::convert::Infallible;
 use std::future::Future;
 use std::net::SocketAddr;
+use std::os::fd::{AsRawFd, RawFd};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use tokio::net::TcpListener;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
 use tokio_rustls::TlsAcceptor;
 use tracing::{info, info_span, warn, Instrument};
 
@@ -43,11 +49,106 @@ struct Peer {
     addr: SocketAddr,
     /// CN of a client certificate the TLS layer verified.
     cert_cn: Option<String>,
+    /// The socket, for a reset fault (valid while the connection is served).
+    fd: RawFd,
+}
+
+/// A fault that ends the connection without an answer.
+#[derive(Debug)]
+struct Cut;
+
+impl std::fmt::Display for Cut {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("connection cut by a fault rule")
+    }
+}
+
+impl std::error::Error for Cut {}
+
+/// Make the next close of this socket a TCP reset.
+fn arm_reset(fd: RawFd) {
+    // SAFETY: the fd belongs to a connection that is still being served, so it is open; the
+    // borrow does not outlive this call and does not close it.
+    let sock = unsafe { std::os::fd::BorrowedFd::borrow_raw(fd) };
+    let _ = socket2::SockRef::from(&sock).set_linger(Some(Duration::ZERO));
+}
+
+/// A fatal TLS alert (handshake_failure) in a TLS 1.2 record: what a server that cannot agree on
+/// the handshake sends.
+const TLS_HANDSHAKE_FAILURE_ALERT: [u8; 7] = [0x15, 0x03, 0x03, 0x00, 0x02, 0x02, 0x28];
+
+/// Apply a connection-level fault at accept or before the TLS handshake. Returns the stream when
+/// the connection should go on.
+async fn connection_fault(
+    shared: &Shared,
+    mut tcp: TcpStream,
+    addr: SocketAddr,
+    front: Front,
+) -> Option<TcpStream> {
+    let Some((id, action)) = shared.sim.faults.check(&Point::new(front, addr.ip())) else {
+        return Some(tcp);
+    };
+    let started = Instant::now();
+    let journal = |what: &str| {
+        shared.sim.journal.record(Record {
+            peer: addr.to_string(),
+            user: None,
+            svm: None,
+            front: if front == Front::Tcp { "tcp" } else { "tls" },
+            api: what,
+            result: "fault",
+            errno: None,
+            fault: Some(id),
+            latency: started.elapsed(),
+        })
+    };
+    match action {
+        Action::Delay { .. } => {
+            if let Some(d) = shared.sim.faults.delay_of(&action) {
+                tokio::time::sleep(d).await;
+            }
+            journal("delay");
+            Some(tcp)
+        }
+        Action::Hang => {
+            journal("hang");
+            // Hold the socket open and never read or answer, until the client gives up.
+            let mut buf = [0u8; 1];
+            let _ = tokio::time::timeout(Duration::from_secs(3600), async {
+                loop {
+                    tokio::time::sleep(Duration::from_secs(60)).await;
+                    if tcp.try_read(&mut buf).is_ok_and(|n| n == 0) {
+                        break;
+                    }
+                }
+            })
+            .await;
+            None
+        }
+        Action::Close => {
+            journal("close");
+            None
+        }
+        Action::Reset => {
+            journal("reset");
+            arm_reset(tcp.as_raw_fd());
+            None
+        }
+        Action::TlsFail => {
+            journal("tls_fail");
+            let mut buf = [0u8; 4096];
+            let _ = tokio::time::timeout(Duration::from_secs(5), tcp.read(&mut buf)).await;
+            let _ = tcp.write_all(&TLS_HANDSHAKE_FAILURE_ALERT).await;
+            let _ = tcp.shutdown().await;
+            None
+        }
+        _ => Some(tcp),
+    }
 }
 
 /// Serve until `shutdown` resolves, then let in-flight requests finish (bounded by a grace period).
 pub async fn serve(
-    listener: TcpListener,
+    mut listener: ManagedListener,
     tls: Arc<rustls::ServerConfig>,
     sim: Arc<Sim>,
     shutdown: impl Future<Output = ()>,
@@ -76,6 +177,13 @@ pub async fn serve(
         let shared = shared.clone();
         let watcher = graceful.watcher();
         tokio::spawn(async move {
+            let Some(tcp) = connection_fault(&shared, tcp, addr, Front::Tcp).await else {
+                return;
+            };
+            let Some(tcp) = connection_fault(&shared, tcp, addr, Front::Tls).await else {
+                return;
+            };
+            let fd = tcp.as_raw_fd();
             let tls = match tokio::time::timeout(TLS_HANDSHAKE_TIMEOUT, acceptor.accept(tcp)).await
             {
                 Ok(Ok(s)) => s,
@@ -94,11 +202,11 @@ pub async fn serve(
                 .peer_certificates()
                 .and_then(|c| c.first())
                 .and_then(crate::tls::common_name);
-            let peer = Peer { addr, cert_cn };
+            let peer = Peer { addr, cert_cn, fd };
             let svc = hyper::service::service_fn(move |req| {
                 let shared = shared.clone();
                 let peer = peer.clone();
-                async move { Ok::<_, Infallible>(route(&shared, &peer, req).await) }
+                async move { route(&shared, &peer, req).await }
             });
             let conn = hyper::server::conn::http1::Builder::new()
                 .timer(TokioTimer::new())
@@ -138,24 +246,36 @@ fn unauthorized() -> Response<Full<Bytes>> {
     r
 }
 
-async fn route(shared: &Shared, peer: &Peer, req: Request<Incoming>) -> Response<Full<Bytes>> {
+type Answer = Result<Response<Full<Bytes>>, Cut>;
+
+async fn route(shared: &Shared, peer: &Peer, req: Request<Incoming>) -> Answer {
     let id = shared.next_id.fetch_add(1, Ordering::Relaxed);
     let span = info_span!("request", id, peer = %peer.addr, user = tracing::field::Empty,
         svm = tracing::field::Empty, api = tracing::field::Empty);
     async move {
         let started = Instant::now();
+        let line = format!("{} {}", req.method(), req.uri().path());
+        let journal = |user: Option<&str>, svm: Option<&str>, api: &str, result: &str, errno, fault| {
+            shared.sim.journal.record(Record {
+                peer: peer.addr.to_string(),
+                user,
+                svm,
+                front: "zapi",
+                api,
+                result,
+                errno,
+                fault,
+                latency: started.elapsed(),
+            })
+        };
         // Refusals still read the (bounded) body first, so the connection stays usable for
         // keep-alive clients that answer the challenge on it.
         let refusal = if req.uri().path() != ZAPI_PATH {
             info!(method = %req.method(), path = req.uri().path(), status = 404, "not found");
             Some(plain(StatusCode::NOT_FOUND, "404 Not Found"))
         } else if req.method() != Method::POST {
-            let mut r = plain(
-                StatusCode::METHOD_NOT_ALLOWED,
-                "405 Method Not Allowed: use POST",
-            );
-            r.headers_mut()
-                .insert(ALLOW, HeaderValue::from_static("POST"));
+            let mut r = plain(StatusCode::METHOD_NOT_ALLOWED, "405 Method Not Allowed: use POST");
+            r.headers_mut().insert(ALLOW, HeaderValue::from_static("POST"));
             info!(method = %req.method(), status = 405, "method not allowed");
             Some(r)
         } else {
@@ -181,10 +301,12 @@ async fn route(shared: &Shared, peer: &Peer, req: Request<Incoming>) -> Response
         let user = match user {
             Ok(u) => u,
             Err(r) => {
-                return match read_body(req.into_body()).await {
+                let r = match read_body(req.into_body()).await {
                     Ok(_) => r,
                     Err(_) => too_large(),
                 };
+                journal(None, None, &line, &format!("http_{}", r.status().as_u16()), None, None);
+                return Ok(r);
             }
         };
         tracing::Span::current().record("user", user.name.as_str());
@@ -192,16 +314,71 @@ async fn route(shared: &Shared, peer: &Peer, req: Request<Incoming>) -> Response
             Ok(b) => b,
             Err(BodyError::TooLarge) => {
                 info!(status = 413, "body too large");
-                return too_large();
+                journal(Some(&user.name), None, &line, "http_413", None, None);
+                return Ok(too_large());
             }
             Err(BodyError::Broken(e)) => {
                 info!(error = %e, "reading the body failed");
-                return plain(StatusCode::BAD_REQUEST, "400 Bad Request: unreadable body");
+                return Ok(plain(StatusCode::BAD_REQUEST, "400 Bad Request: unreadable body"));
             }
         };
         tracing::debug!(body = %String::from_utf8_lossy(&body[..body.len().min(8192)]), "request body");
-        let outcome = zapi::handle(&shared.sim, &user, &body);
-        tracing::debug!(body = %&outcome.body[..outcome.body.len().min(8192)], "response body");
+        let outcome = match zapi::prepare(&shared.sim, &user, &body) {
+            Err(o) => o,
+            Ok(call) => {
+                let point = Point {
+                    api: Some(call.api()),
+                    svm: call.svm(),
+                    volume: call.volume(),
+                    user: Some(&user.name),
+                    ..Point::new(Front::Zapi, peer.addr.ip())
+                };
+                let fault = shared.sim.faults.check(&point);
+                if let Some((fid, action)) = fault {
+                    let (api, svm) = (call.api().to_string(), call.svm().map(str::to_string));
+                    tracing::Span::current().record("api", api.as_str());
+                    match action {
+                        Action::Delay { .. } => {
+                            if let Some(d) = shared.sim.faults.delay_of(&action) {
+                                tokio::time::sleep(d).await;
+                            }
+                            zapi::run(&shared.sim, &user, call)
+                        }
+                        Action::Hang => {
+                            journal(Some(&user.name), svm.as_deref(), &api, "fault", None, Some(fid));
+                            std::future::pending::<()>().await;
+                            unreachable!("a hung request never resumes");
+                        }
+                        Action::Close => {
+                            journal(Some(&user.name), svm.as_deref(), &api, "fault", None, Some(fid));
+                            return Err(Cut);
+                        }
+                        Action::Reset => {
+                            journal(Some(&user.name), svm.as_deref(), &api, "fault", None, Some(fid));
+                            arm_reset(peer.fd);
+                            return Err(Cut);
+                        }
+                        Action::HttpStatus { status } => {
+                            journal(Some(&user.name), svm.as_deref(), &api, "fault", None, Some(fid));
+                            let code = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+                            let mut r = plain(code, &format!("{} {}", code.as_u16(), code.canonical_reason().unwrap_or("")));
+                            if status == 401 {
+                                r = unauthorized();
+                            }
+                            return Ok(r);
+                        }
+                        Action::Zapi { errno, reason } => {
+                            let o = zapi::failure(&shared.sim, Some(&api), svm.as_deref(), &zapi::errno::ZapiError::new(errno, reason));
+                            journal(Some(&user.name), svm.as_deref(), &api, "fault", Some(errno), Some(fid));
+                            return Ok(xml_response(o.body));
+                        }
+                        Action::TlsFail | Action::NfsError { .. } => zapi::run(&shared.sim, &user, call),
+                    }
+                } else {
+                    zapi::run(&shared.sim, &user, call)
+                }
+            }
+        };
         let span = tracing::Span::current();
         if let Some(api) = &outcome.api {
             span.record("api", api.as_str());
@@ -214,15 +391,28 @@ async fn route(shared: &Shared, peer: &Peer, req: Request<Incoming>) -> Response
             None => info!(result = "passed", micros, "zapi"),
             Some(errno) => info!(result = "failed", errno, micros, "zapi"),
         }
-        let mut r = Response::new(Full::new(Bytes::from(outcome.body)));
-        r.headers_mut().insert(
-            CONTENT_TYPE,
-            HeaderValue::from_static("text/xml; charset=utf-8"),
+        journal(
+            Some(&user.name),
+            outcome.svm.as_deref(),
+            outcome.api.as_deref().unwrap_or("(undecodable)"),
+            if outcome.errno.is_none() { "passed" } else { "failed" },
+            outcome.errno,
+            None,
         );
-        r
+        tracing::debug!(body = %&outcome.body[..outcome.body.len().min(8192)], "response body");
+        Ok(xml_response(outcome.body))
     }
     .instrument(span)
     .await
+}
+
+fn xml_response(body: String) -> Response<Full<Bytes>> {
+    let mut r = Response::new(Full::new(Bytes::from(body)));
+    r.headers_mut().insert(
+        CONTENT_TYPE,
+        HeaderValue::from_static("text/xml; charset=utf-8"),
+    );
+    r
 }
 
 enum BodyError {

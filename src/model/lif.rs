@@ -30,3 +30,24 @@ pub struct Lif {
     pub status: OperStatus,
     pub home_node: String,
 }
+
+impl super::Cluster {
+    /// Take a LIF down or bring it up (a switch for rehearsing a lost data path).
+    pub fn set_lif_status(
+        &mut self,
+        name: &str,
+        status: OperStatus,
+    ) -> Result<(), super::ModelError> {
+        let lif = self
+            .svms
+            .values_mut()
+            .flat_map(|s| s.lifs.iter_mut())
+            .find(|l| l.name == name)
+            .ok_or_else(|| super::ModelError::NotFound {
+                kind: "LIF",
+                name: name.to_string(),
+            })?;
+        lif.status = status;
+        Ok(())
+    }
+}

@@ -230,6 +230,7 @@ impl Cluster {
                     size: a.size.0,
                     used: 0,
                     media: a.media.clone(),
+                    reserved: 0,
                 };
                 (a.name.clone(), aggr)
             })

@@ -39,3 +39,18 @@ impl Svm {
         format!("{}_root", self.name)
     }
 }
+
+impl super::Cluster {
+    /// Stop or start an SVM.
+    pub fn set_svm_state(&mut self, name: &str, state: SvmState) -> Result<(), super::ModelError> {
+        let svm = self
+            .svms
+            .get_mut(name)
+            .ok_or_else(|| super::ModelError::NotFound {
+                kind: "Vserver",
+                name: name.to_string(),
+            })?;
+        svm.state = state;
+        Ok(())
+    }
+}

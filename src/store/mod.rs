@@ -49,14 +49,47 @@ pub struct Batch {
     pub del: Vec<RecordKey>,
 }
 
+/// The whole saved state: what `state.snap` holds and what the control API's `/state` carries.
 #[derive(Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct SnapshotDoc {
-    format: String,
-    version: u32,
-    seq: u64,
-    counters: Counters,
-    records: Vec<Record>,
+pub struct StateDoc {
+    pub format: String,
+    pub version: u32,
+    pub seq: u64,
+    pub counters: Counters,
+    pub records: Vec<Record>,
+}
+
+impl StateDoc {
+    pub fn of(c: &Cluster) -> StateDoc {
+        StateDoc {
+            format: SNAP_FORMAT.into(),
+            version: FORMAT_VERSION,
+            seq: 0,
+            counters: c.counters,
+            records: records::all(c),
+        }
+    }
+
+    /// Check the format and version (as for a file) and turn it into loaded state.
+    pub fn into_loaded(self) -> Loaded {
+        Loaded {
+            clean: true,
+            counters: self.counters,
+            records: self.records,
+            seq: self.seq,
+            journal_lines: 0,
+        }
+    }
+
+    pub fn check(&self) -> Result<()> {
+        check_version(
+            Path::new("(state document)"),
+            &self.format,
+            SNAP_FORMAT,
+            self.version,
+        )
+    }
 }
 
 #[derive(Serialize, Deserialize)]
@@ -242,7 +275,7 @@ impl Store {
     pub fn compact(&mut self, cluster: &Cluster) -> Result<()> {
         let path = self.dir.join(SNAPSHOT_FILE);
         let tmp = self.dir.join(format!("{SNAPSHOT_FILE}.tmp"));
-        let doc = SnapshotDoc {
+        let doc = StateDoc {
             format: SNAP_FORMAT.into(),
             version: FORMAT_VERSION,
             seq: self.seq,
@@ -298,7 +331,7 @@ impl<W: Write> Write for CrcWriter<W> {
     }
 }
 
-fn read_snapshot(path: &Path) -> Result<Option<SnapshotDoc>> {
+fn read_snapshot(path: &Path) -> Result<Option<StateDoc>> {
     let mut bytes = Vec::new();
     match File::open(path) {
         Ok(mut f) => f
@@ -343,7 +376,7 @@ fn read_snapshot(path: &Path) -> Result<Option<SnapshotDoc>> {
     }
     let head: Head = serde_json::from_slice(body).map_err(|e| bad(&format!("unreadable: {e}")))?;
     check_version(path, &head.format, SNAP_FORMAT, head.version)?;
-    let doc: SnapshotDoc =
+    let doc: StateDoc =
         serde_json::from_slice(body).map_err(|e| bad(&format!("unreadable: {e}")))?;
     Ok(Some(doc))
 }

@@ -22,6 +22,8 @@ pub const PASSWORD: &str = "netapp1!";
 pub struct Sim {
     pub child: Child,
     pub addr: SocketAddr,
+    /// The control API, e.g. `http://127.0.0.1:PORT`.
+    pub admin: String,
     pub dir: tempfile::TempDir,
     pub banner: Vec<String>,
 }
@@ -39,7 +41,14 @@ impl Sim {
             .arg("127.0.0.1:0")
             .arg("--state-dir")
             .arg(dir.path().join("state"))
+            .args(["--admin-listen", "127.0.0.1:0"])
             .args(extra)
+            // NFS on a free loopback port unless the test picks one (never the shared 2049).
+            .args(if extra.contains(&"--nfs-listen") {
+                &[][..]
+            } else {
+                &["--nfs-listen", "127.0.0.1:0"][..]
+            })
             .env_remove("ONTAP_SIM_PASSWORD")
             .env("RUST_LOG", "warn")
             .stdout(Stdio::piped())
@@ -80,11 +89,37 @@ impl Sim {
             .trim_end_matches(ZAPI_PATH)
             .parse()
             .expect("listen address");
+        let admin = banner
+            .iter()
+            .find_map(|l| l.trim().strip_prefix("admin"))
+            .map(|a| a.trim().to_string())
+            .expect("admin line");
         Sim {
             child,
             addr,
+            admin,
             dir,
             banner,
+        }
+    }
+
+    /// The NFS listener's address from the banner (`  NFS      ADDR (...)`).
+    pub fn nfs_addr(&self) -> Option<SocketAddr> {
+        self.banner.iter().find_map(|l| {
+            l.trim()
+                .strip_prefix("NFS")?
+                .split_whitespace()
+                .next()?
+                .parse()
+                .ok()
+        })
+    }
+
+    /// A client for the control API.
+    pub fn control(&self) -> ontap_sim::cli::Admin {
+        ontap_sim::cli::Admin {
+            base: self.admin.clone(),
+            token: None,
         }
     }
 

@@ -41,6 +41,7 @@ func SimBinary() (string, error) {
 type Sim struct {
 	Cmd      *exec.Cmd
 	Host     string // 127.0.0.1:PORT, usable as Trident's managementLIF
+	AdminURL string // the control API (faults, journal, metrics, switches)
 	ZAPIURL  string
 	StateDir string // "" with --ephemeral
 	stderr   *lockedBuffer
@@ -82,7 +83,7 @@ func StartSim(opts SimOptions) (*Sim, error) {
 	if _, err := os.Stat(bin); err != nil {
 		return nil, fmt.Errorf("ontap-sim binary not found at %s (build it with `cargo build`, or set ONTAP_SIM_BIN): %w", bin, err)
 	}
-	args := []string{"serve", "--listen", "127.0.0.1:0", "--nfs-listen", "127.0.0.1:0"}
+	args := []string{"serve", "--listen", "127.0.0.1:0", "--nfs-listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0"}
 	if opts.StateDir != "" {
 		args = append(args, "--state-dir", opts.StateDir)
 	} else {
@@ -137,6 +138,9 @@ func StartSim(opts SimOptions) (*Sim, error) {
 			banner = append(banner, line)
 			if m := zapiLine.FindStringSubmatch(line); m != nil {
 				s.ZAPIURL, s.Host = m[1], m[2]
+			}
+			if f := strings.Fields(line); len(f) == 2 && f[0] == "admin" {
+				s.AdminURL = f[1]
 			}
 			if strings.TrimSpace(line) == "ready" {
 				if s.Host == "" {

@@ -51,7 +51,7 @@ fn attributes(c: &Cluster, a: &Aggregate) -> Element {
                 .with_leaf("percent-used-capacity", a.percent_used())
                 .with_leaf("size-available", a.available())
                 .with_leaf("size-total", a.size)
-                .with_leaf("size-used", a.used),
+                .with_leaf("size-used", a.used_total()),
         )
         .with(
             Element::new("aggr-volume-count-attributes")
@@ -79,10 +79,10 @@ fn space_info(a: &Aggregate) -> Element {
         .with_leaf("aggregate", &a.name)
         .with_leaf("aggregate-metadata", 0)
         .with_leaf("aggregate-size", a.size)
-        .with_leaf("physical-used", a.used)
+        .with_leaf("physical-used", a.used_total())
         .with_leaf("physical-used-percent", pct)
         .with_leaf("snapshot-reserve-unusable", 0)
-        .with_leaf("used-including-snapshot-reserve", a.used)
+        .with_leaf("used-including-snapshot-reserve", a.used_total())
         .with_leaf("used-including-snapshot-reserve-percent", pct)
         .with_leaf("volume-footprints", a.used)
         .with_leaf("volume-footprints-percent", pct)

@@ -1,0 +1,443 @@
+//! The control API: plain HTTP on its own listener (loopback by default), never touched by
+//! injected faults. Health, reset, state dump and load, fault rules, the request journal,
+//! Prometheus metrics, listener modes and model switches (LIF down/up, SVM stop/start, aggregate
+//! size and fill).
+
+use crate::faults::listener::Mode;
+use crate::faults::RuleSpec;
+use crate::journal::Filter;
+use crate::model::{OperStatus, SvmState};
+use crate::sim::Sim;
+use bytes::Bytes;
+use futures_util::StreamExt;
+use http_body_util::combinators::BoxBody;
+use http_body_util::{BodyExt, Full, StreamBody};
+use hyper::body::{Frame, Incoming};
+use hyper::{Method, Request, Response, StatusCode};
+use hyper_util::rt::TokioIo;
+use std::convert::Infallible;
+use std::future::Future;
+use std::sync::Arc;
+use tokio::net::TcpListener;
+use tracing::{info, warn};
+
+type Body = BoxBody<Bytes, Infallible>;
+
+fn full(status: StatusCode, content_type: &str, body: impl Into<Bytes>) -> Response<Body> {
+    let mut r = Response::new(Full::new(body.into()).boxed());
+    *r.status_mut() = status;
+    r.headers_mut().insert(
+        hyper::header::CONTENT_TYPE,
+        content_type.parse().expect("static content type"),
+    );
+    r
+}
+
+fn json(status: StatusCode, v: &impl serde::Serialize) -> Response<Body> {
+    let mut s =
+        serde_json::to_string_pretty(v).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"));
+    s.push('\n');
+    full(status, "application/json", s)
+}
+
+fn error(status: StatusCode, message: impl std::fmt::Display) -> Response<Body> {
+    json(status, &serde_json::json!({ "error": message.to_string() }))
+}
+
+/// Serve the control API until `shutdown`.
+pub async fn serve(
+    listener: TcpListener,
+    sim: Arc<Sim>,
+    token: Option<String>,
+    shutdown: impl Future<Output = ()>,
+) {
+    let token = Arc::new(token);
+    tokio::pin!(shutdown);
+    loop {
+        let (tcp, addr) = tokio::select! {
+            r = listener.accept() => match r {
+                Ok(x) => x,
+                Err(e) => {
+                    warn!(error = %e, "admin accept failed");
+                    continue;
+                }
+            },
+            _ = &mut shutdown => break,
+        };
+        let (sim, token) = (sim.clone(), token.clone());
+        tokio::spawn(async move {
+            let svc = hyper::service::service_fn(move |req| {
+                let (sim, token) = (sim.clone(), token.clone());
+                async move { Ok::<_, Infallible>(route(&sim, token.as_deref(), req).await) }
+            });
+            if let Err(e) = hyper::server::conn::http1::Builder::new()
+                .serve_connection(TokioIo::new(tcp), svc)
+                .await
+            {
+                info!(peer = %addr, error = %e, "admin connection ended with an error");
+            }
+        });
+    }
+}
+
+fn query(req: &Request<Incoming>) -> Vec<(String, String)> {
+    req.uri()
+        .query()
+        .unwrap_or("")
+        .split('&')
+        .filter(|p| !p.is_empty())
+        .map(|p| {
+            let (k, v) = p.split_once('=').unwrap_or((p, ""));
+            (decode(k), decode(v))
+        })
+        .collect()
+}
+
+/// Percent-decoding for query values and path segments.
+fn decode(s: &str) -> String {
+    let b = s.as_bytes();
+    let hex = |c: u8| (c as char).to_digit(16).map(|d| d as u8);
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        match (
+            b[i],
+            b.get(i + 1).copied().and_then(hex),
+            b.get(i + 2).copied().and_then(hex),
+        ) {
+            (b'%', Some(h), Some(l)) => {
+                out.push(h * 16 + l);
+                i += 3;
+            }
+            (b'+', _, _) => {
+                out.push(b' ');
+                i += 1;
+            }
+            (c, _, _) => {
+                out.push(c);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+async fn body_bytes(req: Request<Incoming>) -> Result<Bytes, Response<Body>> {
+    http_body_util::Limited::new(req.into_body(), 256 << 20)
+        .collect()
+        .await
+        .map(|b| b.to_bytes())
+        .map_err(|e| error(StatusCode::BAD_REQUEST, format!("unreadable body: {e}")))
+}
+
+async fn route(sim: &Sim, token: Option<&str>, req: Request<Incoming>) -> Response<Body> {
+    if let Some(t) = token {
+        let ok = req
+            .headers()
+            .get(hyper::header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .is_some_and(|v| v == t);
+        if !ok {
+            return error(
+                StatusCode::UNAUTHORIZED,
+                "a bearer token is required (--admin-token)",
+            );
+        }
+    }
+    let path: Vec<String> = req
+        .uri()
+        .path()
+        .trim_matches('/')
+        .split('/')
+        .map(decode)
+        .collect();
+    let path: Vec<&str> = path.iter().map(String::as_str).collect();
+    let method = req.method().clone();
+    match (&method, path.as_slice()) {
+        (&Method::GET, ["healthz"]) => full(StatusCode::OK, "text/plain", "ok\n"),
+        (&Method::GET, ["readyz"]) => full(StatusCode::OK, "text/plain", "ready\n"),
+        (&Method::POST, ["reset"]) => match sim.reset() {
+            Ok(()) => json(StatusCode::OK, &serde_json::json!({"reset": true})),
+            Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, format!("{e:#}")),
+        },
+        (&Method::GET, ["state"]) => json(StatusCode::OK, &sim.state()),
+        (&Method::PUT, ["state"]) => {
+            let b = match body_bytes(req).await {
+                Ok(b) => b,
+                Err(r) => return r,
+            };
+            let doc: crate::store::StateDoc = match serde_json::from_slice(&b) {
+                Ok(d) => d,
+                Err(e) => {
+                    return error(
+                        StatusCode::BAD_REQUEST,
+                        format!("not a state document: {e}"),
+                    )
+                }
+            };
+            if let Err(e) = doc.check() {
+                return error(StatusCode::BAD_REQUEST, format!("{e:#}"));
+            }
+            match sim.load_state(doc) {
+                Ok(()) => json(StatusCode::OK, &serde_json::json!({"loaded": true})),
+                Err(e) => error(StatusCode::BAD_REQUEST, format!("{e:#}")),
+            }
+        }
+        (&Method::GET, ["faults"]) => json(StatusCode::OK, &sim.faults.list()),
+        (&Method::POST, ["faults"]) => {
+            let b = match body_bytes(req).await {
+                Ok(b) => b,
+                Err(r) => return r,
+            };
+            // One rule, or a list of rules (a scenario).
+            let specs: Vec<RuleSpec> = match serde_json::from_slice::<Vec<RuleSpec>>(&b) {
+                Ok(v) => v,
+                Err(_) => match serde_json::from_slice::<RuleSpec>(&b) {
+                    Ok(s) => vec![s],
+                    Err(e) => {
+                        return error(StatusCode::BAD_REQUEST, format!("not a fault rule: {e}"))
+                    }
+                },
+            };
+            for (i, s) in specs.iter().enumerate() {
+                if let Err(e) = s.validate() {
+                    return error(StatusCode::BAD_REQUEST, format!("rule {i}: {e}"));
+                }
+            }
+            let added: Vec<_> = specs
+                .into_iter()
+                .filter_map(|s| sim.faults.add(s).ok())
+                .collect();
+            json(StatusCode::CREATED, &added)
+        }
+        (&Method::DELETE, ["faults"]) => {
+            sim.faults.clear();
+            json(StatusCode::OK, &serde_json::json!({"cleared": true}))
+        }
+        (&Method::DELETE, ["faults", id]) => match id.parse::<u64>() {
+            Ok(id) if sim.faults.remove(id) => {
+                json(StatusCode::OK, &serde_json::json!({"removed": id}))
+            }
+            Ok(id) => error(StatusCode::NOT_FOUND, format!("no fault rule {id}")),
+            Err(_) => error(
+                StatusCode::BAD_REQUEST,
+                format!("\"{id}\" is not a rule id"),
+            ),
+        },
+        (&Method::GET, ["journal"]) => journal(sim, &req),
+        (&Method::GET, ["metrics"]) => {
+            full(StatusCode::OK, "text/plain; version=0.0.4", metrics(sim))
+        }
+        (&Method::GET, ["listeners"]) => json(
+            StatusCode::OK,
+            &serde_json::json!({
+                "management": *sim.faults.listeners.management.borrow(),
+                "nfs": *sim.faults.listeners.nfs.borrow(),
+            }),
+        ),
+        (&Method::PUT, ["listeners", which]) => {
+            let Some(tx) = sim.faults.listeners.get(which) else {
+                return error(
+                    StatusCode::NOT_FOUND,
+                    format!("no listener \"{which}\" (management, nfs)"),
+                );
+            };
+            let b = match body_bytes(req).await {
+                Ok(b) => b,
+                Err(r) => return r,
+            };
+            let text = String::from_utf8_lossy(&b);
+            let word = serde_json::from_str::<serde_json::Value>(&text)
+                .ok()
+                .and_then(|v| v.get("mode").and_then(|m| m.as_str()).map(str::to_string))
+                .unwrap_or_else(|| text.trim().trim_matches('"').to_string());
+            match word.parse::<Mode>() {
+                Ok(m) => {
+                    tx.send_replace(m);
+                    json(
+                        StatusCode::OK,
+                        &serde_json::json!({ "listener": which, "mode": m }),
+                    )
+                }
+                Err(e) => error(StatusCode::BAD_REQUEST, e),
+            }
+        }
+        (&Method::POST, ["lif", name, action]) => {
+            let status = match *action {
+                "down" => OperStatus::Down,
+                "up" => OperStatus::Up,
+                _ => return error(StatusCode::NOT_FOUND, "use /lif/NAME/down or /lif/NAME/up"),
+            };
+            switch(sim, |c| c.set_lif_status(name, status))
+        }
+        (&Method::POST, ["svm", name, action]) => {
+            let state = match *action {
+                "stop" => SvmState::Stopped,
+                "start" => SvmState::Running,
+                _ => {
+                    return error(
+                        StatusCode::NOT_FOUND,
+                        "use /svm/NAME/stop or /svm/NAME/start",
+                    )
+                }
+            };
+            switch(sim, |c| c.set_svm_state(name, state))
+        }
+        (&Method::POST, ["aggregate", name]) => {
+            let b = match body_bytes(req).await {
+                Ok(b) => b,
+                Err(r) => return r,
+            };
+            #[derive(serde::Deserialize)]
+            #[serde(deny_unknown_fields)]
+            struct AggrChange {
+                size: Option<String>,
+                fill_percent: Option<u64>,
+            }
+            let ch: AggrChange =
+                match serde_json::from_slice(&b) {
+                    Ok(c) => c,
+                    Err(e) => return error(
+                        StatusCode::BAD_REQUEST,
+                        format!(
+                            "expected {{\"size\": \"20TiB\"}} or {{\"fill_percent\": 100}}: {e}"
+                        ),
+                    ),
+                };
+            let size = match ch
+                .size
+                .as_deref()
+                .map(crate::config::parse_size)
+                .transpose()
+            {
+                Ok(s) => s,
+                Err(e) => return error(StatusCode::BAD_REQUEST, e),
+            };
+            switch(sim, |c| {
+                if let Some(s) = size {
+                    c.resize_aggregate(name, s)?;
+                }
+                if let Some(p) = ch.fill_percent {
+                    c.fill_aggregate(name, p)?;
+                }
+                Ok(())
+            })
+        }
+        _ => error(
+            StatusCode::NOT_FOUND,
+            format!("no such control endpoint: {} {}", method, req.uri().path()),
+        ),
+    }
+}
+
+fn switch(
+    sim: &Sim,
+    f: impl FnOnce(&mut crate::model::Cluster) -> Result<(), crate::model::ModelError>,
+) -> Response<Body> {
+    match sim.switch(f) {
+        Ok(()) => json(StatusCode::OK, &serde_json::json!({"ok": true})),
+        Err(e @ crate::model::ModelError::NotFound { .. }) => error(StatusCode::NOT_FOUND, e),
+        Err(e) => error(StatusCode::BAD_REQUEST, e),
+    }
+}
+
+fn journal(sim: &Sim, req: &Request<Incoming>) -> Response<Body> {
+    let mut filter = Filter::default();
+    let mut limit = 1000usize;
+    let mut follow = false;
+    for (k, v) in query(req) {
+        match k.as_str() {
+            "api" => filter.api = Some(v),
+            "svm" => filter.svm = Some(v),
+            "result" => filter.result = Some(v),
+            "front" => filter.front = Some(v),
+            "limit" => limit = v.parse().unwrap_or(limit),
+            "follow" => follow = v != "0" && v != "false",
+            _ => {}
+        }
+    }
+    if !follow {
+        return json(StatusCode::OK, &sim.journal.recent(&filter, limit));
+    }
+    // JSON lines: the recent entries, then each new one as it happens.
+    let backlog = sim.journal.recent(&filter, limit);
+    let rx = sim.journal.subscribe();
+    let head = futures_util::stream::iter(
+        backlog
+            .into_iter()
+            .map(|e| Ok::<_, Infallible>(Frame::data(line(&e)))),
+    );
+    let live = tokio_stream::wrappers::BroadcastStream::new(rx).filter_map(move |r| {
+        let out = match r {
+            Ok(e) if filter.accepts(&e) => Some(Ok(Frame::data(line(&e)))),
+            _ => None,
+        };
+        std::future::ready(out)
+    });
+    let mut r = Response::new(BodyExt::boxed(StreamBody::new(head.chain(live))));
+    r.headers_mut().insert(
+        hyper::header::CONTENT_TYPE,
+        "application/x-ndjson".parse().expect("static content type"),
+    );
+    r
+}
+
+fn line(e: &crate::journal::Entry) -> Bytes {
+    let mut s = serde_json::to_string(e).unwrap_or_default();
+    s.push('\n');
+    Bytes::from(s)
+}
+
+fn metrics(sim: &Sim) -> String {
+    use std::fmt::Write;
+    let mut out = String::new();
+    sim.journal.render_metrics(&mut out);
+    let c = sim.read();
+    let l = crate::journal::label;
+    let _ = writeln!(
+        out,
+        "# HELP ontap_sim_volumes Volumes per SVM.\n# TYPE ontap_sim_volumes gauge"
+    );
+    let mut per_svm: std::collections::BTreeMap<&str, (u64, u64)> =
+        std::collections::BTreeMap::new();
+    for v in c.volumes.values() {
+        let e = per_svm.entry(v.svm.as_str()).or_default();
+        e.0 += 1;
+        e.1 += v.snapshots.len() as u64;
+    }
+    for (svm, (n, _)) in &per_svm {
+        let _ = writeln!(out, "ontap_sim_volumes{{svm=\"{}\"}} {n}", l(svm));
+    }
+    let _ = writeln!(
+        out,
+        "# HELP ontap_sim_snapshots Snapshots per SVM.\n# TYPE ontap_sim_snapshots gauge"
+    );
+    for (svm, (_, s)) in &per_svm {
+        let _ = writeln!(out, "ontap_sim_snapshots{{svm=\"{}\"}} {s}", l(svm));
+    }
+    let _ = writeln!(out, "# HELP ontap_sim_aggregate_used_bytes Bytes used per aggregate.\n# TYPE ontap_sim_aggregate_used_bytes gauge");
+    for a in c.aggregates.values() {
+        let _ = writeln!(
+            out,
+            "ontap_sim_aggregate_used_bytes{{aggregate=\"{}\"}} {}",
+            l(&a.name),
+            a.used_total()
+        );
+    }
+    let _ = writeln!(out, "# HELP ontap_sim_aggregate_size_bytes Size per aggregate.\n# TYPE ontap_sim_aggregate_size_bytes gauge");
+    for a in c.aggregates.values() {
+        let _ = writeln!(
+            out,
+            "ontap_sim_aggregate_size_bytes{{aggregate=\"{}\"}} {}",
+            l(&a.name),
+            a.size
+        );
+    }
+    let _ = writeln!(
+        out,
+        "# HELP ontap_sim_faults_fired_total Fault rules fired.\n# TYPE ontap_sim_faults_fired_total counter\nontap_sim_faults_fired_total {}",
+        sim.faults.fired_total()
+    );
+    out
+}

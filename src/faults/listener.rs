@@ -1,0 +1,147 @@
+//! Listener modes: `normal`, `refuse` (the port is closed: connection refused) and `blackhole` (the
+//! port stays bound but its accept queue is kept full, so the kernel drops new SYNs and clients see
+//! a connect timeout). Blackhole needs no privileges: the listening socket gets a backlog of 0 and a
+//! few connections of our own fill it.
+
+use serde::{Deserialize, Serialize};
+use std::net::SocketAddr;
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::watch;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Mode {
+    Normal,
+    Refuse,
+    Blackhole,
+}
+
+impl std::str::FromStr for Mode {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "normal" => Ok(Mode::Normal),
+            "refuse" => Ok(Mode::Refuse),
+            "blackhole" => Ok(Mode::Blackhole),
+            o => Err(format!(
+                "unknown listener mode \"{o}\" (normal, refuse, blackhole)"
+            )),
+        }
+    }
+}
+
+/// The switch for each listener.
+pub struct Modes {
+    pub management: watch::Sender<Mode>,
+    pub nfs: watch::Sender<Mode>,
+}
+
+impl Default for Modes {
+    fn default() -> Self {
+        Modes {
+            management: watch::channel(Mode::Normal).0,
+            nfs: watch::channel(Mode::Normal).0,
+        }
+    }
+}
+
+impl Modes {
+    pub fn get(&self, which: &str) -> Option<&watch::Sender<Mode>> {
+        match which {
+            "management" | "zapi" => Some(&self.management),
+            "nfs" => Some(&self.nfs),
+            _ => None,
+        }
+    }
+}
+
+enum State {
+    Open(TcpListener),
+    Refusing,
+    /// Held only to keep the port bound and its queue full.
+    Blackholed(
+        #[allow(dead_code)] std::net::TcpListener,
+        #[allow(dead_code)] Vec<std::net::TcpStream>,
+    ),
+}
+
+/// A listener that follows its mode switch.
+pub struct ManagedListener {
+    addr: SocketAddr,
+    mode: watch::Receiver<Mode>,
+    state: State,
+}
+
+fn blackhole(addr: SocketAddr) -> std::io::Result<State> {
+    use socket2::{Domain, Socket, Type};
+    let s = Socket::new(Domain::for_address(addr), Type::STREAM, None)?;
+    s.set_reuse_address(true)?;
+    s.bind(&addr.into())?;
+    s.listen(0)?;
+    let listener: std::net::TcpListener = s.into();
+    let target = match addr {
+        SocketAddr::V4(a) if a.ip().is_unspecified() => {
+            SocketAddr::from(([127, 0, 0, 1], a.port()))
+        }
+        SocketAddr::V6(a) if a.ip().is_unspecified() => {
+            SocketAddr::from((std::net::Ipv6Addr::LOCALHOST, a.port()))
+        }
+        a => a,
+    };
+    let mut fillers = Vec::new();
+    for _ in 0..4 {
+        let c = Socket::new(Domain::for_address(target), Type::STREAM, None)?;
+        c.set_nonblocking(true)?;
+        let _ = c.connect(&target.into());
+        fillers.push(c.into());
+    }
+    std::thread::sleep(std::time::Duration::from_millis(20));
+    Ok(State::Blackholed(listener, fillers))
+}
+
+impl ManagedListener {
+    pub fn new(listener: TcpListener, mode: watch::Receiver<Mode>) -> std::io::Result<Self> {
+        Ok(ManagedListener {
+            addr: listener.local_addr()?,
+            mode,
+            state: State::Open(listener),
+        })
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    async fn apply(&mut self) -> std::io::Result<()> {
+        let want = *self.mode.borrow_and_update();
+        // Release the port first, then take it again in the new form.
+        self.state = State::Refusing;
+        self.state = match want {
+            Mode::Refuse => State::Refusing,
+            Mode::Normal => State::Open(TcpListener::bind(self.addr).await?),
+            Mode::Blackhole => blackhole(self.addr)?,
+        };
+        tracing::info!(addr = %self.addr, mode = ?want, "listener mode changed");
+        Ok(())
+    }
+
+    /// The next connection; mode changes are applied while waiting.
+    pub async fn accept(&mut self) -> std::io::Result<(TcpStream, SocketAddr)> {
+        loop {
+            if let State::Open(l) = &self.state {
+                tokio::select! {
+                    r = l.accept() => return r,
+                    c = self.mode.changed() => {
+                        if c.is_err() { return std::future::pending().await; }
+                    }
+                }
+            } else if self.mode.changed().await.is_err() {
+                return std::future::pending().await;
+            }
+            if let Err(e) = self.apply().await {
+                tracing::warn!(addr = %self.addr, error = %e, "cannot switch the listener; retrying");
+                tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+            }
+        }
+    }
+}

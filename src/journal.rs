@@ -1,0 +1,213 @@
+//! The request journal (recent calls, for `GET /journal`) and the counters behind `/metrics`.
+//! Entries never hold secrets: user names, not passwords; API names, not bodies.
+
+use serde::Serialize;
+use std::collections::{BTreeMap, VecDeque};
+use std::sync::Mutex;
+use tokio::sync::broadcast;
+
+/// Entries kept for `GET /journal`.
+const KEEP: usize = 10_000;
+/// Latency histogram bucket bounds, in seconds.
+pub const BUCKETS: &[f64] = &[0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1.0, 5.0, 30.0];
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Entry {
+    pub seq: u64,
+    /// RFC 3339, UTC.
+    pub time: String,
+    pub peer: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub user: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub svm: Option<String>,
+    pub front: String,
+    /// ZAPI name, NFS procedure, or the HTTP request line when no API was reached.
+    pub api: String,
+    /// `passed`, `failed`, `denied` (HTTP 401/403/404/405/413) or `fault`.
+    pub result: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub errno: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fault: Option<u64>,
+    pub latency_us: u64,
+}
+
+#[derive(Default)]
+struct Histogram {
+    buckets: Vec<u64>,
+    count: u64,
+    sum: f64,
+}
+
+#[derive(Default)]
+struct Inner {
+    entries: VecDeque<Entry>,
+    seq: u64,
+    /// (front, api, result) -> count
+    requests: BTreeMap<(String, String, String), u64>,
+    latency: BTreeMap<String, Histogram>,
+}
+
+pub struct Journal {
+    inner: Mutex<Inner>,
+    tx: broadcast::Sender<Entry>,
+}
+
+impl Default for Journal {
+    fn default() -> Self {
+        Journal {
+            inner: Mutex::default(),
+            tx: broadcast::channel(1024).0,
+        }
+    }
+}
+
+/// What a front reports about one request.
+pub struct Record<'a> {
+    pub peer: String,
+    pub user: Option<&'a str>,
+    pub svm: Option<&'a str>,
+    pub front: &'a str,
+    pub api: &'a str,
+    pub result: &'a str,
+    pub errno: Option<u32>,
+    pub fault: Option<u64>,
+    pub latency: std::time::Duration,
+}
+
+impl Journal {
+    pub fn record(&self, r: Record) {
+        let mut g = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        g.seq += 1;
+        let e = Entry {
+            seq: g.seq,
+            time: time::OffsetDateTime::now_utc()
+                .format(&time::format_description::well_known::Rfc3339)
+                .unwrap_or_default(),
+            peer: r.peer,
+            user: r.user.map(str::to_string),
+            svm: r.svm.map(str::to_string),
+            front: r.front.to_string(),
+            api: r.api.to_string(),
+            result: r.result.to_string(),
+            errno: r.errno,
+            fault: r.fault,
+            latency_us: r.latency.as_micros() as u64,
+        };
+        *g.requests
+            .entry((e.front.clone(), e.api.clone(), e.result.clone()))
+            .or_default() += 1;
+        let secs = r.latency.as_secs_f64();
+        let h = g.latency.entry(e.front.clone()).or_default();
+        if h.buckets.is_empty() {
+            h.buckets = vec![0; BUCKETS.len()];
+        }
+        for (i, b) in BUCKETS.iter().enumerate() {
+            if secs <= *b {
+                h.buckets[i] += 1;
+            }
+        }
+        h.count += 1;
+        h.sum += secs;
+        if g.entries.len() >= KEEP {
+            g.entries.pop_front();
+        }
+        g.entries.push_back(e.clone());
+        drop(g);
+        let _ = self.tx.send(e);
+    }
+
+    /// Recent entries, oldest first, filtered; `limit` keeps the newest.
+    pub fn recent(&self, filter: &Filter, limit: usize) -> Vec<Entry> {
+        let g = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        let mut v: Vec<Entry> = g
+            .entries
+            .iter()
+            .filter(|e| filter.accepts(e))
+            .cloned()
+            .collect();
+        let skip = v.len().saturating_sub(limit);
+        v.drain(..skip);
+        v
+    }
+
+    pub fn subscribe(&self) -> broadcast::Receiver<Entry> {
+        self.tx.subscribe()
+    }
+
+    /// Request counters and latency histograms in Prometheus text format.
+    pub fn render_metrics(&self, out: &mut String) {
+        use std::fmt::Write;
+        let g = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        out.push_str("# HELP ontap_sim_requests_total Requests by front, API and result.\n");
+        out.push_str("# TYPE ontap_sim_requests_total counter\n");
+        for ((front, api, result), n) in &g.requests {
+            let _ = writeln!(
+                out,
+                "ontap_sim_requests_total{{front=\"{}\",api=\"{}\",result=\"{}\"}} {n}",
+                label(front),
+                label(api),
+                label(result)
+            );
+        }
+        out.push_str("# HELP ontap_sim_request_duration_seconds Request latency by front.\n");
+        out.push_str("# TYPE ontap_sim_request_duration_seconds histogram\n");
+        for (front, h) in &g.latency {
+            for (i, b) in BUCKETS.iter().enumerate() {
+                let _ = writeln!(
+                    out,
+                    "ontap_sim_request_duration_seconds_bucket{{front=\"{}\",le=\"{b}\"}} {}",
+                    label(front),
+                    h.buckets[i]
+                );
+            }
+            let _ = writeln!(
+                out,
+                "ontap_sim_request_duration_seconds_bucket{{front=\"{}\",le=\"+Inf\"}} {}",
+                label(front),
+                h.count
+            );
+            let _ = writeln!(
+                out,
+                "ontap_sim_request_duration_seconds_sum{{front=\"{}\"}} {}",
+                label(front),
+                h.sum
+            );
+            let _ = writeln!(
+                out,
+                "ontap_sim_request_duration_seconds_count{{front=\"{}\"}} {}",
+                label(front),
+                h.count
+            );
+        }
+    }
+}
+
+/// Escape a Prometheus label value.
+pub fn label(v: &str) -> String {
+    v.replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
+}
+
+#[derive(Debug, Default, Clone)]
+pub struct Filter {
+    pub api: Option<String>,
+    pub svm: Option<String>,
+    pub result: Option<String>,
+    pub front: Option<String>,
+}
+
+impl Filter {
+    pub fn accepts(&self, e: &Entry) -> bool {
+        let m = |want: &Option<String>, have: Option<&str>| {
+            want.as_deref()
+                .is_none_or(|w| have.is_some_and(|h| crate::zapi::iter::value_matches(w, h)))
+        };
+        m(&self.api, Some(&e.api))
+            && m(&self.svm, e.svm.as_deref())
+            && m(&self.result, Some(&e.result))
+            && m(&self.front, Some(&e.front))
+    }
+}
