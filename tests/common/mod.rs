@@ -2,6 +2,8 @@
 //! real TLS, verifying its certificate against the CA it generated.
 #![allow(dead_code)]
 
+pub mod z;
+
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use hyper::client::conn::http1::SendRequest;
