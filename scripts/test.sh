@@ -18,6 +18,16 @@ if [ ! -x .venv/bin/python ] || [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; th
   echo "$want" > "$stamp"
 fi
 
+step "libnfs-utils (nfs-ls, nfs-cp, nfs-cat: the NFS client the NFS tests drive)"
+if ! command -v nfs-cp >/dev/null || ! command -v nfs-cat >/dev/null || ! command -v nfs-ls >/dev/null; then
+  if [ "$(id -u)" = 0 ]; then
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libnfs-utils >/dev/null
+  else
+    sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libnfs-utils >/dev/null
+  fi
+fi
+command -v nfs-cp >/dev/null || { echo "libnfs-utils could not be installed: the NFS tests cannot run" >&2; exit 1; }
+
 step "cargo fmt --check"
 cargo fmt --all -- --check
 

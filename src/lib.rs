@@ -11,6 +11,7 @@ pub mod faults;
 pub mod http;
 pub mod journal;
 pub mod model;
+pub mod nfs;
 pub mod server;
 pub mod sim;
 pub mod store;

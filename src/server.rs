@@ -89,11 +89,13 @@ pub async fn serve(opts: ServeOptions) -> Result<()> {
             tracing::warn!(addr = %admin_addr, error = %e, "the control API's default port is taken; using a free port (see the banner)");
             TcpListener::bind((admin_addr.ip(), 0)).await?
         }
-        Err(e) => return Err(e).with_context(|| {
-            format!(
+        Err(e) => {
+            return Err(e).with_context(|| {
+                format!(
                 "cannot listen on {admin_addr} for the control API (use --admin-listen ADDR:PORT)"
             )
-        }),
+            })
+        }
     };
     let admin_bound = admin_listener.local_addr()?;
     // NFS: an address asked for (flag or config) must be bound; the default 0.0.0.0:2049 may be

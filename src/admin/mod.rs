@@ -295,16 +295,17 @@ async fn route(sim: &Sim, token: Option<&str>, req: Request<Incoming>) -> Respon
                 size: Option<String>,
                 fill_percent: Option<u64>,
             }
-            let ch: AggrChange =
-                match serde_json::from_slice(&b) {
-                    Ok(c) => c,
-                    Err(e) => return error(
+            let ch: AggrChange = match serde_json::from_slice(&b) {
+                Ok(c) => c,
+                Err(e) => {
+                    return error(
                         StatusCode::BAD_REQUEST,
                         format!(
                             "expected {{\"size\": \"20TiB\"}} or {{\"fill_percent\": 100}}: {e}"
                         ),
-                    ),
-                };
+                    )
+                }
+            };
             let size = match ch
                 .size
                 .as_deref()

@@ -1,0 +1,441 @@
+//! A volume's file tree on the local disk, reached only from its root directory.
+//!
+//! Confinement: every path is walked one component at a time with `openat(O_NOFOLLOW)`, from a
+//! descriptor of the tree root, using names that contain no `/` or NUL and are never `.` or
+//! `..`. A symlink is never followed by the server (clients resolve symlinks themselves), so no
+//! name and no symlink a client makes can lead outside the tree, even while other clients rename
+//! directories underneath.
+//!
+//! Finding a file again from its handle (volume, inode, generation): a per-tree map from inode
+//! to (parent inode, name) is filled by every LOOKUP, READDIRPLUS and create, and by one full scan
+//! of the tree when a handle is not in it (the first handles used after a restart). A hit is
+//! verified by `statx` (inode and generation must match), so a stale map entry can never return
+//! the wrong file; a miss after a complete scan is NFS3ERR_STALE. A tree whose root directory
+//! changed identity (a snapshot restore replaces it) starts a new map.
+
+use super::handle::TreeKey;
+use rustix::fs::{self as rfs, AtFlags, Mode, OFlags, Statx, StatxFlags};
+use rustix::io::Errno;
+use std::collections::HashMap;
+use std::ffi::{OsStr, OsString};
+use std::os::fd::{AsFd, OwnedFd};
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+/// The longest name a client may create or look up.
+pub const NAME_MAX: usize = 255;
+/// How deep a tree scan goes.
+const MAX_DEPTH: usize = 512;
+
+pub const S_IFMT: u32 = 0o170_000;
+pub const S_IFDIR: u32 = 0o040_000;
+pub const S_IFREG: u32 = 0o100_000;
+pub const S_IFLNK: u32 = 0o120_000;
+
+const WANT: StatxFlags = StatxFlags::BASIC_STATS.union(StatxFlags::BTIME);
+
+pub fn statx_at(dir: impl AsFd, name: &OsStr) -> Result<Statx, Errno> {
+    rfs::statx(dir, name, AtFlags::SYMLINK_NOFOLLOW, WANT)
+}
+
+pub fn statx_fd(fd: impl AsFd) -> Result<Statx, Errno> {
+    rfs::statx(fd, c"", AtFlags::EMPTY_PATH, WANT)
+}
+
+pub fn mode_of(st: &Statx) -> u32 {
+    u32::from(st.stx_mode)
+}
+
+pub fn is_dir(st: &Statx) -> bool {
+    mode_of(st) & S_IFMT == S_IFDIR
+}
+
+pub fn is_reg(st: &Statx) -> bool {
+    mode_of(st) & S_IFMT == S_IFREG
+}
+
+pub fn is_lnk(st: &Statx) -> bool {
+    mode_of(st) & S_IFMT == S_IFLNK
+}
+
+/// The inode's generation: derived from its birth time, so a reused inode number is told apart.
+pub fn generation(st: &Statx) -> u32 {
+    if st.stx_mask & StatxFlags::BTIME.bits() == 0 {
+        return 0;
+    }
+    let x =
+        (st.stx_btime.tv_sec as u64).wrapping_mul(1_000_000_007) ^ u64::from(st.stx_btime.tv_nsec);
+    (x ^ (x >> 32)) as u32
+}
+
+/// A name a client may use for an entry: not empty, no `/` or NUL, at most [`NAME_MAX`]
+/// bytes. `.` and `..` pass here; callers that create refuse them.
+pub fn valid_name(name: &[u8]) -> Result<&OsStr, NameError> {
+    if name.is_empty() || name.contains(&b'/') || name.contains(&0) {
+        return Err(NameError::Invalid);
+    }
+    if name.len() > NAME_MAX {
+        return Err(NameError::TooLong);
+    }
+    Ok(OsStr::from_bytes(name))
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NameError {
+    Invalid,
+    TooLong,
+}
+
+/// One object of a tree, found and stat'ed.
+pub struct Node {
+    /// O_PATH descriptor of the directory holding the entry; for the tree root, the root.
+    pub at: OwnedFd,
+    /// The entry's name in `at`; None for the tree root.
+    pub name: Option<OsString>,
+    pub st: Statx,
+}
+
+impl Node {
+    pub fn ino(&self) -> u64 {
+        self.st.stx_ino
+    }
+
+    pub fn is_root(&self) -> bool {
+        self.name.is_none()
+    }
+
+    /// An O_PATH descriptor of this node itself (it must be a directory).
+    pub fn dir_fd(&self) -> Result<OwnedFd, Errno> {
+        if !is_dir(&self.st) {
+            return Err(Errno::NOTDIR);
+        }
+        match &self.name {
+            None => self.at.try_clone().map_err(|_| Errno::MFILE),
+            Some(n) => {
+                let fd = rfs::openat(
+                    &self.at,
+                    n.as_os_str(),
+                    OFlags::PATH | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC,
+                    Mode::empty(),
+                )?;
+                same_inode(&fd, self.ino())?;
+                Ok(fd)
+            }
+        }
+    }
+
+    /// Open this node for I/O (never following a symlink), checking it is still the same inode.
+    pub fn open(&self, flags: OFlags) -> Result<std::fs::File, Errno> {
+        let flags = flags | OFlags::NOFOLLOW | OFlags::CLOEXEC | OFlags::NOCTTY;
+        let fd = match &self.name {
+            None => rfs::openat(&self.at, c".", flags, Mode::empty())?,
+            Some(n) => rfs::openat(&self.at, n.as_os_str(), flags, Mode::empty())?,
+        };
+        same_inode(&fd, self.ino())?;
+        Ok(std::fs::File::from(fd))
+    }
+
+    /// Stat again (after a change).
+    pub fn refresh(&mut self) -> Result<(), Errno> {
+        self.st = match &self.name {
+            None => statx_fd(&self.at)?,
+            Some(n) => statx_at(&self.at, n)?,
+        };
+        Ok(())
+    }
+}
+
+fn same_inode(fd: &OwnedFd, ino: u64) -> Result<(), Errno> {
+    if statx_fd(fd)?.stx_ino == ino {
+        Ok(())
+    } else {
+        Err(Errno::STALE)
+    }
+}
+
+#[derive(Default)]
+struct Cache {
+    /// (device major, minor, inode) of the root the map belongs to.
+    root: Option<(u32, u32, u64)>,
+    /// inode -> (parent inode, name).
+    names: HashMap<u64, (u64, OsString)>,
+    /// The map holds every entry of the tree (a scan was done and changes were followed).
+    complete: bool,
+}
+
+impl Cache {
+    fn path_of(&self, mut ino: u64, root: u64) -> Option<Vec<OsString>> {
+        let mut out = Vec::new();
+        while ino != root {
+            let (parent, name) = self.names.get(&ino)?;
+            out.push(name.clone());
+            if out.len() > MAX_DEPTH {
+                return None;
+            }
+            ino = *parent;
+        }
+        out.reverse();
+        Some(out)
+    }
+}
+
+/// The inode maps of every tree served.
+#[derive(Default)]
+pub struct Trees {
+    map: Mutex<HashMap<TreeKey, Arc<Mutex<Cache>>>>,
+}
+
+impl Trees {
+    pub fn tree(&self, key: TreeKey, root: PathBuf) -> Tree {
+        let cache = self
+            .map
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .entry(key)
+            .or_default()
+            .clone();
+        Tree { root, cache }
+    }
+
+    /// Forget a tree (its volume or snapshot is gone).
+    pub fn drop_tree(&self, key: &TreeKey) {
+        self.map
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(key);
+    }
+}
+
+/// One tree: a volume's active file system or a snapshot.
+#[derive(Clone)]
+pub struct Tree {
+    root: PathBuf,
+    cache: Arc<Mutex<Cache>>,
+}
+
+impl Tree {
+    fn cache(&self) -> std::sync::MutexGuard<'_, Cache> {
+        self.cache.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub fn root_path(&self) -> &Path {
+        &self.root
+    }
+
+    /// The tree root. A root with a new identity (replaced by a restore) resets the map.
+    pub fn root(&self) -> Result<Node, Errno> {
+        let fd = rfs::openat(
+            rfs::CWD,
+            &self.root,
+            OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC,
+            Mode::empty(),
+        )?;
+        let st = statx_fd(&fd)?;
+        let id = (st.stx_dev_major, st.stx_dev_minor, st.stx_ino);
+        let mut c = self.cache();
+        if c.root != Some(id) {
+            *c = Cache {
+                root: Some(id),
+                ..Cache::default()
+            };
+        }
+        Ok(Node {
+            at: fd,
+            name: None,
+            st,
+        })
+    }
+
+    /// Find the object with inode `ino` and generation `gen`, or ESTALE.
+    pub fn resolve(&self, ino: u64, gen: u32) -> Result<Node, Errno> {
+        let root = self.root()?;
+        if ino == root.ino() {
+            return Ok(root);
+        }
+        for attempt in 0..2 {
+            let path = {
+                let c = self.cache();
+                let p = c.path_of(ino, root.ino());
+                if p.is_none() && c.complete {
+                    return Err(Errno::STALE);
+                }
+                p
+            };
+            if let Some(path) = path {
+                if let Ok(n) = walk(&root, &path) {
+                    if n.ino() == ino && generation(&n.st) == gen {
+                        return Ok(n);
+                    }
+                    if n.ino() == ino {
+                        // Same number, another life: the handle is stale.
+                        return Err(Errno::STALE);
+                    }
+                }
+                // The map was wrong (changed outside our view): forget the entry.
+                self.cache().names.remove(&ino);
+            }
+            if attempt == 0 {
+                self.scan(&root)?;
+            }
+        }
+        Err(Errno::STALE)
+    }
+
+    /// Look up `name` in directory `dir` (whose O_PATH descriptor is `dirfd`), and remember it.
+    pub fn lookup(&self, dir: &Node, dirfd: &OwnedFd, name: &OsStr) -> Result<Node, Errno> {
+        let st = statx_at(dirfd, name)?;
+        self.remember(st.stx_ino, dir.ino(), name);
+        Ok(Node {
+            at: dirfd.try_clone().map_err(|_| Errno::MFILE)?,
+            name: Some(name.to_os_string()),
+            st,
+        })
+    }
+
+    pub fn remember(&self, ino: u64, parent: u64, name: &OsStr) {
+        let mut c = self.cache();
+        c.names.insert(ino, (parent, name.to_os_string()));
+    }
+
+    /// An entry went away. `other_links`: the inode still has names we may not know.
+    pub fn removed(&self, ino: u64, parent: u64, name: &OsStr, other_links: bool) {
+        let mut c = self.cache();
+        if c.names
+            .get(&ino)
+            .is_some_and(|(p, n)| *p == parent && n == name)
+        {
+            c.names.remove(&ino);
+            if other_links {
+                c.complete = false;
+            }
+        }
+    }
+
+    /// Walk the whole tree and rebuild the map.
+    fn scan(&self, root: &Node) -> Result<(), Errno> {
+        let mut names = HashMap::new();
+        scan_dir(&root.at, root.ino(), 0, &mut names)?;
+        let mut c = self.cache();
+        c.names = names;
+        c.complete = true;
+        Ok(())
+    }
+}
+
+fn walk(root: &Node, path: &[OsString]) -> Result<Node, Errno> {
+    let Some((last, dirs)) = path.split_last() else {
+        return Err(Errno::INVAL);
+    };
+    let mut fd = root.at.try_clone().map_err(|_| Errno::MFILE)?;
+    for d in dirs {
+        fd = rfs::openat(
+            &fd,
+            d.as_os_str(),
+            OFlags::PATH | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC,
+            Mode::empty(),
+        )?;
+    }
+    let st = statx_at(&fd, last)?;
+    Ok(Node {
+        at: fd,
+        name: Some(last.clone()),
+        st,
+    })
+}
+
+fn scan_dir(
+    dir: &OwnedFd,
+    ino: u64,
+    depth: usize,
+    names: &mut HashMap<u64, (u64, OsString)>,
+) -> Result<(), Errno> {
+    if depth > MAX_DEPTH {
+        return Ok(());
+    }
+    let entries = list_dir(dir)?;
+    for (name, _) in entries {
+        let Ok(st) = statx_at(dir, &name) else {
+            continue;
+        };
+        names.insert(st.stx_ino, (ino, name.clone()));
+        if is_dir(&st) {
+            if let Ok(sub) = rfs::openat(
+                dir,
+                name.as_os_str(),
+                OFlags::PATH | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC,
+                Mode::empty(),
+            ) {
+                scan_dir(&sub, st.stx_ino, depth + 1, names)?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The entries of a directory (without `.` and `..`): (name, inode from the directory).
+pub fn list_dir(dir: &OwnedFd) -> Result<Vec<(OsString, u64)>, Errno> {
+    // Dir::read_from would reopen with the O_PATH flag, which cannot be read: open for reading.
+    let fd = rfs::openat(
+        dir,
+        c".",
+        OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
+        Mode::empty(),
+    )?;
+    let mut d = rfs::Dir::new(fd)?;
+    let mut out = Vec::new();
+    while let Some(e) = d.read() {
+        let e = e?;
+        let name = e.file_name().to_bytes();
+        if name == b"." || name == b".." {
+            continue;
+        }
+        out.push((OsStr::from_bytes(name).to_os_string(), e.ino()));
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use uuid::Uuid;
+
+    fn key() -> TreeKey {
+        TreeKey {
+            volume: Uuid::from_u128(5),
+            snapshot: None,
+        }
+    }
+
+    #[test]
+    fn resolves_after_a_fresh_start_and_refuses_escapes() {
+        let t = tempfile::tempdir().unwrap();
+        let root = t.path().join("data");
+        std::fs::create_dir_all(root.join("a/b")).unwrap();
+        std::fs::write(root.join("a/b/f"), b"x").unwrap();
+        std::os::unix::fs::symlink("/etc", root.join("a/esc")).unwrap();
+        let st = std::fs::metadata(root.join("a/b/f")).unwrap();
+        let ino = std::os::unix::fs::MetadataExt::ino(&st);
+        let gen = {
+            let r = Trees::default().tree(key(), root.clone()).root().unwrap();
+            let fd = walk(&r, &["a".into(), "b".into(), "f".into()]).unwrap();
+            generation(&fd.st)
+        };
+        // A new map (as after a restart) finds the file by scanning.
+        let trees = Trees::default();
+        let tree = trees.tree(key(), root.clone());
+        let n = tree.resolve(ino, gen).unwrap();
+        assert_eq!(n.name.as_deref(), Some(OsStr::new("f")));
+        assert_eq!(
+            tree.resolve(ino, gen.wrapping_add(1)).err(),
+            Some(Errno::STALE)
+        );
+        assert_eq!(tree.resolve(999_999_999, 0).err(), Some(Errno::STALE));
+        // A symlink to a directory outside is not walked through.
+        let r = tree.root().unwrap();
+        assert!(walk(&r, &["a".into(), "esc".into(), "passwd".into()]).is_err());
+        assert_eq!(valid_name(b"a/b"), Err(NameError::Invalid));
+        assert_eq!(valid_name(&[b'x'; 256]), Err(NameError::TooLong));
+        assert!(valid_name(b"ok").is_ok());
+    }
+}

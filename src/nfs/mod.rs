@@ -1,0 +1,286 @@
+//! The NFSv3 front: every volume's data served at its junction path, over ONC RPC on TCP.
+//!
+//! One listener answers NFS v3 (100003) and MOUNT v3 (100005) (and the portmapper's GETPORT, so
+//! a client that asks it on the NFS port is answered too); an optional second listener is a
+//! portmapper v2 on its own port (111 for kernel clients). A call travels:
+//!
+//! ```text
+//! TCP accept (LIF check) -> record (rpc.rs) -> AUTH_NONE/AUTH_SYS -> program/procedure
+//!   -> model view + export policy (view.rs, model/nfs_access.rs) -> identity (access.rs)
+//!   -> the volume's directory on disk (fs.rs), under the volume's data lock -> reply
+//! ```
+//!
+//! The model owns everything: which SVM a LIF belongs to, which volume is at a path, who may
+//! reach it, and how much space is left (`Sim::charge_data`). This front only translates, and
+//! keeps nothing between calls except the inode maps that turn handles back into paths.
+
+pub mod access;
+pub mod fs;
+pub mod handle;
+pub mod mount;
+pub mod nfs3;
+pub mod portmap;
+pub mod rpc;
+pub mod view;
+pub mod xdr;
+
+use crate::sim::Sim;
+use anyhow::{Context, Result};
+use rpc::{Accept, Incoming, RecordError};
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::io::AsyncWriteExt;
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{mpsc, watch, Notify, Semaphore};
+use tracing::{debug, error, info, info_span, warn, Instrument};
+
+/// Calls of one connection processed at once (a kernel client pipelines many).
+const MAX_IN_FLIGHT: usize = 16;
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
+const STRIPES: usize = 64;
+
+/// The bound sockets, made before the banner is printed.
+pub struct Listeners {
+    pub nfs: TcpListener,
+    pub portmap: Option<TcpListener>,
+}
+
+impl Listeners {
+    pub async fn bind(nfs: SocketAddr, portmap: Option<SocketAddr>) -> Result<Listeners> {
+        let n = TcpListener::bind(nfs).await.with_context(|| {
+            format!("cannot listen for NFS on {nfs} (use --nfs-listen ADDR:PORT)")
+        })?;
+        let p = match portmap {
+            Some(a) => Some(TcpListener::bind(a).await.with_context(|| {
+                format!("cannot listen for the portmapper on {a} (use --portmap-listen ADDR:PORT)")
+            })?),
+            None => None,
+        };
+        Ok(Listeners { nfs: n, portmap: p })
+    }
+
+    pub fn nfs_addr(&self) -> Option<SocketAddr> {
+        self.nfs.local_addr().ok()
+    }
+
+    pub fn portmap_addr(&self) -> Option<SocketAddr> {
+        self.portmap.as_ref().and_then(|l| l.local_addr().ok())
+    }
+}
+
+/// State shared by every connection.
+pub struct Nfs {
+    pub sim: Arc<Sim>,
+    pub trees: fs::Trees,
+    pub policies: access::Policies,
+    /// Changes at every start, so clients resend writes a restart may have lost.
+    pub write_verifier: [u8; 8],
+    pub nfs_port: u16,
+    pub portmap_port: Option<u16>,
+    /// Serialise size changes of one file (stat, charge, write must not interleave).
+    stripes: Vec<Mutex<()>>,
+    next_conn: AtomicU64,
+}
+
+impl Nfs {
+    pub fn new(sim: Arc<Sim>, nfs_port: u16, portmap_port: Option<u16>) -> Nfs {
+        let boot = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos() as u64)
+            .unwrap_or(0)
+            ^ u64::from(std::process::id()) << 48;
+        Nfs {
+            sim,
+            trees: fs::Trees::default(),
+            policies: access::Policies::default(),
+            write_verifier: boot.to_be_bytes(),
+            nfs_port,
+            portmap_port,
+            stripes: (0..STRIPES).map(|_| Mutex::new(())).collect(),
+            next_conn: AtomicU64::new(1),
+        }
+    }
+
+    /// The lock serialising size changes of file `ino` in volume `volume`.
+    pub fn stripe(&self, volume: &uuid::Uuid, ino: u64) -> std::sync::MutexGuard<'_, ()> {
+        let h = (volume.as_u128() as u64) ^ ino.wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        self.stripes[(h % STRIPES as u64) as usize]
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// What the connection does after a call.
+pub enum Outcome {
+    Reply(Vec<u8>),
+    /// Nothing to send (an unparseable record).
+    Nothing,
+    /// The LIF is gone or down: hang up.
+    Close,
+}
+
+/// Who is on the other end of a connection.
+#[derive(Debug, Clone, Copy)]
+pub struct Conn {
+    pub peer: SocketAddr,
+    pub local: SocketAddr,
+}
+
+/// Serve until `shutdown` resolves; then stop accepting and give calls in progress a moment.
+pub async fn serve(listeners: Listeners, sim: Arc<Sim>, shutdown: impl Future<Output = ()>) {
+    let nfs_port = listeners.nfs_addr().map_or(0, |a| a.port());
+    let pm_port = listeners.portmap_addr().map(|a| a.port());
+    let nfs = Arc::new(Nfs::new(sim, nfs_port, pm_port));
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let mut tasks = tokio::task::JoinSet::new();
+    tokio::pin!(shutdown);
+    let Listeners {
+        nfs: nfs_l,
+        portmap: pm_l,
+    } = listeners;
+    loop {
+        let accepted = tokio::select! {
+            r = nfs_l.accept() => r,
+            r = async { match &pm_l { Some(l) => l.accept().await, None => std::future::pending().await } } => r,
+            _ = &mut shutdown => break,
+        };
+        let (tcp, peer) = match accepted {
+            Ok(x) => x,
+            Err(e) => {
+                warn!(error = %e, "NFS accept failed");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                continue;
+            }
+        };
+        let Ok(local) = tcp.local_addr() else {
+            continue;
+        };
+        let _ = tcp.set_nodelay(true);
+        let id = nfs.next_conn.fetch_add(1, Ordering::Relaxed);
+        let span = info_span!("nfs", conn = id, peer = %peer, lif = %local.ip());
+        tasks.spawn(
+            connection(nfs.clone(), tcp, Conn { peer, local }, stop_rx.clone()).instrument(span),
+        );
+        // Reap finished connections so the set does not grow.
+        while tasks.try_join_next().is_some() {}
+    }
+    drop(nfs_l);
+    drop(pm_l);
+    let _ = stop_tx.send(true);
+    if tokio::time::timeout(SHUTDOWN_GRACE, async {
+        while tasks.join_next().await.is_some() {}
+    })
+    .await
+    .is_err()
+    {
+        warn!("NFS connections still busy after the shutdown grace period; closing them");
+        tasks.abort_all();
+    }
+}
+
+async fn connection(nfs: Arc<Nfs>, tcp: TcpStream, conn: Conn, mut stop: watch::Receiver<bool>) {
+    if let Err(why) = nfs.sim.read().nfs_svm_for_address(conn.local.ip()) {
+        info!(reason = %why, "NFS connection refused");
+        return;
+    }
+    debug!("NFS connection");
+    let (mut rd, mut wr) = tcp.into_split();
+    let (tx, mut rx) = mpsc::channel::<Vec<u8>>(MAX_IN_FLIGHT);
+    let writer = tokio::spawn(async move {
+        while let Some(b) = rx.recv().await {
+            if wr.write_all(&b).await.is_err() {
+                break;
+            }
+        }
+        let _ = wr.shutdown().await;
+    });
+    let close = Arc::new(Notify::new());
+    let slots = Arc::new(Semaphore::new(MAX_IN_FLIGHT));
+    loop {
+        let rec = tokio::select! {
+            r = rpc::read_record(&mut rd, rpc::MAX_RECORD) => r,
+            _ = stop.changed() => break,
+            _ = close.notified() => break,
+        };
+        let rec = match rec {
+            Ok(Some(r)) => r,
+            Ok(None) => break,
+            Err(RecordError::TooLarge(n)) => {
+                warn!(
+                    bytes = n,
+                    limit = rpc::MAX_RECORD,
+                    "RPC record too large; closing the connection"
+                );
+                break;
+            }
+            Err(RecordError::Io(e)) => {
+                debug!(error = %e, "NFS connection ended");
+                break;
+            }
+        };
+        let Ok(permit) = slots.clone().acquire_owned().await else {
+            break;
+        };
+        let (nfs, tx, close) = (nfs.clone(), tx.clone(), close.clone());
+        let span = tracing::Span::current();
+        tokio::spawn(async move {
+            let out =
+                tokio::task::spawn_blocking(move || span.in_scope(|| dispatch(&nfs, &conn, &rec)))
+                    .await;
+            match out {
+                Ok(Outcome::Reply(b)) => {
+                    let _ = tx.send(b).await;
+                }
+                Ok(Outcome::Nothing) => {}
+                Ok(Outcome::Close) => close.notify_one(),
+                Err(e) => error!(error = %e, "an NFS call failed"),
+            }
+            drop(permit);
+        });
+    }
+    // Let calls in progress finish and their replies go out.
+    let _ = slots.acquire_many(MAX_IN_FLIGHT as u32).await;
+    drop(tx);
+    let _ = writer.await;
+}
+
+/// Answer one record.
+pub fn dispatch(nfs: &Nfs, conn: &Conn, record: &[u8]) -> Outcome {
+    let call = match rpc::parse(record) {
+        Incoming::Drop => return Outcome::Nothing,
+        Incoming::Answer(b) => return Outcome::Reply(b),
+        Incoming::Call(c) => c,
+    };
+    let xid = call.xid;
+    let svm = match nfs.sim.read().nfs_svm_for_address(conn.local.ip()) {
+        Ok(s) => s.name.clone(),
+        Err(why) => {
+            info!(reason = %why, "the LIF no longer serves NFS; closing the connection");
+            return Outcome::Close;
+        }
+    };
+    let out = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        let mut call = call;
+        match call.prog {
+            rpc::PROG_NFS if call.vers == 3 => nfs3::handle(nfs, conn, &svm, &mut call),
+            rpc::PROG_NFS => rpc::prog_mismatch(xid, 3, 3),
+            rpc::PROG_MOUNT if (1..=3).contains(&call.vers) => {
+                mount::handle(nfs, conn, &svm, &mut call)
+            }
+            rpc::PROG_MOUNT => rpc::prog_mismatch(xid, 1, 3),
+            rpc::PROG_PORTMAP if call.vers == 2 => portmap::handle(nfs, &mut call),
+            rpc::PROG_PORTMAP => rpc::prog_mismatch(xid, 2, 2),
+            _ => rpc::accepted(xid, Accept::ProgUnavail).finish(),
+        }
+    }));
+    match out {
+        Ok(b) => Outcome::Reply(b),
+        Err(_) => {
+            error!(xid, "an NFS call panicked; answered SYSTEM_ERR");
+            Outcome::Reply(rpc::accepted(xid, Accept::SystemErr).finish())
+        }
+    }
+}
