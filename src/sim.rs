@@ -23,6 +23,9 @@ pub struct Sim {
     data_order: Mutex<()>,
     /// What `reset` returns to.
     seed: (Topology, Listeners),
+    /// The journal sequence number known to be on disk, and the lock one fsync at a time holds.
+    synced: std::sync::atomic::AtomicU64,
+    sync_lock: Mutex<()>,
 }
 
 impl Sim {
@@ -50,6 +53,8 @@ impl Sim {
     ) -> Sim {
         Sim {
             seed,
+            synced: Default::default(),
+            sync_lock: Mutex::new(()),
             cluster: RwLock::new(cluster),
             faults: Default::default(),
             journal: Default::default(),
@@ -77,14 +82,14 @@ impl Sim {
         &self,
         f: impl FnOnce(&mut Cluster) -> Result<T, E>,
     ) -> Result<T, E> {
-        let (out, actions, order) = {
+        let (out, seq, actions, order) = {
             let mut c = self.write();
-            let out = self.apply(&mut c, f, true)?;
+            let (out, seq) = self.apply(&mut c, f, true)?;
             let actions = std::mem::take(&mut c.data_actions);
             c.commit();
             let order = (!actions.is_empty())
                 .then(|| self.data_order.lock().unwrap_or_else(|e| e.into_inner()));
-            (out, actions, order)
+            (out, seq, actions, order)
         };
         for a in &actions {
             if let Err(e) = self.data.apply(a) {
@@ -93,16 +98,40 @@ impl Sim {
             }
         }
         drop(order);
+        if let Some(seq) = seq {
+            self.sync_to(seq).map_err(|e| {
+                error!(error = %format!("{e:#}"), "the journal could not be synced; this change may not survive a crash");
+                ModelError::Internal(format!("The change could not be made durable ({e:#})"))
+            })?;
+        }
         Ok(out)
     }
 
-    /// Run `f` with rollback on error; journal the result when `journal`.
+    /// Wait until the journal is on disk up to `seq`. Whoever holds the lock fsyncs everything
+    /// written so far, so operations that finish together share one fsync.
+    fn sync_to(&self, seq: u64) -> anyhow::Result<()> {
+        use std::sync::atomic::Ordering;
+        let Some(store) = &self.store else {
+            return Ok(());
+        };
+        let _one = self.sync_lock.lock().unwrap_or_else(|e| e.into_inner());
+        if self.synced.load(Ordering::Acquire) >= seq {
+            return Ok(());
+        }
+        let (file, upto) = store.lock().unwrap_or_else(|e| e.into_inner()).syncer()?;
+        file.sync_data()?;
+        self.synced.fetch_max(upto, Ordering::AcqRel);
+        Ok(())
+    }
+
+    /// Run `f` with rollback on error; append the result to the journal when `journal` (the
+    /// caller syncs). Returns the journal sequence number of the change, if it saved anything.
     fn apply<T, E: From<ModelError>>(
         &self,
         c: &mut Cluster,
         f: impl FnOnce(&mut Cluster) -> Result<T, E>,
         journal: bool,
-    ) -> Result<T, E> {
+    ) -> Result<(T, Option<u64>), E> {
         let sp = c.savepoint();
         let out = match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(c))) {
             Ok(Ok(v)) => v,
@@ -124,23 +153,34 @@ impl Sim {
                 .into());
             }
         };
+        let mut seq = None;
         if let (true, Some(store)) = (journal, &self.store) {
             let mut st = store.lock().unwrap_or_else(|e| e.into_inner());
-            if let Err(e) = st.commit(c) {
-                c.rollback(sp);
-                error!(error = %format!("{e:#}"), "a change could not be saved; it was undone");
-                return Err(ModelError::Internal(format!(
-                    "The change could not be saved ({e:#}); nothing was changed"
-                ))
-                .into());
+            match st.append(c) {
+                Ok(s) => seq = s,
+                Err(e) => {
+                    c.rollback(sp);
+                    error!(error = %format!("{e:#}"), "a change could not be saved; it was undone");
+                    return Err(ModelError::Internal(format!(
+                        "The change could not be saved ({e:#}); nothing was changed"
+                    ))
+                    .into());
+                }
             }
             if st.wants_compaction() {
-                if let Err(e) = st.compact(c) {
-                    warn!(error = %format!("{e:#}"), "compaction failed; the journal keeps growing");
+                // The snapshot is fsynced: everything journaled so far is durable with it.
+                match st.compact(c) {
+                    Ok(()) => {
+                        self.synced
+                            .fetch_max(seq.unwrap_or(0), std::sync::atomic::Ordering::AcqRel);
+                    }
+                    Err(e) => {
+                        warn!(error = %format!("{e:#}"), "compaction failed; the journal keeps growing")
+                    }
                 }
             }
         }
-        Ok(out)
+        Ok((out, seq))
     }
 
     /// Account bytes and files written or freed through NFS. Refused with `NoSpace` when the
@@ -154,7 +194,9 @@ impl Sim {
         files: i64,
     ) -> Result<(), ModelError> {
         let mut c = self.write();
-        let out = self.apply(&mut c, |c| c.charge_data(svm, volume, bytes, files), false);
+        let out = self
+            .apply(&mut c, |c| c.charge_data(svm, volume, bytes, files), false)
+            .map(|(v, _)| v);
         c.commit();
         out
     }
@@ -184,13 +226,10 @@ impl Sim {
             c.volumes.iter().map(|(k, v)| (k.clone(), v.uuid)).collect();
         for (k, uuid) in keys {
             let (bytes, files) = self.data.usage(&uuid);
-            c.volumes.update_where(
-                |v| v.svm == k.0 && v.name == k.1,
-                |v| {
-                    v.data_used = bytes;
-                    v.files_used = v.files_used.max(files);
-                },
-            );
+            if let Some(v) = c.volumes.get_mut(&k) {
+                v.data_used = bytes;
+                v.files_used = v.files_used.max(files);
+            }
         }
         c.commit();
         c.recompute_space();
@@ -215,7 +254,7 @@ impl Sim {
     ) -> Result<(), ModelError> {
         let mut c = self.write();
         let svms = c.svms.clone();
-        let out = self.apply(&mut c, f, false);
+        let out = self.apply(&mut c, f, false).map(|(v, _)| v);
         if out.is_err() {
             c.svms = svms;
         }
@@ -265,7 +304,11 @@ impl Sim {
             &self.faults.listeners.management,
             &self.faults.listeners.nfs,
         ] {
-            m.send_replace(crate::faults::listener::Mode::Normal);
+            m.send_if_modified(|mode| {
+                let changed = *mode != crate::faults::listener::Mode::Normal;
+                *mode = crate::faults::listener::Mode::Normal;
+                changed
+            });
         }
         Ok(())
     }

@@ -112,8 +112,20 @@ impl ManagedListener {
         self.addr
     }
 
+    fn mode_now(&self) -> Mode {
+        match self.state {
+            State::Open(_) => Mode::Normal,
+            State::Refusing => Mode::Refuse,
+            State::Blackholed(..) => Mode::Blackhole,
+        }
+    }
+
     async fn apply(&mut self) -> std::io::Result<()> {
         let want = *self.mode.borrow_and_update();
+        if want == self.mode_now() {
+            // Rebinding for nothing would reset connections waiting in the accept queue.
+            return Ok(());
+        }
         // Release the port first, then take it again in the new form.
         self.state = State::Refusing;
         self.state = match want {

@@ -244,11 +244,13 @@ impl Store {
         fsync_dir(&self.dir)
     }
 
-    /// Make one operation durable. On error nothing may be acknowledged: the caller rolls back.
-    pub fn commit(&mut self, cluster: &Cluster) -> Result<()> {
+    /// Append one operation's changes to the journal (not yet fsynced; see [`Store::syncer`]).
+    /// Returns its sequence number, or None when it changed nothing saved. On error nothing was
+    /// written (a partial line is cut off again) and the caller rolls the operation back.
+    pub fn append(&mut self, cluster: &Cluster) -> Result<Option<u64>> {
         let (put, del) = records::changes(cluster);
         if put.is_empty() && del.is_empty() {
-            return Ok(());
+            return Ok(None);
         }
         let batch = Batch {
             seq: self.seq + 1,
@@ -258,13 +260,21 @@ impl Store {
         };
         let json = serde_json::to_string(&batch)?;
         let line = format!("{} {json}\n", crc_hex(json.as_bytes()));
-        self.journal
-            .write_all(line.as_bytes())
-            .and_then(|_| self.journal.sync_data())
-            .with_context(|| format!("writing {}", self.dir.join(JOURNAL_FILE).display()))?;
+        let before = self.journal.metadata()?.len();
+        if let Err(e) = self.journal.write_all(line.as_bytes()) {
+            let _ = self.journal.set_len(before);
+            return Err(e)
+                .with_context(|| format!("writing {}", self.dir.join(JOURNAL_FILE).display()));
+        }
         self.seq = batch.seq;
         self.lines_since_snapshot += 1;
-        Ok(())
+        Ok(Some(self.seq))
+    }
+
+    /// A handle on the journal and the last sequence number written to it, to fsync outside the
+    /// store's lock: concurrent operations then share one fsync (group commit).
+    pub fn syncer(&self) -> Result<(File, u64)> {
+        Ok((self.journal.try_clone()?, self.seq))
     }
 
     pub fn wants_compaction(&self) -> bool {

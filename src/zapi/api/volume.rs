@@ -416,7 +416,6 @@ pub fn attributes(c: &Cluster, v: &Volume) -> Element {
         .with_leaf("dsid", v.dsid)
         .with_leaf("fsid", v.dsid)
         .with_leaf("instance-uuid", v.uuid)
-        .with_opt("junction-parent-name", junction_parent(c, v))
         .with_opt("junction-path", v.junction_path.as_deref())
         .with_leaf("msid", 2_147_483_648u64 + v.dsid)
         .with_leaf("name", &v.name)
@@ -548,23 +547,6 @@ pub fn attributes(c: &Cluster, v: &Volume) -> Element {
             .with_leaf("is-vserver-root", yes(v.is_svm_root))
             .with_leaf("state", v.state.as_str()),
     )
-}
-
-/// The volume whose junction holds this one's (the closest mounted ancestor path).
-fn junction_parent(c: &Cluster, v: &Volume) -> Option<String> {
-    let path = v.junction_path.as_deref()?;
-    if path == "/" {
-        return None;
-    }
-    c.volumes_of(&v.svm)
-        .filter(|o| o.name != v.name)
-        .filter_map(|o| {
-            let j = o.junction_path.as_deref()?;
-            let under = j == "/" || (path.starts_with(j) && path[j.len()..].starts_with('/'));
-            under.then_some((j.len(), o.name.clone()))
-        })
-        .max()
-        .map(|(_, n)| n)
 }
 
 fn scoped_volumes<'a>(

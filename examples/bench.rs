@@ -1,0 +1,459 @@
+//! The benchmark program: ZAPI throughput and latency against a minimal hyper + rustls server (the
+//! ceiling of this stack on this machine), new-connection cycles, scale to many volumes, memory per
+//! volume, binary size and start-up time. Prints a table and writes bench/latest.{json,md}.
+//!
+//! Run: `cargo build --release && cargo run --release --example bench -- [--volumes N] [--secs S]`.
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper::client::conn::http1::SendRequest;
+use hyper_util::rt::TokioIo;
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, ServerName};
+use std::io::BufRead;
+use std::net::SocketAddr;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+const PATH: &str = "/servlets/netapp.servlets.admin.XMLrequest_filer";
+const AUTH: &str = "Basic YWRtaW46bmV0YXBwMSE="; // admin:netapp1!
+
+struct Proc {
+    child: Child,
+    addr: SocketAddr,
+}
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn bin() -> String {
+    std::env::var("ONTAP_SIM_BIN").unwrap_or_else(|_| "target/release/ontap-sim".into())
+}
+
+/// Start the simulator; returns it and the seconds from launch to `ready`.
+fn start(state: &Path) -> (Proc, f64) {
+    let t = Instant::now();
+    let mut child = Command::new(bin())
+        .args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--nfs-listen",
+            "127.0.0.1:0",
+            "--admin-listen",
+            "127.0.0.1:0",
+            "--state-dir",
+        ])
+        .arg(state)
+        .env("RUST_LOG", "error")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("run target/release/ontap-sim (cargo build --release first)");
+    let mut addr = None;
+    for line in std::io::BufReader::new(child.stdout.take().unwrap()).lines() {
+        let line = line.unwrap();
+        if let Some(z) = line.trim().strip_prefix("ZAPI") {
+            addr = Some(
+                z.trim()
+                    .trim_start_matches("https://")
+                    .trim_end_matches(PATH)
+                    .parse()
+                    .unwrap(),
+            );
+        }
+        if line == "ready" {
+            break;
+        }
+    }
+    let secs = t.elapsed().as_secs_f64();
+    (
+        Proc {
+            child,
+            addr: addr.expect("banner"),
+        },
+        secs,
+    )
+}
+
+fn rss_kib(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmRSS:"))
+                .map(|l| l.to_string())
+        })
+        .and_then(|l| l.split_whitespace().nth(1).and_then(|n| n.parse().ok()))
+        .unwrap_or(0)
+}
+
+fn tls_client(ca: &Path) -> Arc<rustls::ClientConfig> {
+    let mut roots = rustls::RootCertStore::empty();
+    for c in CertificateDer::pem_slice_iter(&std::fs::read(ca).unwrap()) {
+        roots.add(c.unwrap()).unwrap();
+    }
+    Arc::new(
+        rustls::ClientConfig::builder_with_provider(Arc::new(
+            rustls::crypto::ring::default_provider(),
+        ))
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_root_certificates(roots)
+        .with_no_client_auth(),
+    )
+}
+
+async fn connect(addr: SocketAddr, tls: &Arc<rustls::ClientConfig>) -> SendRequest<Full<Bytes>> {
+    let tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
+    tcp.set_nodelay(true).unwrap();
+    let s = tokio_rustls::TlsConnector::from(tls.clone())
+        .connect(ServerName::try_from("127.0.0.1").unwrap(), tcp)
+        .await
+        .unwrap();
+    let (send, conn) = hyper::client::conn::http1::handshake(TokioIo::new(s))
+        .await
+        .unwrap();
+    tokio::spawn(conn);
+    send
+}
+
+async fn post(send: &mut SendRequest<Full<Bytes>>, body: &str, auth: bool) -> (u16, Bytes) {
+    send.ready().await.unwrap();
+    let mut b = hyper::Request::post(PATH).header("host", "127.0.0.1");
+    if auth {
+        b = b.header("authorization", AUTH);
+    }
+    let r = send
+        .send_request(b.body(Full::new(Bytes::from(body.to_string()))).unwrap())
+        .await
+        .unwrap();
+    let status = r.status().as_u16();
+    (status, r.into_body().collect().await.unwrap().to_bytes())
+}
+
+fn zapi(api: &str) -> String {
+    format!("<netapp xmlns=\"http://www.netapp.com/filer/admin\" version=\"1.21\" vfiler=\"svm1\">{api}</netapp>")
+}
+
+struct Load {
+    rps: f64,
+    p50_us: f64,
+    p99_us: f64,
+}
+
+/// `clients` keep-alive connections sending `body` for `secs`.
+async fn keepalive_load(
+    addr: SocketAddr,
+    tls: &Arc<rustls::ClientConfig>,
+    body: &str,
+    clients: usize,
+    secs: f64,
+) -> Load {
+    let deadline = Instant::now() + Duration::from_secs_f64(secs);
+    let mut tasks = Vec::new();
+    for _ in 0..clients {
+        let (tls, body) = (tls.clone(), body.to_string());
+        tasks.push(tokio::spawn(async move {
+            let mut s = connect(addr, &tls).await;
+            let mut lat = Vec::new();
+            while Instant::now() < deadline {
+                let t = Instant::now();
+                let (st, _) = post(&mut s, &body, true).await;
+                assert_eq!(st, 200);
+                lat.push(t.elapsed().as_micros() as u64);
+            }
+            lat
+        }));
+    }
+    let mut all = Vec::new();
+    for t in tasks {
+        all.extend(t.await.unwrap());
+    }
+    all.sort_unstable();
+    let pct = |p: f64| all[((all.len() as f64 * p) as usize).min(all.len() - 1)] as f64;
+    Load {
+        rps: all.len() as f64 / secs,
+        p50_us: pct(0.5),
+        p99_us: pct(0.99),
+    }
+}
+
+/// Full cycles as netapp-lib makes them: new TLS connection, 401 challenge, authorised call.
+async fn new_connection_cycles(
+    addr: SocketAddr,
+    tls: &Arc<rustls::ClientConfig>,
+    clients: usize,
+    secs: f64,
+) -> f64 {
+    let deadline = Instant::now() + Duration::from_secs_f64(secs);
+    let mut tasks = Vec::new();
+    for _ in 0..clients {
+        let tls = tls.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut n = 0u64;
+            let body = zapi("<system-get-version/>");
+            while Instant::now() < deadline {
+                let mut s = connect(addr, &tls).await;
+                assert_eq!(post(&mut s, &body, false).await.0, 401);
+                assert_eq!(post(&mut s, &body, true).await.0, 200);
+                n += 1;
+            }
+            n
+        }));
+    }
+    let mut total = 0;
+    for t in tasks {
+        total += t.await.unwrap();
+    }
+    total as f64 / secs
+}
+
+/// The ceiling: hyper + rustls with the simulator's certificate, answering 401 without credentials
+/// and a fixed body with them.
+async fn ceiling(state: &Path, body: Bytes) -> SocketAddr {
+    let certs = state.join("certs");
+    let cfg = ontap_sim::tls::server_config(
+        &std::fs::read_to_string(certs.join("server.pem")).unwrap(),
+        &std::fs::read_to_string(certs.join("server-key.pem")).unwrap(),
+        None,
+    )
+    .unwrap();
+    let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = l.local_addr().unwrap();
+    let acceptor = tokio_rustls::TlsAcceptor::from(cfg);
+    tokio::spawn(async move {
+        loop {
+            let (tcp, _) = l.accept().await.unwrap();
+            let _ = tcp.set_nodelay(true);
+            let (acceptor, body) = (acceptor.clone(), body.clone());
+            tokio::spawn(async move {
+                let Ok(tls) = acceptor.accept(tcp).await else {
+                    return;
+                };
+                let svc = hyper::service::service_fn(
+                    move |req: hyper::Request<hyper::body::Incoming>| {
+                        let body = body.clone();
+                        async move {
+                            let authed = req.headers().contains_key("authorization");
+                            let _ = req.into_body().collect().await;
+                            let mut r = hyper::Response::new(Full::new(if authed {
+                                body
+                            } else {
+                                Bytes::from_static(b"401\n")
+                            }));
+                            if !authed {
+                                *r.status_mut() = hyper::StatusCode::UNAUTHORIZED;
+                            }
+                            Ok::<_, std::convert::Infallible>(r)
+                        }
+                    },
+                );
+                let _ = hyper::server::conn::http1::Builder::new()
+                    .serve_connection(TokioIo::new(tls), svc)
+                    .await;
+            });
+        }
+    });
+    addr
+}
+
+fn arg(name: &str, default: f64) -> f64 {
+    let args: Vec<String> = std::env::args().collect();
+    args.iter()
+        .position(|a| a == name)
+        .and_then(|i| args.get(i + 1))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
+async fn main() {
+    let volumes = arg("--volumes", 100_000.0) as usize;
+    let secs = arg("--secs", 3.0);
+    let clients = 8;
+    let mut rows: Vec<(String, String, String, String)> = Vec::new();
+    let mut row = |what: &str, sim: String, ceiling: String, ratio: String| {
+        println!("{what:<44} {sim:>22} {ceiling:>22} {ratio:>8}");
+        rows.push((what.into(), sim, ceiling, ratio));
+    };
+    println!(
+        "{:<44} {:>22} {:>22} {:>8}",
+        "measure", "ontap-sim", "ceiling / target", "ratio"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state");
+
+    // 5a. Start with the default topology (a fresh state dir, then an existing one).
+    let (p, first) = start(&state);
+    drop(p);
+    let (sim, again) = start(&state);
+    row(
+        "start to ready, default topology (first)",
+        format!("{:.0} ms", first * 1e3),
+        "< 100 ms".into(),
+        String::new(),
+    );
+    row(
+        "start to ready, default topology (again)",
+        format!("{:.0} ms", again * 1e3),
+        "< 100 ms".into(),
+        String::new(),
+    );
+    let tls = tls_client(&state.join("certs/ca.pem"));
+
+    // 1. Keep-alive throughput against the ceiling, for two APIs.
+    let create = zapi("<volume-create><volume>bench_probe</volume><containing-aggr-name>aggr1</containing-aggr-name><size>1g</size><space-reserve>none</space-reserve></volume-create>");
+    let mut s = connect(sim.addr, &tls).await;
+    post(&mut s, &create, true).await;
+    for (name, api) in [
+        ("system-get-version", "<system-get-version/>"),
+        ("volume-get-iter, one record", "<volume-get-iter><max-records>1</max-records><query><volume-attributes><volume-id-attributes><name>bench_probe</name></volume-id-attributes></volume-attributes></query></volume-get-iter>"),
+    ] {
+        let body = zapi(api);
+        let (_, sample) = post(&mut s, &body, true).await;
+        let ceil_addr = ceiling(&state, sample).await;
+        let a = keepalive_load(sim.addr, &tls, &body, clients, secs).await;
+        let b = keepalive_load(ceil_addr, &tls, &body, clients, secs).await;
+        row(&format!("{name}: req/s ({clients} keep-alive clients)"), format!("{:.0}", a.rps), format!("{:.0}", b.rps), format!("{:.2}", a.rps / b.rps));
+        row(&format!("{name}: p50 / p99 us"), format!("{:.0} / {:.0}", a.p50_us, a.p99_us), format!("{:.0} / {:.0}", b.p50_us, b.p99_us), String::new());
+    }
+
+    // 2. New TLS connection + 401 challenge + call, as netapp-lib does every call.
+    let ceil_addr = ceiling(&state, Bytes::from_static(b"ok")).await;
+    let a = new_connection_cycles(sim.addr, &tls, 2, secs).await;
+    let b = new_connection_cycles(ceil_addr, &tls, 2, secs).await;
+    row(
+        "handshake + 401 + call cycles/s",
+        format!("{a:.0}"),
+        format!("{b:.0}"),
+        format!("{:.2}", a / b),
+    );
+
+    // 3 and 4. Scale: create volumes through ZAPI, timing pages at 1k, 10k and N volumes.
+    let rss0 = rss_kib(sim.child.id());
+    let mut made = 1usize;
+    let page = zapi("<volume-get-iter><max-records>100</max-records></volume-get-iter>");
+    let filtered = zapi("<volume-get-iter><max-records>100</max-records><query><volume-attributes><volume-id-attributes><name>trident_pvc_0000042*</name></volume-id-attributes></volume-attributes></query></volume-get-iter>");
+    let mut page_1k = 0.0;
+    let t_create = Instant::now();
+    for target in [1_000usize, 10_000, volumes] {
+        if target < made {
+            continue;
+        }
+        let per = (target - made) / clients + 1;
+        let mut tasks = Vec::new();
+        for c in 0..clients {
+            let tls = tls.clone();
+            let addr = sim.addr;
+            tasks.push(tokio::spawn(async move {
+                let mut s = connect(addr, &tls).await;
+                for i in 0..per {
+                    let n = target * 10 + c * per + i;
+                    let b = zapi(&format!("<volume-create><volume>trident_pvc_{n:09}</volume><containing-aggr-name>aggr1</containing-aggr-name><size>1g</size><space-reserve>none</space-reserve><junction-path>/trident_pvc_{n:09}</junction-path></volume-create>"));
+                    post(&mut s, &b, true).await;
+                }
+            }));
+        }
+        for t in tasks {
+            t.await.unwrap();
+        }
+        made += per * clients;
+        let time = |body: String| {
+            let tls = tls.clone();
+            async move {
+                let mut s = connect(sim.addr, &tls).await;
+                let mut best = f64::MAX;
+                for _ in 0..5 {
+                    let t = Instant::now();
+                    post(&mut s, &body, true).await;
+                    best = best.min(t.elapsed().as_secs_f64());
+                }
+                best
+            }
+        };
+        let p = time(page.clone()).await;
+        let f = time(filtered.clone()).await;
+        if page_1k == 0.0 {
+            page_1k = p;
+        }
+        row(
+            &format!("first page (100) at {made} volumes"),
+            format!("{:.2} ms", p * 1e3),
+            "<= 1.5x the 1k page".into(),
+            format!("{:.2}x", p / page_1k),
+        );
+        row(
+            &format!("filtered query at {made} volumes"),
+            format!("{:.2} ms", f * 1e3),
+            String::new(),
+            String::new(),
+        );
+    }
+    let create_rate = (made - 1) as f64 / t_create.elapsed().as_secs_f64();
+    row(
+        "volume-create through ZAPI (durable), /s",
+        format!("{create_rate:.0}"),
+        String::new(),
+        String::new(),
+    );
+    let rss1 = rss_kib(sim.child.id());
+    let per_volume = (rss1.saturating_sub(rss0)) as f64 * 1024.0 / made as f64;
+    row(
+        &format!("resident memory per volume at {made}"),
+        format!("{per_volume:.0} B"),
+        "<= 2048 B".into(),
+        String::new(),
+    );
+    let size = std::fs::metadata(bin()).map(|m| m.len()).unwrap_or(0);
+    row(
+        "binary size",
+        format!("{:.1} MiB", size as f64 / (1 << 20) as f64),
+        String::new(),
+        String::new(),
+    );
+    drop(sim);
+
+    // 5b. Start with the large state.
+    let (_sim, big) = start(&state);
+    row(
+        &format!("start to ready with {made} volumes"),
+        format!("{big:.2} s"),
+        "about 1 s".into(),
+        String::new(),
+    );
+
+    let host = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("model name"))
+                .map(|l| l.split(':').nth(1).unwrap_or("").trim().to_string())
+        })
+        .unwrap_or_default();
+    let cores = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(0);
+    std::fs::create_dir_all("bench").unwrap();
+    let json: Vec<_> = rows.iter().map(|(w, a, b, r)| serde_json::json!({"measure": w, "ontap_sim": a, "ceiling_or_target": b, "ratio": r})).collect();
+    std::fs::write(
+        "bench/latest.json",
+        serde_json::to_string_pretty(
+            &serde_json::json!({"machine": format!("{host}, {cores} cores"), "rows": json}),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    let mut md = format!("Machine: {host}, {cores} cores.\n\n| measure | ontap-sim | ceiling / target | ratio |\n|---|---|---|---|\n");
+    for (w, a, b, r) in &rows {
+        md.push_str(&format!("| {w} | {a} | {b} | {r} |\n"));
+    }
+    std::fs::write("bench/latest.md", md).unwrap();
+    println!("\nwritten: bench/latest.json, bench/latest.md");
+}
