@@ -153,6 +153,16 @@ impl Sim {
                 .into());
             }
         };
+        // Debug builds (every test) check every invariant after every operation.
+        #[cfg(debug_assertions)]
+        if let Err(e) = c.check_invariants() {
+            c.rollback(sp);
+            error!(error = %e, "an operation broke an invariant; it was undone");
+            return Err(ModelError::Internal(format!(
+                "invariant broken: {e}; nothing was changed"
+            ))
+            .into());
+        }
         let mut seq = None;
         if let (true, Some(store)) = (journal, &self.store) {
             let mut st = store.lock().unwrap_or_else(|e| e.into_inner());

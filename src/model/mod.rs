@@ -158,6 +158,9 @@ pub struct Cluster {
     pub export_policies: Table<(String, String), ExportPolicy>,
     /// Keyed by (SVM, volume, qtree name).
     pub qtrees: Table<(String, String, String), Qtree>,
+    /// (SVM, junction path) -> the volume mounted there: an index over `volumes`, kept by the
+    /// operations that mount, unmount, rename or remove volumes (and checked by the invariants).
+    pub junctions: Table<(String, String), String>,
     pub jobs: Table<u64, Job>,
     /// Keyed by (SVM, entry name).
     pub recovery_queue: Table<(String, String), RecoveryEntry>,
@@ -341,6 +344,7 @@ impl Cluster {
             volumes: Table::default(),
             export_policies: Table::default(),
             qtrees: Table::default(),
+            junctions: Table::default(),
             jobs: Table::default(),
             recovery_queue: Table::default(),
             qos_policy_groups: t.qos_policy_groups.iter().cloned().collect(),
@@ -410,6 +414,7 @@ impl Cluster {
         self.volumes.rollback();
         self.export_policies.rollback();
         self.qtrees.rollback();
+        self.junctions.rollback();
         self.jobs.rollback();
         self.recovery_queue.rollback();
         self.counters = sp.counters;
@@ -422,6 +427,7 @@ impl Cluster {
         self.volumes.commit();
         self.export_policies.commit();
         self.qtrees.commit();
+        self.junctions.commit();
         self.jobs.commit();
         self.recovery_queue.commit();
         self.data_actions.clear();
@@ -486,6 +492,23 @@ impl Cluster {
                 kind: "QoS policy group",
                 name: name.to_string(),
             })
+        }
+    }
+
+    /// Rebuild the junction index from the volumes (after loading saved state).
+    pub fn reindex_junctions(&mut self) {
+        let all: Vec<((String, String), String)> = self
+            .volumes
+            .values()
+            .filter_map(|v| {
+                v.junction_path
+                    .as_ref()
+                    .map(|j| ((v.svm.clone(), j.clone()), v.name.clone()))
+            })
+            .collect();
+        self.junctions = Table::default();
+        for (k, v) in all {
+            self.junctions.load(k, v);
         }
     }
 
@@ -560,6 +583,18 @@ impl Cluster {
         }
         for e in self.recovery_queue.values() {
             *footprints.entry(e.aggregate.as_str()).or_default() += e.footprint;
+        }
+        let derived: BTreeMap<(String, String), String> = self
+            .volumes
+            .values()
+            .filter_map(|v| {
+                v.junction_path
+                    .as_ref()
+                    .map(|j| ((v.svm.clone(), j.clone()), v.name.clone()))
+            })
+            .collect();
+        if derived != *self.junctions {
+            return Err("the junction index does not match the volumes' junction paths".into());
         }
         for a in self.aggregates.values() {
             let sum = footprints.get(a.name.as_str()).copied().unwrap_or(0);

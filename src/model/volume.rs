@@ -127,6 +127,15 @@ pub struct Volume {
     pub creation_time: u64,
     pub language: String,
     pub is_svm_root: bool,
+    /// NVFAIL: fence the volume after an NVRAM failure.
+    #[serde(default)]
+    pub nvfail: bool,
+    /// `none`, `thick` or `semi-thick`.
+    #[serde(default = "default_space_slo")]
+    pub space_slo: String,
+    /// `protected` or `unprotected` in SVM DR.
+    #[serde(default = "default_dr_protection")]
+    pub dr_protection: String,
     /// Data set id, unique in the cluster; names recovery-queue entries.
     pub dsid: u64,
     pub snapshots: BTreeMap<String, Snapshot>,
@@ -206,6 +215,9 @@ pub struct VolumeSpec {
     pub qos_policy_group: Option<String>,
     pub qos_adaptive_policy_group: Option<String>,
     pub language: Option<String>,
+    pub nvfail: Option<bool>,
+    pub space_slo: Option<String>,
+    pub dr_protection: Option<String>,
 }
 
 /// The attributes `volume-modify-iter` may change; None leaves one as it is.
@@ -248,6 +260,14 @@ pub struct RecoveryEntry {
 
 /// How long a destroyed volume waits in the recovery queue (`volume-delete-retention-hours`).
 pub const RETENTION_SECS: u64 = 12 * 3600;
+
+fn default_space_slo() -> String {
+    "none".into()
+}
+
+fn default_dr_protection() -> String {
+    "protected".into()
+}
 
 pub fn now_secs() -> u64 {
     std::time::SystemTime::now()
@@ -439,13 +459,10 @@ impl Cluster {
 
     fn check_junction_free(&self, svm: &str, path: &str) -> Result<(), ModelError> {
         check_junction_path(path)?;
-        if let Some(v) = self
-            .volumes_of(svm)
-            .find(|v| v.junction_path.as_deref() == Some(path))
-        {
+        if let Some(v) = self.junctions.get(&(svm.to_string(), path.to_string())) {
             return Err(ModelError::Duplicate {
                 kind: "Junction path",
-                name: format!("{path}\" is already used by volume \"{}", v.name),
+                name: format!("{path}\" is already used by volume \"{v}"),
             });
         }
         if path != "/" {
@@ -453,16 +470,30 @@ impl Cluster {
             let parent = if parent.is_empty() { "/" } else { parent };
             // The parent must be a mounted volume's junction. (Directories inside volumes are
             // data, not model; mounting below one is not supported.)
-            let reachable = self.volumes_of(svm).any(|v| {
-                v.state == VolumeState::Online && v.junction_path.as_deref() == Some(parent)
-            });
-            if !reachable {
+            if !self
+                .junctions
+                .contains_key(&(svm.to_string(), parent.to_string()))
+            {
                 return Err(ModelError::InvalidInput(format!(
                     "Junction path \"{path}\" cannot be created: its parent \"{parent}\" is not in the namespace of Vserver \"{svm}\""
                 )));
             }
         }
         Ok(())
+    }
+
+    /// A junction mounted below `path` in the SVM's namespace, if any: (its path, its volume).
+    fn junction_below(&self, svm: &str, path: &str) -> Option<(String, String)> {
+        let prefix = if path == "/" {
+            "/".to_string()
+        } else {
+            format!("{path}/")
+        };
+        self.junctions
+            .range((svm.to_string(), prefix.clone())..)
+            .take_while(|((s, p), _)| s == svm && p.starts_with(&prefix))
+            .find(|((_, p), _)| p != path)
+            .map(|((_, p), v)| (p.clone(), v.clone()))
     }
 
     pub fn volumes_of<'a>(&'a self, svm: &'a str) -> impl Iterator<Item = &'a Volume> + 'a {
@@ -525,6 +556,21 @@ impl Cluster {
             .clone()
             .unwrap_or_else(|| "default".into());
         self.check_snapshot_policy(&snapshot_policy)?;
+        let space_slo = spec.space_slo.clone().unwrap_or_else(default_space_slo);
+        if !["none", "thick", "semi-thick"].contains(&space_slo.as_str()) {
+            return Err(ModelError::InvalidInput(format!(
+                "Invalid value specified for \"space-slo\": \"{space_slo}\" (none, thick, semi-thick)"
+            )));
+        }
+        let dr_protection = spec
+            .dr_protection
+            .clone()
+            .unwrap_or_else(default_dr_protection);
+        if !["protected", "unprotected"].contains(&dr_protection.as_str()) {
+            return Err(ModelError::InvalidInput(format!(
+                "Invalid value specified for \"vserver-dr-protection\": \"{dr_protection}\" (protected, unprotected)"
+            )));
+        }
         let state = spec.state.unwrap_or(VolumeState::Online);
         if let Some(j) = &spec.junction_path {
             if state != VolumeState::Online {
@@ -597,6 +643,9 @@ impl Cluster {
             creation_time: now_secs(),
             language: spec.language.clone().unwrap_or_else(|| "c.utf_8".into()),
             is_svm_root: false,
+            nvfail: spec.nvfail.unwrap_or(false),
+            space_slo: space_slo.clone(),
+            dr_protection: dr_protection.clone(),
             dsid,
             snapshots: BTreeMap::new(),
         };
@@ -606,6 +655,10 @@ impl Cluster {
         let key = (svm.to_string(), spec.name.clone());
         self.data_actions
             .push(super::DataAction::CreateVolume { volume: vol.uuid });
+        if let Some(j) = &vol.junction_path {
+            self.junctions
+                .insert((svm.to_string(), j.clone()), vol.name.clone());
+        }
         self.volumes.insert(key.clone(), vol);
         Ok(&self.volumes[&key])
     }
@@ -766,6 +819,8 @@ impl Cluster {
         }
         self.check_junction_free(svm, path)?;
         self.volume_mut(svm, name)?.junction_path = Some(path.to_string());
+        self.junctions
+            .insert((svm.to_string(), path.to_string()), name.to_string());
         Ok(())
     }
 
@@ -782,19 +837,13 @@ impl Cluster {
                 "Volume \"{name}\" is the root volume of Vserver \"{svm}\" and cannot be unmounted"
             )));
         }
-        if let Some(child) = self.volumes_of(svm).find(|o| {
-            o.name != name
-                && o.junction_path
-                    .as_deref()
-                    .is_some_and(|p| p.starts_with(&j) && p[j.len()..].starts_with('/'))
-        }) {
+        if let Some((path, child)) = self.junction_below(svm, &j) {
             return Err(ModelError::Busy(format!(
-                "Volume \"{name}\" cannot be unmounted: volume \"{}\" is mounted beneath it at \"{}\"",
-                child.name,
-                child.junction_path.as_deref().unwrap_or_default()
+                "Volume \"{name}\" cannot be unmounted: volume \"{child}\" is mounted beneath it at \"{path}\""
             )));
         }
         self.volume_mut(svm, name)?.junction_path = None;
+        self.junctions.remove(&(svm.to_string(), j));
         Ok(())
     }
 
@@ -851,6 +900,10 @@ impl Cluster {
             .remove(&(svm.to_string(), name.to_string()))
             .ok_or_else(|| not_found(svm, name))?;
         v.name = new_name.to_string();
+        if let Some(j) = &v.junction_path {
+            self.junctions
+                .insert((svm.to_string(), j.clone()), new_name.to_string());
+        }
         self.volumes
             .insert((svm.to_string(), new_name.to_string()), v);
         self.volumes.update_where(
@@ -918,33 +971,27 @@ impl Cluster {
             )));
         }
         if let Some(j) = v.junction_path.clone() {
-            if let Some(child) = self.volumes_of(svm).find(|o| {
-                o.name != name
-                    && o.junction_path
-                        .as_deref()
-                        .is_some_and(|p| p.starts_with(&j) && p[j.len()..].starts_with('/'))
-            }) {
+            if let Some((_, child)) = self.junction_below(svm, &j) {
                 return Err(ModelError::Busy(format!(
-                    "Volume \"{name}\" cannot be deleted: volume \"{}\" is mounted beneath it",
-                    child.name
+                    "Volume \"{name}\" cannot be deleted: volume \"{child}\" is mounted beneath it"
                 )));
             }
-        }
-        if let Some(q) = self
-            .qtrees
-            .values()
-            .find(|q| q.svm == svm && q.volume == name)
-        {
-            // Qtrees go with their volume, as on ONTAP; recorded here only for the log.
-            tracing::debug!(qtree = %q.name, volume = %name, "qtree removed with its volume");
+            self.junctions.remove(&(svm.to_string(), j));
         }
         let v = self
             .volumes
             .remove(&(svm.to_string(), name.to_string()))
             .ok_or_else(|| not_found(svm, name))?;
-        // The space stays taken while the volume waits in the recovery queue.
-        self.qtrees
-            .retain(|_, q| !(q.svm == svm && q.volume == name));
+        // The space stays taken while the volume waits in the recovery queue. Its qtrees go.
+        let qtrees: Vec<_> = self
+            .qtrees
+            .range((svm.to_string(), name.to_string(), String::new())..)
+            .take_while(|((s, vol, _), _)| s == svm && vol == name)
+            .map(|(k, _)| k.clone())
+            .collect();
+        for k in qtrees {
+            self.qtrees.remove(&k);
+        }
         let entry = RecoveryEntry {
             name: format!("{}_{}", v.name, v.dsid),
             svm: svm.to_string(),
@@ -1053,6 +1100,10 @@ impl Cluster {
                 .uuid,
             clone: v.uuid,
         });
+        if let Some(j) = &v.junction_path {
+            self.junctions
+                .insert((svm.to_string(), j.clone()), clone.to_string());
+        }
         self.volumes.insert((svm.to_string(), clone.to_string()), v);
         Ok(())
     }
@@ -1143,6 +1194,9 @@ impl Cluster {
             creation_time: created,
             language: "c.utf_8".into(),
             is_svm_root: true,
+            nvfail: false,
+            space_slo: default_space_slo(),
+            dr_protection: default_dr_protection(),
             dsid,
             snapshots: BTreeMap::new(),
         };
@@ -1151,6 +1205,8 @@ impl Cluster {
         }
         self.data_actions
             .push(super::DataAction::CreateVolume { volume: v.uuid });
+        self.junctions
+            .insert((svm.to_string(), "/".to_string()), name.clone());
         self.volumes.insert((svm.to_string(), name), v);
     }
 }

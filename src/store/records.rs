@@ -158,6 +158,7 @@ pub fn load_into(c: &mut Cluster, loaded: Loaded) -> Result<usize, String> {
         added += 1;
     }
     c.commit();
+    c.reindex_junctions();
     c.recompute_space();
     c.check_invariants()?;
     Ok(added)

@@ -187,7 +187,17 @@ fn modify_iter(ctx: &Ctx, el: &Element) -> Result<Vec<Element>, ZapiError> {
             )
         })?;
     for f in &a.children {
-        if !["comment", "snapmirror-label", "expiry-time"].contains(&f.name.as_str()) {
+        // Identity fields may come along (Ansible sends the name); they must match the target.
+        if ![
+            "comment",
+            "snapmirror-label",
+            "expiry-time",
+            "name",
+            "volume",
+            "vserver",
+        ]
+        .contains(&f.name.as_str())
+        {
             return Err(ZapiError::invalid(format!(
                 "Modification of \"{}\" is not supported by snapshot-modify-iter",
                 f.name
@@ -203,6 +213,15 @@ fn modify_iter(ctx: &Ctx, el: &Element) -> Result<Vec<Element>, ZapiError> {
             .collect();
         let mut ok = Vec::new();
         for (vol, snap) in &targets {
+            for (field, current) in [("name", snap.as_str()), ("volume", vol.as_str()), ("vserver", svm)] {
+                if let Some(v) = a.child_text(field).map(str::trim) {
+                    if v != current {
+                        return Err(ZapiError::invalid(format!(
+                            "Modification of \"{field}\" is not supported by snapshot-modify-iter (use snapshot-rename)"
+                        )));
+                    }
+                }
+            }
             c.set_snapshot_labels(
                 svm,
                 vol,

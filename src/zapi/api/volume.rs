@@ -8,7 +8,7 @@ use super::{
 use crate::model::volume::parse_permissions;
 use crate::model::{Cluster, Guarantee, ModelError, Volume, VolumeChange, VolumeSpec, VolumeState};
 use crate::zapi::errno::{ZapiError, EOBJECTNOTFOUND};
-use crate::zapi::iter::{matches, IterRequest};
+use crate::zapi::iter::{matches, value_matches, IterRequest};
 use crate::zapi::xml::Element;
 
 const CREATE_INPUTS: &[super::Input] = &[
@@ -32,6 +32,9 @@ const CREATE_INPUTS: &[super::Input] = &[
     opt("user-id", Kind::Int),
     opt("group-id", Kind::Int),
     opt("language-code", Kind::Str),
+    opt("is-nvfail-enabled", Kind::Bool),
+    opt("space-slo", Kind::Str),
+    opt("vserver-dr-protection", Kind::Str),
 ];
 
 const CREATE_ASYNC_INPUTS: &[super::Input] = &[
@@ -253,6 +256,9 @@ fn spec_common(
         qos_policy_group: s("qos-policy-group-name").filter(|q| !q.is_empty()),
         qos_adaptive_policy_group: s("qos-adaptive-policy-group-name").filter(|q| !q.is_empty()),
         language: s("language-code"),
+        nvfail: boolean(el, "is-nvfail-enabled"),
+        space_slo: s("space-slo"),
+        dr_protection: s("vserver-dr-protection"),
     })
 }
 
@@ -536,7 +542,8 @@ pub fn attributes(c: &Cluster, v: &Volume) -> Element {
             .with_leaf("snapshot-reserve-size", v.snapshot_reserve())
             .with_leaf("space-full-threshold-percent", 98)
             .with_leaf("space-guarantee", v.guarantee.as_str())
-            .with_leaf("space-nearly-full-threshold-percent", 95),
+            .with_leaf("space-nearly-full-threshold-percent", 95)
+            .with_leaf("space-slo", &v.space_slo),
     )
     .with(
         Element::new("volume-state-attributes")
@@ -544,8 +551,13 @@ pub fn attributes(c: &Cluster, v: &Volume) -> Element {
             .with_leaf("is-constituent", "false")
             .with_leaf("is-flexgroup", yes(v.style == "flexgroup"))
             .with_leaf("is-node-root", "false")
+            .with_leaf("is-nvfail-enabled", yes(v.nvfail))
             .with_leaf("is-vserver-root", yes(v.is_svm_root))
             .with_leaf("state", v.state.as_str()),
+    )
+    .with(
+        Element::new("volume-vserver-dr-protection-attributes")
+            .with_leaf("vserver-dr-protection", &v.dr_protection),
     )
 }
 
@@ -562,9 +574,29 @@ fn scoped_volumes<'a>(
 fn get_iter(ctx: &Ctx, el: &Element) -> Result<Vec<Element>, ZapiError> {
     let req = IterRequest::parse(el, "volume-attributes")?;
     let c = ctx.sim.read();
+    // Test the name and SVM patterns on the volume itself before rendering its record: the full
+    // query still decides, but a lookup by name no longer renders every volume.
+    let id = req
+        .query
+        .as_ref()
+        .and_then(|q| q.child("volume-id-attributes"));
+    let pattern = |field: &str| {
+        id.and_then(|i| i.child_text(field))
+            .map(str::trim)
+            .filter(|p| !p.is_empty())
+            .map(str::to_string)
+    };
+    let (name, svm) = (
+        pattern("name"),
+        pattern("owning-vserver-name").or(pattern("vserver")),
+    );
+    let items = scoped_volumes(&c, ctx.svm.as_deref()).filter(|v| {
+        name.as_deref().is_none_or(|p| value_matches(p, &v.name))
+            && svm.as_deref().is_none_or(|p| value_matches(p, &v.svm))
+    });
     Ok(req.page(
         &el.name,
-        scoped_volumes(&c, ctx.svm.as_deref()),
+        items,
         |v| vec![v.svm.clone(), v.name.clone()],
         |v| attributes(&c, v),
     ))
