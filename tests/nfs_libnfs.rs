@@ -13,6 +13,24 @@ fn payload(len: usize, seed: u8) -> Vec<u8> {
         .collect()
 }
 
+async fn aggr_used(lab: &Lab) -> u64 {
+    let body = lab
+        .sim
+        .call(&common::zapi(
+            "<aggr-get-iter><query><aggr-attributes><aggregate-name>aggr1</aggregate-name></aggr-attributes></query></aggr-get-iter>",
+        ))
+        .await;
+    let r = common::assert_passed(&body);
+    r.path(&[
+        "attributes-list",
+        "aggr-attributes",
+        "aggr-space-attributes",
+        "size-used",
+    ])
+    .and_then(|e| e.text.parse().ok())
+    .unwrap_or_else(|| panic!("aggregate size-used in {body}"))
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn write_read_back_and_size_used_grows() {
     require_libnfs();
@@ -21,6 +39,7 @@ async fn write_read_back_and_size_used_grows() {
     lab.rule("lab", "127.0.0.1", "sys", "sys", "sys").await;
     lab.volume("vol1", "200m", "lab").await;
     let before = lab.size_used("vol1").await;
+    let aggr_before = aggr_used(&lab).await;
 
     let dir = tempfile::tempdir().unwrap();
     let data = payload(3 << 20, 7);
@@ -47,6 +66,12 @@ async fn write_read_back_and_size_used_grows() {
         after >= before + data.len() as u64,
         "size-used {before} -> {after} after writing {} bytes",
         data.len()
+    );
+    // The volume has no space guarantee: its aggregate's used space follows the bytes stored.
+    let aggr_after = aggr_used(&lab).await;
+    assert!(
+        aggr_after >= aggr_before + data.len() as u64,
+        "aggregate size-used {aggr_before} -> {aggr_after}"
     );
     // A second volume's data is its own.
     lab.volume("vol2", "200m", "lab").await;

@@ -195,6 +195,14 @@ async fn posix_permissions_and_the_volume_root() {
         alice.write(&f, 0, b"x").await.err(),
         Some(nfsstat3::NFS3ERR_ACCES)
     );
+    // The owner writes a file created read-only (tar, git), as on a Linux server; others not.
+    let ro = alice.create(&d, "readonly", 0o444).await.unwrap();
+    alice.write_all(&ro, 0, b"owner writes").await.unwrap();
+    assert_eq!(
+        bob.write(&ro, 0, b"x").await.err(),
+        Some(nfsstat3::NFS3ERR_ACCES)
+    );
+    assert_eq!(bob.read_all(&ro).await.unwrap(), b"owner writes");
     assert_eq!(
         alice.setattr(&f, mode_sattr(0o777)).await.err(),
         Some(nfsstat3::NFS3ERR_PERM),

@@ -24,6 +24,8 @@ pub mod rpc;
 pub mod view;
 pub mod xdr;
 
+use crate::faults::listener::ManagedListener;
+use crate::faults::{Action, Front, Point};
 use crate::sim::Sim;
 use anyhow::{Context, Result};
 use rpc::{Accept, Incoming, RecordError};
@@ -141,6 +143,14 @@ pub async fn serve(listeners: Listeners, sim: Arc<Sim>, shutdown: impl Future<Ou
         nfs: nfs_l,
         portmap: pm_l,
     } = listeners;
+    // The NFS port follows its fault-injection mode (normal, refuse, blackhole).
+    let mut nfs_l = match ManagedListener::new(nfs_l, nfs.sim.faults.listeners.nfs.subscribe()) {
+        Ok(l) => l,
+        Err(e) => {
+            error!(error = %e, "the NFS listener cannot be used");
+            return;
+        }
+    };
     loop {
         let accepted = tokio::select! {
             r = nfs_l.accept() => r,
@@ -262,6 +272,9 @@ pub fn dispatch(nfs: &Nfs, conn: &Conn, record: &[u8]) -> Outcome {
             return Outcome::Close;
         }
     };
+    if let Some(out) = fault(nfs, conn, &svm, &call) {
+        return out;
+    }
     let out = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         let mut call = call;
         match call.prog {
@@ -282,5 +295,106 @@ pub fn dispatch(nfs: &Nfs, conn: &Conn, record: &[u8]) -> Outcome {
             error!(xid, "an NFS call panicked; answered SYSTEM_ERR");
             Outcome::Reply(rpc::accepted(xid, Accept::SystemErr).finish())
         }
+    }
+}
+
+const NFS_PROCS: [&str; 22] = [
+    "NULL",
+    "GETATTR",
+    "SETATTR",
+    "LOOKUP",
+    "ACCESS",
+    "READLINK",
+    "READ",
+    "WRITE",
+    "CREATE",
+    "MKDIR",
+    "SYMLINK",
+    "MKNOD",
+    "REMOVE",
+    "RMDIR",
+    "RENAME",
+    "LINK",
+    "READDIR",
+    "READDIRPLUS",
+    "FSSTAT",
+    "FSINFO",
+    "PATHCONF",
+    "COMMIT",
+];
+const MOUNT_PROCS: [&str; 6] = ["NULL", "MNT", "DUMP", "UMNT", "UMNTALL", "EXPORT"];
+
+/// Words of attributes (all "absent") in each NFSv3 procedure's failure body.
+const NFS_FAIL_WORDS: [usize; 22] = [
+    0, 0, 2, 1, 1, 1, 1, 2, 2, 2, 2, 2, 2, 2, 4, 3, 1, 1, 1, 1, 1, 2,
+];
+
+/// Injected faults for this call (rules from the control API or the topology), if one fires.
+fn fault(nfs: &Nfs, conn: &Conn, svm: &str, call: &rpc::Call) -> Option<Outcome> {
+    let faults = &nfs.sim.faults;
+    if faults.list().is_empty() {
+        return None;
+    }
+    let proc_ = call.proc_ as usize;
+    let name = match call.prog {
+        rpc::PROG_NFS => NFS_PROCS.get(proc_).copied(),
+        rpc::PROG_MOUNT => MOUNT_PROCS.get(proc_).copied(),
+        _ => None,
+    }?;
+    // The volume the call is about: the first handle of an NFS call, the path of a MNT.
+    let volume: Option<String> = {
+        let c = nfs.sim.read();
+        match (call.prog, proc_) {
+            (rpc::PROG_NFS, p) if p > 0 => call
+                .args
+                .peek_opaque(handle::FHSIZE3)
+                .and_then(handle::Fh::decode)
+                .and_then(|fh| {
+                    c.nfs_volume_by_uuid(svm, &fh.volume())
+                        .map(|v| v.name.clone())
+                }),
+            (rpc::PROG_MOUNT, 1) => call
+                .args
+                .peek_opaque(1024)
+                .and_then(|p| std::str::from_utf8(p).ok())
+                .and_then(|p| c.nfs_volume_at(svm, p).map(|(v, _)| v.name.clone())),
+            _ => None,
+        }
+    };
+    let point = Point {
+        api: Some(name),
+        svm: Some(svm),
+        volume: volume.as_deref(),
+        ..Point::new(Front::Nfs, conn.peer.ip())
+    };
+    let (_, action) = faults.check(&point)?;
+    match action {
+        Action::Delay { .. } => {
+            if let Some(d) = faults.delay_of(&action) {
+                std::thread::sleep(d);
+            }
+            None
+        }
+        Action::Hang => Some(Outcome::Nothing),
+        Action::Close | Action::Reset => Some(Outcome::Close),
+        Action::NfsError { status } => {
+            let code = crate::faults::nfs_status(&status)?;
+            let mut r = rpc::accepted(call.xid, rpc::Accept::Success);
+            match call.prog {
+                rpc::PROG_NFS if proc_ > 0 => {
+                    r.enc.u32(code);
+                    for _ in 0..NFS_FAIL_WORDS[proc_] {
+                        r.enc.bool(false);
+                    }
+                }
+                // MNT answers a mount status; ACCES and NOENT keep their numbers.
+                rpc::PROG_MOUNT if proc_ == 1 => {
+                    r.enc.u32(code);
+                }
+                _ => return None,
+            }
+            Some(Outcome::Reply(r.finish()))
+        }
+        _ => None,
     }
 }

@@ -70,6 +70,16 @@ impl<'a> Dec<'a> {
         Ok(data)
     }
 
+    /// The next opaque item, without moving past it (None if it is not well formed).
+    pub fn peek_opaque(&self, max: usize) -> Option<&'a [u8]> {
+        Dec {
+            buf: self.buf,
+            pos: self.pos,
+        }
+        .opaque(max)
+        .ok()
+    }
+
     /// Fixed-length opaque data.
     pub fn fixed(&mut self, len: usize) -> Res<&'a [u8]> {
         let data = self.take(len)?;

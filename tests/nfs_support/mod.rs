@@ -222,6 +222,14 @@ pub fn auth_sys(uid: u32, gid: u32) -> opaque_auth<'static> {
     })
 }
 
+/// Bound a client call: `nfs3_client` spins forever on a connection the server closed, so a
+/// server that hangs up must fail the test, not hang it.
+pub async fn within<T>(what: &str, f: impl std::future::Future<Output = T>) -> T {
+    tokio::time::timeout(std::time::Duration::from_secs(30), f)
+        .await
+        .unwrap_or_else(|_| panic!("{what}: no answer within 30 s"))
+}
+
 /// A mounted NFSv3 client.
 pub struct Nfs {
     pub conn: Nfs3Connection<Io>,
@@ -278,7 +286,7 @@ impl Nfs {
         .mount_port(server.port())
         .nfs3_port(server.port())
         .credential(cred);
-        match b.mount().await {
+        match within("MNT", b.mount()).await {
             Ok(conn) => {
                 let root = conn.root_nfs_fh3();
                 Ok(Nfs { conn, root })
@@ -289,11 +297,13 @@ impl Nfs {
     }
 
     pub async fn getattr(&mut self, fh: &nfs_fh3) -> NfsResult<nfs3::fattr3> {
-        match self
-            .conn
-            .getattr(&nfs3::GETATTR3args { object: fh.clone() })
-            .await
-            .expect("GETATTR")
+        match within(
+            "GETATTR",
+            self.conn
+                .getattr(&nfs3::GETATTR3args { object: fh.clone() }),
+        )
+        .await
+        .expect("GETATTR")
         {
             nfs3::Nfs3Result::Ok(ok) => Ok(ok.obj_attributes),
             nfs3::Nfs3Result::Err((s, _)) => Err(s),
@@ -301,13 +311,14 @@ impl Nfs {
     }
 
     pub async fn lookup(&mut self, dir: &nfs_fh3, n: &str) -> NfsResult<nfs_fh3> {
-        match self
-            .conn
-            .lookup(&nfs3::LOOKUP3args {
+        match within(
+            "LOOKUP",
+            self.conn.lookup(&nfs3::LOOKUP3args {
                 what: dirop(dir, n),
-            })
-            .await
-            .expect("LOOKUP")
+            }),
+        )
+        .await
+        .expect("LOOKUP")
         {
             nfs3::Nfs3Result::Ok(ok) => Ok(ok.object),
             nfs3::Nfs3Result::Err((s, _)) => Err(s),
@@ -324,14 +335,15 @@ impl Nfs {
     }
 
     pub async fn create(&mut self, dir: &nfs_fh3, n: &str, mode: u32) -> NfsResult<nfs_fh3> {
-        match self
-            .conn
-            .create(&nfs3::CREATE3args {
+        match within(
+            "CREATE",
+            self.conn.create(&nfs3::CREATE3args {
                 where_: dirop(dir, n),
                 how: nfs3::createhow3::GUARDED(mode_sattr(mode)),
-            })
-            .await
-            .expect("CREATE")
+            }),
+        )
+        .await
+        .expect("CREATE")
         {
             nfs3::Nfs3Result::Ok(ok) => match ok.obj {
                 Nfs3Option::Some(fh) => Ok(fh),
@@ -342,14 +354,15 @@ impl Nfs {
     }
 
     pub async fn mkdir(&mut self, dir: &nfs_fh3, n: &str, mode: u32) -> NfsResult<nfs_fh3> {
-        match self
-            .conn
-            .mkdir(&nfs3::MKDIR3args {
+        match within(
+            "MKDIR",
+            self.conn.mkdir(&nfs3::MKDIR3args {
                 where_: dirop(dir, n),
                 attributes: mode_sattr(mode),
-            })
-            .await
-            .expect("MKDIR")
+            }),
+        )
+        .await
+        .expect("MKDIR")
         {
             nfs3::Nfs3Result::Ok(ok) => match ok.obj {
                 Nfs3Option::Some(fh) => Ok(fh),
@@ -360,17 +373,18 @@ impl Nfs {
     }
 
     pub async fn write(&mut self, fh: &nfs_fh3, offset: u64, data: &[u8]) -> NfsResult<u32> {
-        match self
-            .conn
-            .write(&nfs3::WRITE3args {
+        match within(
+            "WRITE",
+            self.conn.write(&nfs3::WRITE3args {
                 file: fh.clone(),
                 offset,
                 count: data.len() as u32,
                 stable: nfs3::stable_how::FILE_SYNC,
                 data: Opaque::borrowed(data),
-            })
-            .await
-            .expect("WRITE")
+            }),
+        )
+        .await
+        .expect("WRITE")
         {
             nfs3::Nfs3Result::Ok(ok) => Ok(ok.count),
             nfs3::Nfs3Result::Err((s, _)) => Err(s),
@@ -395,15 +409,16 @@ impl Nfs {
         offset: u64,
         count: u32,
     ) -> NfsResult<(Vec<u8>, bool)> {
-        match self
-            .conn
-            .read(&nfs3::READ3args {
+        match within(
+            "READ",
+            self.conn.read(&nfs3::READ3args {
                 file: fh.clone(),
                 offset,
                 count,
-            })
-            .await
-            .expect("READ")
+            }),
+        )
+        .await
+        .expect("READ")
         {
             nfs3::Nfs3Result::Ok(ok) => Ok((ok.data.to_vec(), ok.eof)),
             nfs3::Nfs3Result::Err((s, _)) => Err(s),
@@ -422,13 +437,14 @@ impl Nfs {
     }
 
     pub async fn remove(&mut self, dir: &nfs_fh3, n: &str) -> NfsResult<()> {
-        match self
-            .conn
-            .remove(&nfs3::REMOVE3args {
+        match within(
+            "REMOVE",
+            self.conn.remove(&nfs3::REMOVE3args {
                 object: dirop(dir, n),
-            })
-            .await
-            .expect("REMOVE")
+            }),
+        )
+        .await
+        .expect("REMOVE")
         {
             nfs3::Nfs3Result::Ok(_) => Ok(()),
             nfs3::Nfs3Result::Err((s, _)) => Err(s),
@@ -436,13 +452,14 @@ impl Nfs {
     }
 
     pub async fn rmdir(&mut self, dir: &nfs_fh3, n: &str) -> NfsResult<()> {
-        match self
-            .conn
-            .rmdir(&nfs3::RMDIR3args {
+        match within(
+            "RMDIR",
+            self.conn.rmdir(&nfs3::RMDIR3args {
                 object: dirop(dir, n),
-            })
-            .await
-            .expect("RMDIR")
+            }),
+        )
+        .await
+        .expect("RMDIR")
         {
             nfs3::Nfs3Result::Ok(_) => Ok(()),
             nfs3::Nfs3Result::Err((s, _)) => Err(s),
@@ -456,14 +473,15 @@ impl Nfs {
         to: &nfs_fh3,
         b: &str,
     ) -> NfsResult<()> {
-        match self
-            .conn
-            .rename(&nfs3::RENAME3args {
+        match within(
+            "RENAME",
+            self.conn.rename(&nfs3::RENAME3args {
                 from: dirop(from, a),
                 to: dirop(to, b),
-            })
-            .await
-            .expect("RENAME")
+            }),
+        )
+        .await
+        .expect("RENAME")
         {
             nfs3::Nfs3Result::Ok(_) => Ok(()),
             nfs3::Nfs3Result::Err((s, _)) => Err(s),
@@ -471,14 +489,15 @@ impl Nfs {
     }
 
     pub async fn link(&mut self, file: &nfs_fh3, dir: &nfs_fh3, n: &str) -> NfsResult<()> {
-        match self
-            .conn
-            .link(&nfs3::LINK3args {
+        match within(
+            "LINK",
+            self.conn.link(&nfs3::LINK3args {
                 file: file.clone(),
                 link: dirop(dir, n),
-            })
-            .await
-            .expect("LINK")
+            }),
+        )
+        .await
+        .expect("LINK")
         {
             nfs3::Nfs3Result::Ok(_) => Ok(()),
             nfs3::Nfs3Result::Err((s, _)) => Err(s),
@@ -486,17 +505,18 @@ impl Nfs {
     }
 
     pub async fn symlink(&mut self, dir: &nfs_fh3, n: &str, target: &str) -> NfsResult<nfs_fh3> {
-        match self
-            .conn
-            .symlink(&nfs3::SYMLINK3args {
+        match within(
+            "SYMLINK",
+            self.conn.symlink(&nfs3::SYMLINK3args {
                 where_: dirop(dir, n),
                 symlink: nfs3::symlinkdata3 {
                     symlink_attributes: nfs3::sattr3::default(),
                     symlink_data: nfs3::nfspath3(Opaque::owned(target.as_bytes().to_vec())),
                 },
-            })
-            .await
-            .expect("SYMLINK")
+            }),
+        )
+        .await
+        .expect("SYMLINK")
         {
             nfs3::Nfs3Result::Ok(ok) => match ok.obj {
                 Nfs3Option::Some(fh) => Ok(fh),
@@ -507,13 +527,14 @@ impl Nfs {
     }
 
     pub async fn readlink(&mut self, fh: &nfs_fh3) -> NfsResult<String> {
-        match self
-            .conn
-            .readlink(&nfs3::READLINK3args {
+        match within(
+            "READLINK",
+            self.conn.readlink(&nfs3::READLINK3args {
                 symlink: fh.clone(),
-            })
-            .await
-            .expect("READLINK")
+            }),
+        )
+        .await
+        .expect("READLINK")
         {
             nfs3::Nfs3Result::Ok(ok) => {
                 Ok(String::from_utf8_lossy(ok.data.0.as_ref()).into_owned())
@@ -523,15 +544,16 @@ impl Nfs {
     }
 
     pub async fn setattr(&mut self, fh: &nfs_fh3, s: nfs3::sattr3) -> NfsResult<()> {
-        match self
-            .conn
-            .setattr(&nfs3::SETATTR3args {
+        match within(
+            "SETATTR",
+            self.conn.setattr(&nfs3::SETATTR3args {
                 object: fh.clone(),
                 new_attributes: s,
                 guard: Nfs3Option::None,
-            })
-            .await
-            .expect("SETATTR")
+            }),
+        )
+        .await
+        .expect("SETATTR")
         {
             nfs3::Nfs3Result::Ok(_) => Ok(()),
             nfs3::Nfs3Result::Err((s, _)) => Err(s),
@@ -539,14 +561,15 @@ impl Nfs {
     }
 
     pub async fn access(&mut self, fh: &nfs_fh3, want: u32) -> NfsResult<u32> {
-        match self
-            .conn
-            .access(&nfs3::ACCESS3args {
+        match within(
+            "ACCESS",
+            self.conn.access(&nfs3::ACCESS3args {
                 object: fh.clone(),
                 access: want,
-            })
-            .await
-            .expect("ACCESS")
+            }),
+        )
+        .await
+        .expect("ACCESS")
         {
             nfs3::Nfs3Result::Ok(ok) => Ok(ok.access),
             nfs3::Nfs3Result::Err((s, _)) => Err(s),
@@ -554,11 +577,12 @@ impl Nfs {
     }
 
     pub async fn fsstat(&mut self, fh: &nfs_fh3) -> NfsResult<nfs3::FSSTAT3resok> {
-        match self
-            .conn
-            .fsstat(&nfs3::FSSTAT3args { fsroot: fh.clone() })
-            .await
-            .expect("FSSTAT")
+        match within(
+            "FSSTAT",
+            self.conn.fsstat(&nfs3::FSSTAT3args { fsroot: fh.clone() }),
+        )
+        .await
+        .expect("FSSTAT")
         {
             nfs3::Nfs3Result::Ok(ok) => Ok(ok),
             nfs3::Nfs3Result::Err((s, _)) => Err(s),
@@ -570,17 +594,18 @@ impl Nfs {
         let mut names = Vec::new();
         let mut cookie = 0;
         loop {
-            let r = self
-                .conn
-                .readdirplus(&nfs3::READDIRPLUS3args {
+            let r = within(
+                "READDIRPLUS",
+                self.conn.readdirplus(&nfs3::READDIRPLUS3args {
                     dir: dir.clone(),
                     cookie,
                     cookieverf: nfs3::cookieverf3::default(),
                     dircount: 4096,
                     maxcount: 4096,
-                })
-                .await
-                .expect("READDIRPLUS");
+                }),
+            )
+            .await
+            .expect("READDIRPLUS");
             match r {
                 nfs3::Nfs3Result::Ok(ok) => {
                     for e in ok.reply.entries.0 {

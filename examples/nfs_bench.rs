@@ -1,0 +1,526 @@
+//! NFS throughput of ontap-sim beside the same work on the local file system, in one run.
+//!
+//! ```text
+//! cargo build --release && cargo run --release --example nfs_bench [-- --size-mib 256 --files 1000 --rounds 3]
+//! ```
+//!
+//! It starts the `ontap-sim` binary next to this example (or `$ONTAP_SIM_BIN`) with `--ephemeral`
+//! on a free NFS port, mounts the SVM root (`/`) with an NFSv3 client (`nfs3_client`), and
+//! measures, alternating NFS and local work in each round and printing medians:
+//!
+//! - sequential write of one file: 1 MiB UNSTABLE WRITEs, one in flight, then COMMIT (what
+//!   `nfs-cp` does); the local peer writes 1 MiB chunks and fsyncs once;
+//! - sequential read of that file in 1 MiB READs; the local peer reads it in 1 MiB chunks (both
+//!   from the page cache, as the file was just written);
+//! - small files: CREATE plus one 4 KiB FILE_SYNC WRITE each, in one session; the local peer
+//!   creates, writes and fsyncs each file.
+//!
+//! When libnfs-utils is installed, `nfs-cp` and `nfs-cat` figures for the same file are added
+//! (comparable with the nfs-ganesha figures in the project's notes).
+
+use nfs3_client::nfs3_types::nfs3::{self, nfs_fh3, Nfs3Option, Nfs3Result};
+use nfs3_client::nfs3_types::rpc::{auth_unix, opaque_auth};
+use nfs3_client::nfs3_types::xdr_codec::Opaque;
+use nfs3_client::tokio::{TokioConnector, TokioIo};
+use nfs3_client::{Nfs3Connection, Nfs3ConnectionBuilder};
+use std::io::{BufRead, BufReader, Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+type Conn = Nfs3Connection<TokioIo<tokio::net::TcpStream>>;
+type Res<T> = Result<T, Box<dyn std::error::Error>>;
+
+const CHUNK: usize = 1 << 20;
+const SMALL: usize = 4096;
+
+struct Opts {
+    size_mib: usize,
+    files: usize,
+    rounds: usize,
+}
+
+fn opts() -> Opts {
+    let mut o = Opts {
+        size_mib: 256,
+        files: 1000,
+        rounds: 3,
+    };
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let mut i = 0;
+    while i < args.len() {
+        let v = args.get(i + 1).and_then(|v| v.parse().ok());
+        match (args[i].as_str(), v) {
+            ("--size-mib", Some(v)) => o.size_mib = v,
+            ("--files", Some(v)) => o.files = v,
+            ("--rounds", Some(v)) => o.rounds = v,
+            (a, _) => {
+                eprintln!("unknown argument {a}: use --size-mib N --files N --rounds N");
+                std::process::exit(2);
+            }
+        }
+        i += 2;
+    }
+    o.rounds = o.rounds.max(1);
+    o
+}
+
+/// The simulator under test, stopped when dropped.
+struct Server {
+    child: Child,
+    port: u16,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn binary() -> Res<PathBuf> {
+    if let Some(p) = std::env::var_os("ONTAP_SIM_BIN") {
+        return Ok(PathBuf::from(p));
+    }
+    let exe = std::env::current_exe()?;
+    let dir = exe
+        .parent()
+        .and_then(Path::parent)
+        .ok_or("cannot find the target directory")?;
+    let bin = dir.join("ontap-sim");
+    if !bin.is_file() {
+        return Err(format!(
+            "{} is not built: run `cargo build --release` first (or set ONTAP_SIM_BIN)",
+            bin.display()
+        )
+        .into());
+    }
+    Ok(bin)
+}
+
+fn start() -> Res<Server> {
+    let mut child = Command::new(binary()?)
+        .args([
+            "serve",
+            "--ephemeral",
+            "--listen",
+            "127.0.0.1:0",
+            "--nfs-listen",
+            "127.0.0.1:0",
+        ])
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()?;
+    let out = child.stdout.take().ok_or("no stdout")?;
+    let mut port = None;
+    for line in BufReader::new(out).lines() {
+        let line = line?;
+        if let Some(rest) = line.trim().strip_prefix("NFS") {
+            port = rest
+                .split_whitespace()
+                .next()
+                .and_then(|a| a.parse::<std::net::SocketAddr>().ok())
+                .map(|a| a.port());
+        }
+        if line == "ready" {
+            break;
+        }
+    }
+    let port = port.ok_or("the simulator did not print its NFS address")?;
+    Ok(Server { child, port })
+}
+
+async fn mount(port: u16) -> Res<(Conn, nfs_fh3)> {
+    let cred = opaque_auth::auth_unix(&auth_unix {
+        stamp: 0,
+        machinename: Opaque::owned(b"nfs-bench".to_vec()),
+        uid: 0,
+        gid: 0,
+        gids: vec![],
+    });
+    let conn = Nfs3ConnectionBuilder::new(TokioConnector, "127.0.0.1", "/")
+        .connect_from_privileged_port(false)
+        .mount_port(port)
+        .nfs3_port(port)
+        .credential(cred)
+        .mount()
+        .await?;
+    let root = conn.root_nfs_fh3();
+    Ok((conn, root))
+}
+
+fn dirop(dir: &nfs_fh3, name: &str) -> nfs3::diropargs3<'static> {
+    nfs3::diropargs3 {
+        dir: dir.clone(),
+        name: nfs3::filename3(Opaque::owned(name.as_bytes().to_vec())),
+    }
+}
+
+fn fail<T: std::fmt::Debug>(what: &str, e: T) -> Box<dyn std::error::Error> {
+    format!("{what}: {e:?}").into()
+}
+
+async fn create(c: &mut Conn, dir: &nfs_fh3, name: &str, how: u32) -> Res<nfs_fh3> {
+    let attrs = nfs3::sattr3 {
+        mode: Nfs3Option::Some(0o644),
+        size: Nfs3Option::Some(0),
+        ..Default::default()
+    };
+    let how = if how == 0 {
+        nfs3::createhow3::UNCHECKED(attrs)
+    } else {
+        nfs3::createhow3::GUARDED(nfs3::sattr3 {
+            size: Nfs3Option::None,
+            ..attrs
+        })
+    };
+    match c
+        .create(&nfs3::CREATE3args {
+            where_: dirop(dir, name),
+            how,
+        })
+        .await?
+    {
+        Nfs3Result::Ok(ok) => match ok.obj {
+            Nfs3Option::Some(fh) => Ok(fh),
+            Nfs3Option::None => Err("CREATE returned no handle".into()),
+        },
+        Nfs3Result::Err((s, _)) => Err(fail("CREATE", s)),
+    }
+}
+
+async fn write(
+    c: &mut Conn,
+    fh: &nfs_fh3,
+    offset: u64,
+    data: &[u8],
+    stable: nfs3::stable_how,
+) -> Res<()> {
+    match c
+        .write(&nfs3::WRITE3args {
+            file: fh.clone(),
+            offset,
+            count: data.len() as u32,
+            stable,
+            data: Opaque::borrowed(data),
+        })
+        .await?
+    {
+        Nfs3Result::Ok(ok) if ok.count as usize == data.len() => Ok(()),
+        Nfs3Result::Ok(ok) => Err(format!("short WRITE: {}", ok.count).into()),
+        Nfs3Result::Err((s, _)) => Err(fail("WRITE", s)),
+    }
+}
+
+fn mbps(bytes: usize, d: Duration) -> f64 {
+    bytes as f64 / 1e6 / d.as_secs_f64()
+}
+
+async fn nfs_write(c: &mut Conn, root: &nfs_fh3, data: &[u8], size: usize) -> Res<Duration> {
+    let t = Instant::now();
+    let fh = create(c, root, "bench.bin", 0).await?;
+    let mut at = 0;
+    while at < size {
+        let n = CHUNK.min(size - at);
+        write(c, &fh, at as u64, &data[..n], nfs3::stable_how::UNSTABLE).await?;
+        at += n;
+    }
+    match c
+        .commit(&nfs3::COMMIT3args {
+            file: fh,
+            offset: 0,
+            count: 0,
+        })
+        .await?
+    {
+        Nfs3Result::Ok(_) => Ok(t.elapsed()),
+        Nfs3Result::Err((s, _)) => Err(fail("COMMIT", s)),
+    }
+}
+
+async fn nfs_read(c: &mut Conn, root: &nfs_fh3, size: usize) -> Res<Duration> {
+    let t = Instant::now();
+    let fh = match c
+        .lookup(&nfs3::LOOKUP3args {
+            what: dirop(root, "bench.bin"),
+        })
+        .await?
+    {
+        Nfs3Result::Ok(ok) => ok.object,
+        Nfs3Result::Err((s, _)) => return Err(fail("LOOKUP", s)),
+    };
+    let mut got = 0;
+    loop {
+        match c
+            .read(&nfs3::READ3args {
+                file: fh.clone(),
+                offset: got as u64,
+                count: CHUNK as u32,
+            })
+            .await?
+        {
+            Nfs3Result::Ok(ok) => {
+                got += ok.data.len();
+                if ok.eof || ok.data.is_empty() {
+                    break;
+                }
+            }
+            Nfs3Result::Err((s, _)) => return Err(fail("READ", s)),
+        }
+    }
+    if got != size {
+        return Err(format!("read {got} bytes of {size}").into());
+    }
+    Ok(t.elapsed())
+}
+
+async fn nfs_small(c: &mut Conn, root: &nfs_fh3, files: usize, round: usize) -> Res<Duration> {
+    let dir = match c
+        .mkdir(&nfs3::MKDIR3args {
+            where_: dirop(root, &format!("small-{round}")),
+            attributes: nfs3::sattr3::default(),
+        })
+        .await?
+    {
+        Nfs3Result::Ok(ok) => match ok.obj {
+            Nfs3Option::Some(fh) => fh,
+            Nfs3Option::None => return Err("MKDIR returned no handle".into()),
+        },
+        Nfs3Result::Err((s, _)) => return Err(fail("MKDIR", s)),
+    };
+    let block = vec![0x5au8; SMALL];
+    let t = Instant::now();
+    for i in 0..files {
+        let fh = create(c, &dir, &format!("f{i:05}"), 1).await?;
+        write(c, &fh, 0, &block, nfs3::stable_how::FILE_SYNC).await?;
+    }
+    Ok(t.elapsed())
+}
+
+fn local_write(path: &Path, data: &[u8], size: usize) -> Res<Duration> {
+    let t = Instant::now();
+    let mut f = std::fs::File::create(path)?;
+    let mut at = 0;
+    while at < size {
+        let n = CHUNK.min(size - at);
+        f.write_all(&data[..n])?;
+        at += n;
+    }
+    f.sync_all()?;
+    Ok(t.elapsed())
+}
+
+fn local_read(path: &Path, size: usize) -> Res<Duration> {
+    let t = Instant::now();
+    let mut f = std::fs::File::open(path)?;
+    let mut buf = vec![0u8; CHUNK];
+    let mut got = 0;
+    loop {
+        let n = f.read(&mut buf)?;
+        if n == 0 {
+            break;
+        }
+        got += n;
+    }
+    if got != size {
+        return Err(format!("read {got} bytes of {size}").into());
+    }
+    Ok(t.elapsed())
+}
+
+fn local_small(dir: &Path, files: usize, round: usize) -> Res<Duration> {
+    let d = dir.join(format!("small-{round}"));
+    std::fs::create_dir_all(&d)?;
+    let block = vec![0x5au8; SMALL];
+    let t = Instant::now();
+    for i in 0..files {
+        let mut f = std::fs::File::create(d.join(format!("f{i:05}")))?;
+        f.write_all(&block)?;
+        f.sync_all()?;
+    }
+    Ok(t.elapsed())
+}
+
+fn on_path(tool: &str) -> bool {
+    std::env::var_os("PATH")
+        .map(|p| std::env::split_paths(&p).any(|d| d.join(tool).is_file()))
+        .unwrap_or(false)
+}
+
+/// `nfs-cp` upload and `nfs-cat` read of the same file, as in the project's notes on the peer.
+fn libnfs(port: u16, local: &Path, size: usize) -> Res<(Duration, Duration)> {
+    let url = format!("nfs://127.0.0.1//bench-cp.bin?nfsport={port}&mountport={port}&uid=0&gid=0");
+    let t = Instant::now();
+    let up = Command::new("nfs-cp")
+        .arg(local)
+        .arg(&url)
+        .stdout(Stdio::null())
+        .status()?;
+    let w = t.elapsed();
+    if !up.success() {
+        return Err("nfs-cp failed".into());
+    }
+    let t = Instant::now();
+    let mut cat = Command::new("nfs-cat")
+        .arg(&url)
+        .stdout(Stdio::piped())
+        .spawn()?;
+    let mut got = 0;
+    if let Some(mut out) = cat.stdout.take() {
+        let mut buf = vec![0u8; CHUNK];
+        loop {
+            let n = out.read(&mut buf)?;
+            if n == 0 {
+                break;
+            }
+            got += n;
+        }
+    }
+    cat.wait()?;
+    let r = t.elapsed();
+    if got != size {
+        return Err(format!("nfs-cat read {got} bytes of {size}").into());
+    }
+    Ok((w, r))
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(|a, b| a.total_cmp(b));
+    v[v.len() / 2]
+}
+
+fn row(work: &str, nfs: f64, local: f64, unit: &str) {
+    println!(
+        "{work:<44} {nfs:>10.1} {unit:<8} {local:>10.1} {unit:<8} {:>6.2}",
+        nfs / local
+    );
+}
+
+async fn run() -> Res<()> {
+    let o = opts();
+    let size = o.size_mib << 20;
+    let server = start()?;
+    let (mut c, root) = mount(server.port).await?;
+    let local = tempfile::tempdir()?;
+    let local_file = local.path().join("bench.bin");
+    let mut data = vec![0u8; CHUNK];
+    let mut x: u32 = 0x1234_5678;
+    for b in data.iter_mut() {
+        x ^= x << 13;
+        x ^= x >> 17;
+        x ^= x << 5;
+        *b = x as u8;
+    }
+
+    let (mut nw, mut lw, mut nr, mut lr, mut ns, mut ls) =
+        (vec![], vec![], vec![], vec![], vec![], vec![]);
+    let (mut cw, mut cr) = (vec![], vec![]);
+    let with_libnfs = on_path("nfs-cp") && on_path("nfs-cat");
+    for round in 0..o.rounds {
+        nw.push(mbps(size, nfs_write(&mut c, &root, &data, size).await?));
+        lw.push(mbps(size, local_write(&local_file, &data, size)?));
+        nr.push(mbps(size, nfs_read(&mut c, &root, size).await?));
+        lr.push(mbps(size, local_read(&local_file, size)?));
+        ns.push(
+            o.files as f64
+                / nfs_small(&mut c, &root, o.files, round)
+                    .await?
+                    .as_secs_f64(),
+        );
+        ls.push(o.files as f64 / local_small(local.path(), o.files, round)?.as_secs_f64());
+        if with_libnfs {
+            // nfs-cp will not overwrite: remove the previous round's copy first.
+            let _ = c
+                .remove(&nfs3::REMOVE3args {
+                    object: dirop(&root, "bench-cp.bin"),
+                })
+                .await;
+            let (w, r) = libnfs(server.port, &local_file, size)?;
+            cw.push(mbps(size, w));
+            cr.push(mbps(size, r));
+        }
+    }
+
+    println!(
+        "ontap-sim NFS benchmark: {} MiB sequential, {} x 4 KiB files, median of {} rounds, {} CPUs",
+        o.size_mib,
+        o.files,
+        o.rounds,
+        std::thread::available_parallelism().map_or(0, |n| n.get())
+    );
+    println!(
+        "{:<44} {:>19} {:>19} {:>6}",
+        "work", "NFS (ontap-sim)", "local file system", "ratio"
+    );
+    row(
+        &format!("write {} MiB (1 MiB UNSTABLE + COMMIT / fsync)", o.size_mib),
+        median(nw),
+        median(lw),
+        "MB/s",
+    );
+    row(
+        &format!("read {} MiB (1 MiB READs / reads)", o.size_mib),
+        median(nr),
+        median(lr),
+        "MB/s",
+    );
+    row(
+        "small files (CREATE + 4 KiB FILE_SYNC / +fsync)",
+        median(ns),
+        median(ls),
+        "files/s",
+    );
+    if with_libnfs {
+        let (lwm, lrm) = (
+            median(lw_again(&local_file, &data, size, o.rounds)?),
+            median(lr_again(&local_file, size, o.rounds)?),
+        );
+        row(
+            &format!("nfs-cp upload {} MiB (libnfs)", o.size_mib),
+            median(cw),
+            lwm,
+            "MB/s",
+        );
+        row(
+            &format!("nfs-cat {} MiB to a pipe (libnfs)", o.size_mib),
+            median(cr),
+            lrm,
+            "MB/s",
+        );
+    } else {
+        println!("(install libnfs-utils for nfs-cp / nfs-cat figures)");
+    }
+    drop(server);
+    Ok(())
+}
+
+/// The local peers again, for the libnfs rows (same work, measured after them).
+fn lw_again(path: &Path, data: &[u8], size: usize, rounds: usize) -> Res<Vec<f64>> {
+    (0..rounds)
+        .map(|_| local_write(path, data, size).map(|d| mbps(size, d)))
+        .collect()
+}
+
+fn lr_again(path: &Path, size: usize, rounds: usize) -> Res<Vec<f64>> {
+    (0..rounds)
+        .map(|_| local_read(path, size).map(|d| mbps(size, d)))
+        .collect()
+}
+
+fn main() {
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("nfs_bench: {e}");
+            std::process::exit(1);
+        }
+    };
+    if let Err(e) = rt.block_on(run()) {
+        eprintln!("nfs_bench: {e}");
+        std::process::exit(1);
+    }
+}
