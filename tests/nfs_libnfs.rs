@@ -53,6 +53,17 @@ async fn write_read_back_and_size_used_grows() {
     assert_eq!(got.stdout.len(), data.len());
     assert!(got.stdout == data, "the bytes read back differ");
 
+    // The request journal shows the NFS procedures too.
+    let journal = lab
+        .sim
+        .control()
+        .call("GET", "/journal?front=nfs&limit=10000", vec![])
+        .await
+        .unwrap();
+    for p in ["\"MNT\"", "\"WRITE\"", "\"READ\""] {
+        assert!(journal.contains(p), "no {p} in the NFS journal");
+    }
+
     let ls = nfs_ls(&lab.url("/vol1", 0, 0));
     assert!(ls.ok, "nfs-ls failed: {}", ls.stderr);
     assert!(

@@ -272,7 +272,23 @@ pub fn dispatch(nfs: &Nfs, conn: &Conn, record: &[u8]) -> Outcome {
             return Outcome::Close;
         }
     };
+    let started = std::time::Instant::now();
+    let proc_name = procedure_name(&call);
+    let journal = |result: &str| {
+        nfs.sim.journal.record(crate::journal::Record {
+            peer: conn.peer.to_string(),
+            user: None,
+            svm: Some(&svm),
+            front: "nfs",
+            api: proc_name.as_deref().unwrap_or("(unknown procedure)"),
+            result,
+            errno: None,
+            fault: None,
+            latency: started.elapsed(),
+        })
+    };
     if let Some(out) = fault(nfs, conn, &svm, &call) {
+        journal("fault");
         return out;
     }
     let out = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
@@ -290,11 +306,26 @@ pub fn dispatch(nfs: &Nfs, conn: &Conn, record: &[u8]) -> Outcome {
         }
     }));
     match out {
-        Ok(b) => Outcome::Reply(b),
+        Ok(b) => {
+            journal("answered");
+            Outcome::Reply(b)
+        }
         Err(_) => {
             error!(xid, "an NFS call panicked; answered SYSTEM_ERR");
+            journal("system_err");
             Outcome::Reply(rpc::accepted(xid, Accept::SystemErr).finish())
         }
+    }
+}
+
+/// `NFS3 WRITE`, `MOUNT MNT`, ...: what the journal and fault rules call a procedure.
+fn procedure_name(call: &rpc::Call) -> Option<String> {
+    let proc_ = call.proc_ as usize;
+    match call.prog {
+        rpc::PROG_NFS => NFS_PROCS.get(proc_).map(|p| p.to_string()),
+        rpc::PROG_MOUNT => MOUNT_PROCS.get(proc_).map(|p| p.to_string()),
+        rpc::PROG_PORTMAP => Some(format!("PORTMAP {proc_}")),
+        _ => None,
     }
 }
 
