@@ -314,11 +314,7 @@ impl Sim {
             &self.faults.listeners.management,
             &self.faults.listeners.nfs,
         ] {
-            m.send_if_modified(|mode| {
-                let changed = *mode != crate::faults::listener::Mode::Normal;
-                *mode = crate::faults::listener::Mode::Normal;
-                changed
-            });
+            m.reset();
         }
         Ok(())
     }

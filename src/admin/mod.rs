@@ -232,8 +232,8 @@ async fn route(sim: &Sim, token: Option<&str>, req: Request<Incoming>) -> Respon
         (&Method::GET, ["listeners"]) => json(
             StatusCode::OK,
             &serde_json::json!({
-                "management": *sim.faults.listeners.management.borrow(),
-                "nfs": *sim.faults.listeners.nfs.borrow(),
+                "management": sim.faults.listeners.management.current(),
+                "nfs": sim.faults.listeners.nfs.current(),
             }),
         ),
         (&Method::PUT, ["listeners", which]) => {
@@ -254,10 +254,10 @@ async fn route(sim: &Sim, token: Option<&str>, req: Request<Incoming>) -> Respon
                 .unwrap_or_else(|| text.trim().trim_matches('"').to_string());
             match word.parse::<Mode>() {
                 Ok(m) => {
-                    tx.send_replace(m);
+                    let applied = tx.set(m).await;
                     json(
                         StatusCode::OK,
-                        &serde_json::json!({ "listener": which, "mode": m }),
+                        &serde_json::json!({ "listener": which, "mode": m, "applied": applied }),
                     )
                 }
                 Err(e) => error(StatusCode::BAD_REQUEST, e),

@@ -30,23 +30,72 @@ impl std::str::FromStr for Mode {
     }
 }
 
-/// The switch for each listener.
-pub struct Modes {
-    pub management: watch::Sender<Mode>,
-    pub nfs: watch::Sender<Mode>,
+/// One listener's switch: the mode asked for, and the mode the listener has put in place (so a
+/// caller can wait until the port really is closed, or open again).
+pub struct Switch {
+    want: watch::Sender<Mode>,
+    applied: watch::Sender<Mode>,
 }
 
-impl Default for Modes {
+impl Default for Switch {
     fn default() -> Self {
-        Modes {
-            management: watch::channel(Mode::Normal).0,
-            nfs: watch::channel(Mode::Normal).0,
+        Switch {
+            want: watch::channel(Mode::Normal).0,
+            applied: watch::channel(Mode::Normal).0,
         }
     }
 }
 
+/// What a listener holds of its switch.
+pub struct Subscription {
+    want: watch::Receiver<Mode>,
+    applied: watch::Sender<Mode>,
+}
+
+impl Switch {
+    pub fn subscribe(&self) -> Subscription {
+        Subscription {
+            want: self.want.subscribe(),
+            applied: self.applied.clone(),
+        }
+    }
+
+    pub fn current(&self) -> Mode {
+        *self.want.borrow()
+    }
+
+    /// Ask for a mode and wait (up to a few seconds) until the listener has it in place. Returns
+    /// whether it did (false when no listener follows this switch, e.g. NFS not served).
+    pub async fn set(&self, mode: Mode) -> bool {
+        let mut applied = self.applied.subscribe();
+        self.want.send_replace(mode);
+        tokio::time::timeout(
+            std::time::Duration::from_secs(3),
+            applied.wait_for(|m| *m == mode),
+        )
+        .await
+        .is_ok_and(|r| r.is_ok())
+    }
+
+    /// Back to normal (a reset), without disturbing a listener that already is.
+    pub fn reset(&self) {
+        self.want.send_if_modified(|m| {
+            let changed = *m != Mode::Normal;
+            *m = Mode::Normal;
+            changed
+        });
+    }
+}
+
+/// The switch for each listener.
+#[derive(Default)]
+pub struct Modes {
+    pub management: Switch,
+    pub nfs: Switch,
+}
+
 impl Modes {
-    pub fn get(&self, which: &str) -> Option<&watch::Sender<Mode>> {
+    pub fn get(&self, which: &str) -> Option<&Switch> {
         match which {
             "management" | "zapi" => Some(&self.management),
             "nfs" => Some(&self.nfs),
@@ -69,6 +118,7 @@ enum State {
 pub struct ManagedListener {
     addr: SocketAddr,
     mode: watch::Receiver<Mode>,
+    applied: watch::Sender<Mode>,
     state: State,
 }
 
@@ -100,10 +150,11 @@ fn blackhole(addr: SocketAddr) -> std::io::Result<State> {
 }
 
 impl ManagedListener {
-    pub fn new(listener: TcpListener, mode: watch::Receiver<Mode>) -> std::io::Result<Self> {
+    pub fn new(listener: TcpListener, switch: Subscription) -> std::io::Result<Self> {
         Ok(ManagedListener {
             addr: listener.local_addr()?,
-            mode,
+            mode: switch.want,
+            applied: switch.applied,
             state: State::Open(listener),
         })
     }
@@ -124,6 +175,7 @@ impl ManagedListener {
         let want = *self.mode.borrow_and_update();
         if want == self.mode_now() {
             // Rebinding for nothing would reset connections waiting in the accept queue.
+            self.applied.send_replace(want);
             return Ok(());
         }
         // Release the port first, then take it again in the new form.
@@ -134,6 +186,7 @@ impl ManagedListener {
             Mode::Blackhole => blackhole(self.addr)?,
         };
         tracing::info!(addr = %self.addr, mode = ?want, "listener mode changed");
+        self.applied.send_replace(want);
         Ok(())
     }
 
