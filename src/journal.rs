@@ -14,8 +14,9 @@ pub const BUCKETS: &[f64] = &[0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1.0, 5
 #[derive(Debug, Clone, Serialize)]
 pub struct Entry {
     pub seq: u64,
-    /// RFC 3339, UTC.
-    pub time: String,
+    /// RFC 3339, UTC (formatted when the entry is read, not on the request path).
+    #[serde(serialize_with = "rfc3339")]
+    pub time: time::OffsetDateTime,
     pub peer: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub user: Option<String>,
@@ -33,6 +34,13 @@ pub struct Entry {
     pub latency_us: u64,
 }
 
+fn rfc3339<S: serde::Serializer>(t: &time::OffsetDateTime, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(
+        &t.format(&time::format_description::well_known::Rfc3339)
+            .unwrap_or_default(),
+    )
+}
+
 #[derive(Default)]
 struct Histogram {
     buckets: Vec<u64>,
@@ -44,8 +52,8 @@ struct Histogram {
 struct Inner {
     entries: VecDeque<Entry>,
     seq: u64,
-    /// (front, api, result) -> count
-    requests: BTreeMap<(String, String, String), u64>,
+    /// front -> api -> result -> count (nested, so counting a known key allocates nothing)
+    requests: BTreeMap<String, BTreeMap<String, BTreeMap<String, u64>>>,
     latency: BTreeMap<String, Histogram>,
 }
 
@@ -82,9 +90,7 @@ impl Journal {
         g.seq += 1;
         let e = Entry {
             seq: g.seq,
-            time: time::OffsetDateTime::now_utc()
-                .format(&time::format_description::well_known::Rfc3339)
-                .unwrap_or_default(),
+            time: time::OffsetDateTime::now_utc(),
             peer: r.peer,
             user: r.user.map(str::to_string),
             svm: r.svm.map(str::to_string),
@@ -95,11 +101,12 @@ impl Journal {
             fault: r.fault,
             latency_us: r.latency.as_micros() as u64,
         };
-        *g.requests
-            .entry((e.front.clone(), e.api.clone(), e.result.clone()))
-            .or_default() += 1;
+        bump(&mut g.requests, &e.front, &e.api, &e.result);
         let secs = r.latency.as_secs_f64();
-        let h = g.latency.entry(e.front.clone()).or_default();
+        if !g.latency.contains_key(&e.front) {
+            g.latency.insert(e.front.clone(), Histogram::default());
+        }
+        let h = g.latency.get_mut(&e.front).expect("inserted above");
         if h.buckets.is_empty() {
             h.buckets = vec![0; BUCKETS.len()];
         }
@@ -113,9 +120,10 @@ impl Journal {
         if g.entries.len() >= KEEP {
             g.entries.pop_front();
         }
-        g.entries.push_back(e.clone());
-        drop(g);
-        let _ = self.tx.send(e);
+        if self.tx.receiver_count() > 0 {
+            let _ = self.tx.send(e.clone());
+        }
+        g.entries.push_back(e);
     }
 
     /// Recent entries, oldest first, filtered; `limit` keeps the newest.
@@ -142,7 +150,14 @@ impl Journal {
         let g = self.inner.lock().unwrap_or_else(|e| e.into_inner());
         out.push_str("# HELP ontap_sim_requests_total Requests by front, API and result.\n");
         out.push_str("# TYPE ontap_sim_requests_total counter\n");
-        for ((front, api, result), n) in &g.requests {
+        let flat = g.requests.iter().flat_map(|(front, apis)| {
+            apis.iter().flat_map(move |(api, results)| {
+                results
+                    .iter()
+                    .map(move |(result, n)| (front, api, result, n))
+            })
+        });
+        for (front, api, result, n) in flat {
             let _ = writeln!(
                 out,
                 "ontap_sim_requests_total{{front=\"{}\",api=\"{}\",result=\"{}\"}} {n}",
@@ -180,6 +195,29 @@ impl Journal {
                 label(front),
                 h.count
             );
+        }
+    }
+}
+
+/// Count one request without allocating when its (front, api, result) was seen before.
+fn bump(
+    m: &mut BTreeMap<String, BTreeMap<String, BTreeMap<String, u64>>>,
+    front: &str,
+    api: &str,
+    result: &str,
+) {
+    if !m.contains_key(front) {
+        m.insert(front.to_string(), BTreeMap::new());
+    }
+    let apis = m.get_mut(front).expect("inserted above");
+    if !apis.contains_key(api) {
+        apis.insert(api.to_string(), BTreeMap::new());
+    }
+    let results = apis.get_mut(api).expect("inserted above");
+    match results.get_mut(result) {
+        Some(n) => *n += 1,
+        None => {
+            results.insert(result.to_string(), 1);
         }
     }
 }
