@@ -54,3 +54,14 @@ impl super::Cluster {
         Ok(())
     }
 }
+
+impl super::Cluster {
+    /// Where a volume goes when the request names no aggregate: the SVM's first assigned one.
+    pub fn default_aggregate(&self, svm: &str) -> Result<String, super::ModelError> {
+        self.svm(svm)?.aggregates.first().cloned().ok_or_else(|| {
+            super::ModelError::InvalidInput(format!(
+                "Vserver \"{svm}\" has no aggregates assigned; give aggr-list"
+            ))
+        })
+    }
+}

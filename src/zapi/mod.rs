@@ -150,11 +150,3 @@ pub fn run(sim: &Sim, user: &User, call: Call) -> Outcome {
         Err(e) => failure(sim, Some(call.api.name), call.svm.as_deref(), &e),
     }
 }
-
-/// Prepare and run in one step (no fault point in between).
-pub fn handle(sim: &Sim, user: &User, body: &[u8]) -> Outcome {
-    match prepare(sim, user, body) {
-        Ok(call) => run(sim, user, call),
-        Err(o) => o,
-    }
-}

@@ -283,11 +283,7 @@ fn create_async(ctx: &Ctx, el: &Element) -> Result<Vec<Element>, ZapiError> {
     ctx.sim.mutate(|c| {
         let aggregate = match aggrs.first() {
             Some(a) => a.clone(),
-            None => c.svm(svm)?.aggregates.first().cloned().ok_or_else(|| {
-                ZapiError::from(ModelError::InvalidInput(format!(
-                    "Vserver \"{svm}\" has no aggregates assigned; give aggr-list"
-                )))
-            })?,
+            None => c.default_aggregate(svm)?,
         };
         let mut spec = spec_common(el, name.clone(), aggregate, size)?;
         spec.style = Some("flexgroup".into());
