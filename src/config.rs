@@ -53,6 +53,10 @@ pub struct ClusterConfig {
     pub ontapi: Option<String>,
     pub location: Option<String>,
     pub contact: Option<String>,
+    /// How long an asynchronous REST job takes, queued then running, before it ends (0: jobs end
+    /// before the 202 is sent). Lets clients' job polling be exercised.
+    #[serde(default)]
+    pub job_duration_ms: u64,
 }
 
 impl Default for ClusterConfig {
@@ -63,6 +67,7 @@ impl Default for ClusterConfig {
             ontapi: None,
             location: None,
             contact: None,
+            job_duration_ms: 0,
         }
     }
 }
@@ -380,6 +385,15 @@ impl Topology {
 
     fn validate(&self) -> Result<(), (String, String)> {
         parse_version(&self.cluster.version).map_err(|r| ("cluster.version".into(), r))?;
+        if self.cluster.job_duration_ms > 600_000 {
+            return Err((
+                "cluster.job_duration_ms".into(),
+                format!(
+                    "{} is over the limit of 600000 (clients such as Trident give up polling a job after 2 minutes)",
+                    self.cluster.job_duration_ms
+                ),
+            ));
+        }
         for (i, f) in self.faults.iter().enumerate() {
             f.validate().map_err(|r| (format!("faults[{i}]"), r))?;
         }

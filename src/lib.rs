@@ -1,8 +1,8 @@
 //! ontap-sim: a NetApp ONTAP cluster simulator.
 //!
-//! `model` owns the cluster's state and invariants; `zapi` translates ONTAPI XML onto it; `http`
-//! carries it over TLS; `tls` makes and loads certificates; `config` reads the topology seed;
-//! `server` wires them together for `ontap-sim serve`.
+//! `model` owns the cluster's state and invariants; `zapi` translates ONTAPI XML onto it and `rest`
+//! the ONTAP REST API; `http` carries both over TLS; `tls` makes and loads certificates; `config`
+//! reads the topology seed; `server` wires them together for `ontap-sim serve`.
 
 pub mod admin;
 pub mod cli;
@@ -12,6 +12,7 @@ pub mod http;
 pub mod journal;
 pub mod model;
 pub mod nfs;
+pub mod rest;
 pub mod server;
 pub mod sim;
 pub mod store;

@@ -160,6 +160,8 @@ pub async fn serve(opts: ServeOptions) -> Result<()> {
                 })?,
                 None => 0,
             };
+            let added = added + cluster.fail_interrupted_jobs();
+            cluster.commit();
             let data = DataDirs::at(store.volumes_dir())?;
             data.reconcile(&cluster, first_start)?;
             if first_start || added > 0 || replayed > 0 {

@@ -443,10 +443,11 @@ async fn bad_input_gets_a_clear_failure() {
     assert_eq!(r.status, 405);
     assert_eq!(r.headers["allow"], "POST");
     let r = c
-        .request("GET", "/api/cluster?fields=**", vec![], a)
+        .request("GET", "/api/no/such/endpoint", vec![], a)
         .await
         .unwrap();
-    assert_eq!(r.status, 404, "REST probes fall back to ZAPI");
+    assert_eq!(r.status, 404, "unknown REST paths are 404");
+    assert!(r.body.contains("\"code\":\"3\""), "{}", r.body);
     let big = vec![b' '; 9 << 20];
     let mut c2 = sim.client().await;
     let r = c2.request("POST", ZAPI_PATH, big, a).await.unwrap();

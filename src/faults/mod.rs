@@ -1,5 +1,5 @@
 //! Fault injection: rules that match a point on a request's way in (TCP accept, TLS handshake,
-//! ZAPI call, NFS procedure) and make it fail the way field failures look, plus listener modes
+//! ZAPI call, REST call, NFS procedure) and make it fail the way field failures look, plus listener modes
 //! (refuse, blackhole). Rules are runtime state: switched through the control API, preloaded from
 //! the topology or a scenario file, and gone after a restart or `reset`.
 
@@ -16,6 +16,7 @@ pub enum Front {
     Tcp,
     Tls,
     Zapi,
+    Rest,
     Nfs,
 }
 
@@ -25,9 +26,13 @@ pub enum Front {
 pub struct Match {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub front: Option<Front>,
-    /// ZAPI name or NFS procedure (`volume-create`, `volume-*`, `WRITE`).
+    /// ZAPI name, REST path or NFS procedure (`volume-create`, `volume-*`,
+    /// `/api/storage/volumes*`, `WRITE`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub api: Option<String>,
+    /// REST method (`POST`, `GET|PATCH`); only REST calls have one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub method: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub svm: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -60,6 +65,15 @@ pub enum Action {
     HttpStatus { status: u16 },
     /// Fail the ZAPI call with this errno and reason.
     Zapi { errno: u32, reason: String },
+    /// Fail the REST call with ONTAP's error body: this HTTP status, code and message.
+    RestError {
+        status: u16,
+        code: u32,
+        message: String,
+    },
+    /// Accept the REST call (202 and a job) but end its job in failure with this code and
+    /// message, changing nothing (Trident retries code 524486 on a volume delete).
+    JobFailure { code: u32, message: String },
     /// Fail an NFS procedure with this status (EIO, NOSPC, JUKEBOX, STALE, ...).
     NfsError { status: String },
 }
@@ -103,6 +117,7 @@ pub struct Point<'a> {
     pub front: Front,
     pub client: IpAddr,
     pub api: Option<&'a str>,
+    pub method: Option<&'a str>,
     pub svm: Option<&'a str>,
     pub volume: Option<&'a str>,
     pub user: Option<&'a str>,
@@ -114,6 +129,7 @@ impl<'a> Point<'a> {
             front,
             client,
             api: None,
+            method: None,
             svm: None,
             volume: None,
             user: None,
@@ -160,6 +176,7 @@ impl Match {
     fn matches(&self, p: &Point) -> bool {
         self.front.is_none_or(|f| f == p.front)
             && self.api.as_deref().is_none_or(|g| glob_any(g, p.api))
+            && self.method.as_deref().is_none_or(|g| glob_any(g, p.method))
             && self.svm.as_deref().is_none_or(|g| glob_any(g, p.svm))
             && self.volume.as_deref().is_none_or(|g| glob_any(g, p.volume))
             && self.user.as_deref().is_none_or(|g| glob_any(g, p.user))
@@ -187,7 +204,7 @@ impl RuleSpec {
                 return Err(format!("max_ms {max} is below ms {ms}"));
             }
         }
-        if let Action::HttpStatus { status } = self.action {
+        if let Action::HttpStatus { status } | Action::RestError { status, .. } = self.action {
             if !(100..=599).contains(&status) {
                 return Err(format!("{status} is not an HTTP status"));
             }
@@ -206,8 +223,10 @@ impl RuleSpec {
         let front = self.matcher.front;
         let ok = match &self.action {
             Action::TlsFail => front.is_none_or(|f| f == Front::Tls),
-            Action::HttpStatus { .. } | Action::Zapi { .. } => {
-                front.is_none_or(|f| f == Front::Zapi)
+            Action::HttpStatus { .. } => front.is_none_or(|f| f == Front::Zapi || f == Front::Rest),
+            Action::Zapi { .. } => front.is_none_or(|f| f == Front::Zapi),
+            Action::RestError { .. } | Action::JobFailure { .. } => {
+                front.is_none_or(|f| f == Front::Rest)
             }
             Action::NfsError { status } => {
                 crate::faults::nfs_status(status).is_some() && front.is_none_or(|f| f == Front::Nfs)
@@ -227,7 +246,12 @@ impl RuleSpec {
     fn front(&self) -> Option<Front> {
         self.matcher.front.or(match self.action {
             Action::TlsFail => Some(Front::Tls),
-            Action::HttpStatus { .. } | Action::Zapi { .. } => Some(Front::Zapi),
+            Action::Zapi { .. } => Some(Front::Zapi),
+            // An HTTP status bites the REST front when the rule names a method, else the servlet.
+            Action::HttpStatus { .. } if self.matcher.method.is_none() => Some(Front::Zapi),
+            Action::HttpStatus { .. } | Action::RestError { .. } | Action::JobFailure { .. } => {
+                Some(Front::Rest)
+            }
             Action::NfsError { .. } => Some(Front::Nfs),
             _ => None,
         })

@@ -2,14 +2,15 @@
 //! with the fault points a request passes (TCP accept, TLS handshake, ZAPI call) and the request
 //! journal.
 //!
-//! Only the ZAPI servlet path is served here; every other path is 404, so REST-first clients such as
-//! Trident fall back to ZAPI exactly as they do against a filer without the REST API.
+//! Two fronts share it: the ZAPI servlet path and the REST API under `/api` (see `rest`); every
+//! other path is 404.
 
 pub mod auth;
 
 use crate::faults::listener::ManagedListener;
 use crate::faults::{Action, Front, Point};
 use crate::journal::Record;
+use crate::rest;
 use crate::sim::Sim;
 use crate::zapi;
 use bytes::Bytes;
@@ -268,6 +269,10 @@ async fn route(shared: &Shared, peer: &Peer, req: Request<Incoming>) -> Answer {
                 latency: started.elapsed(),
             })
         };
+        let path = req.uri().path();
+        if path == "/api" || path.starts_with("/api/") {
+            return rest(shared, peer, req, started).await;
+        }
         // Refusals still read the (bounded) body first, so the connection stays usable for
         // keep-alive clients that answer the challenge on it.
         let refusal = if req.uri().path() != ZAPI_PATH {
@@ -372,7 +377,10 @@ async fn route(shared: &Shared, peer: &Peer, req: Request<Incoming>) -> Answer {
                             journal(Some(&user.name), svm.as_deref(), &api, "fault", Some(errno), Some(fid));
                             return Ok(xml_response(o.body));
                         }
-                        Action::TlsFail | Action::NfsError { .. } => zapi::run(&shared.sim, &user, call),
+                        Action::TlsFail
+                        | Action::NfsError { .. }
+                        | Action::RestError { .. }
+                        | Action::JobFailure { .. } => zapi::run(&shared.sim, &user, call),
                     }
                 } else {
                     zapi::run(&shared.sim, &user, call)
@@ -404,6 +412,235 @@ async fn route(shared: &Shared, peer: &Peer, req: Request<Incoming>) -> Answer {
     }
     .instrument(span)
     .await
+}
+
+fn json_response(status: u16, body: &serde_json::Value) -> Response<Full<Bytes>> {
+    let mut r = Response::new(Full::new(Bytes::from(body.to_string())));
+    *r.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    r.headers_mut().insert(
+        CONTENT_TYPE,
+        HeaderValue::from_static("application/hal+json"),
+    );
+    r
+}
+
+fn rest_error(e: &rest::error::RestError) -> Response<Full<Bytes>> {
+    let mut r = json_response(e.status, &e.body());
+    if e.status == 401 {
+        r.headers_mut().insert(
+            WWW_AUTHENTICATE,
+            HeaderValue::from_str(&format!("Basic realm=\"{REALM}\"")).expect("static header"),
+        );
+    }
+    r
+}
+
+/// The volume a REST call names, for fault rules: the body's `name` on a volume create, else the
+/// volume of a `/storage/volumes/{uuid}` path.
+fn rest_volume(sim: &Sim, path: &str, body: &[u8]) -> Option<String> {
+    let rest = path.strip_prefix("/api/storage/volumes")?;
+    match rest
+        .trim_start_matches('/')
+        .split('/')
+        .next()
+        .filter(|s| !s.is_empty())
+    {
+        Some(uuid) => sim
+            .read()
+            .volumes
+            .values()
+            .find(|v| v.uuid.to_string() == uuid)
+            .map(|v| v.name.clone()),
+        None => serde_json::from_slice::<serde_json::Value>(body)
+            .ok()?
+            .get("name")?
+            .as_str()
+            .map(str::to_string),
+    }
+}
+
+/// A REST call: authenticate, route, apply fault rules, run the handler, wait for its job when the
+/// caller set `return_timeout`, answer JSON.
+async fn rest(shared: &Shared, peer: &Peer, req: Request<Incoming>, started: Instant) -> Answer {
+    let method = req.method().as_str().to_string();
+    let path = req.uri().path().to_string();
+    let raw_query = req.uri().query().map(str::to_string);
+    let mut api = format!("{method} {path}");
+    let journal = |user: Option<&str>, svm: Option<&str>, api: &str, result: &str, errno, fault| {
+        shared.sim.journal.record(Record {
+            peer: peer.addr.to_string(),
+            user,
+            svm,
+            front: "rest",
+            api,
+            result,
+            errno,
+            fault,
+            latency: started.elapsed(),
+        })
+    };
+    let user = {
+        let cluster = shared.sim.read();
+        match auth::authenticate(&cluster, peer.cert_cn.as_deref(), req.headers()) {
+            auth::Outcome::User(u) => Ok(u),
+            auth::Outcome::NoCredentials | auth::Outcome::Rejected(_) => Err(()),
+        }
+    };
+    let body = read_body(req.into_body()).await;
+    let user = match user {
+        Ok(u) => u,
+        Err(()) => {
+            warn!(status = 401, path, "REST call without valid credentials");
+            journal(None, None, &api, "http_401", None, None);
+            return Ok(rest_error(&rest::error::RestError::new(
+                401,
+                rest::error::NOT_AUTHORIZED,
+                "not authorized for that command",
+            )));
+        }
+    };
+    tracing::Span::current().record("user", user.name.as_str());
+    let body = match body {
+        Ok(b) => b,
+        Err(BodyError::TooLarge) => {
+            journal(Some(&user.name), None, &api, "http_413", None, None);
+            return Ok(too_large());
+        }
+        Err(BodyError::Broken(e)) => {
+            info!(error = %e, "reading the body failed");
+            return Ok(plain(
+                StatusCode::BAD_REQUEST,
+                "400 Bad Request: unreadable body",
+            ));
+        }
+    };
+    let api_path = path
+        .trim_end_matches('/')
+        .strip_prefix("/api")
+        .unwrap_or("");
+    let (route, vars) = match rest::find(&method, api_path) {
+        Ok(x) => x,
+        Err(e) => {
+            info!(method, path, status = e.status, "REST path not served");
+            journal(Some(&user.name), None, &api, "failed", Some(e.code), None);
+            return Ok(rest_error(&e));
+        }
+    };
+    api = format!("{method} /api{}", route.path);
+    tracing::Span::current().record("api", api.as_str());
+    let volume = rest_volume(&shared.sim, &path, &body);
+    let point = Point {
+        api: Some(&path),
+        method: Some(&method),
+        volume: volume.as_deref(),
+        user: Some(&user.name),
+        ..Point::new(Front::Rest, peer.addr.ip())
+    };
+    let mut fail_job = None;
+    if let Some((fid, action)) = shared.sim.faults.check(&point) {
+        let fault = |result| journal(Some(&user.name), None, &api, result, None, Some(fid));
+        match action {
+            Action::Delay { .. } => {
+                if let Some(d) = shared.sim.faults.delay_of(&action) {
+                    tokio::time::sleep(d).await;
+                }
+            }
+            Action::Hang => {
+                fault("fault");
+                std::future::pending::<()>().await;
+                unreachable!("a hung request never resumes");
+            }
+            Action::Close => {
+                fault("fault");
+                return Err(Cut);
+            }
+            Action::Reset => {
+                fault("fault");
+                arm_reset(peer.fd);
+                return Err(Cut);
+            }
+            Action::HttpStatus { status } => {
+                fault("fault");
+                let code =
+                    StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+                let e = rest::error::RestError::new(
+                    status,
+                    rest::error::GENERIC,
+                    code.canonical_reason().unwrap_or("injected failure"),
+                );
+                return Ok(rest_error(&e));
+            }
+            Action::RestError {
+                status,
+                code,
+                message,
+            } => {
+                journal(Some(&user.name), None, &api, "fault", Some(code), Some(fid));
+                return Ok(rest_error(&rest::error::RestError::new(
+                    status, code, message,
+                )));
+            }
+            Action::JobFailure { code, message } => fail_job = Some((code, message)),
+            Action::TlsFail | Action::Zapi { .. } | Action::NfsError { .. } => {}
+        }
+    }
+    let sim = shared.sim.clone();
+    let full_path = format!("/api{api_path}");
+    let outcome = rest::handle(
+        &sim,
+        &user,
+        rest::Request {
+            route,
+            vars,
+            path: &full_path,
+            query: raw_query.as_deref(),
+            body: &body,
+            fail_job,
+        },
+    );
+    let outcome = match outcome {
+        Ok(reply) => match reply.job.as_ref() {
+            None => Ok(reply),
+            Some(p) => {
+                // The caller set `return_timeout`: answer when the job ends, if it ends in time.
+                let deadline = Instant::now() + p.timeout;
+                loop {
+                    match rest::job::outcome(&sim, p.id) {
+                        Some(Ok(())) => {
+                            break Ok(rest::Reply {
+                                status: p.done_status,
+                                ..reply
+                            })
+                        }
+                        Some(Err(e)) => break Err(e),
+                        None if Instant::now() >= deadline => break Ok(reply),
+                        None => tokio::time::sleep(Duration::from_millis(10)).await,
+                    }
+                }
+            }
+        },
+        Err(e) => Err(e),
+    };
+    let micros = started.elapsed().as_micros() as u64;
+    match outcome {
+        Ok(reply) => {
+            info!(status = reply.status, micros, "rest");
+            journal(
+                Some(&user.name),
+                reply.svm.as_deref(),
+                &api,
+                "passed",
+                None,
+                None,
+            );
+            Ok(json_response(reply.status, &reply.body))
+        }
+        Err(e) => {
+            info!(status = e.status, code = e.code, micros, "rest");
+            journal(Some(&user.name), None, &api, "failed", Some(e.code), None);
+            Ok(rest_error(&e))
+        }
+    }
 }
 
 fn xml_response(body: String) -> Response<Full<Bytes>> {

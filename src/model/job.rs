@@ -53,24 +53,26 @@ impl Cluster {
         svm: Option<&str>,
         outcome: Result<String, (u32, String)>,
     ) -> u64 {
+        let id = self.queue_job(name, description, svm);
+        self.finish_job(id, outcome);
+        id
+    }
+
+    /// Record a job that has not started yet (REST jobs that take a configured time).
+    pub fn queue_job(&mut self, name: &str, description: String, svm: Option<&str>) -> u64 {
         self.counters.next_job_id += 1;
         let id = self.counters.next_job_id;
-        let now = now_secs();
-        let (state, completion, error_code) = match outcome {
-            Ok(msg) => (JobState::Success, format!("Complete: {msg} [0]"), 0),
-            Err((code, reason)) => (JobState::Failure, reason, code),
-        };
         let job = Job {
             id,
             uuid: self.uuid_for(&format!("job/{id}")),
             name: name.to_string(),
             description,
             svm: svm.map(str::to_string),
-            state,
-            start_time: now,
-            end_time: Some(now),
-            completion,
-            error_code,
+            state: JobState::Queued,
+            start_time: now_secs(),
+            end_time: None,
+            completion: String::new(),
+            error_code: 0,
         };
         if self.jobs.len() >= JOBS_KEEP {
             if let Some(&oldest) = self.jobs.keys().next() {
@@ -80,4 +82,57 @@ impl Cluster {
         self.jobs.insert(id, job);
         id
     }
+
+    /// A queued job starts running.
+    pub fn start_job(&mut self, id: u64) {
+        if let Some(j) = self.jobs.get_mut(&id) {
+            if j.state == JobState::Queued {
+                j.state = JobState::Running;
+                j.start_time = now_secs();
+            }
+        }
+    }
+
+    /// A job ends: success with a message, or failure with a code and the reason.
+    pub fn finish_job(&mut self, id: u64, outcome: Result<String, (u32, String)>) {
+        let Some(j) = self.jobs.get_mut(&id) else {
+            return;
+        };
+        let (state, completion, error_code) = match outcome {
+            Ok(msg) => (JobState::Success, format!("Complete: {msg} [0]"), 0),
+            Err((code, reason)) => (JobState::Failure, reason, code),
+        };
+        j.state = state;
+        j.completion = completion;
+        j.error_code = error_code;
+        j.end_time = Some(now_secs());
+    }
+
+    pub fn job_by_uuid(&self, uuid: &str) -> Option<&Job> {
+        self.jobs.values().find(|j| j.uuid.to_string() == uuid)
+    }
+
+    /// Jobs a stop interrupted never finish: after a restart they read as failed, as ONTAP's do
+    /// when their node reboots. Returns how many there were.
+    pub fn fail_interrupted_jobs(&mut self) -> usize {
+        let open: Vec<u64> = self
+            .jobs
+            .values()
+            .filter(|j| matches!(j.state, JobState::Queued | JobState::Running))
+            .map(|j| j.id)
+            .collect();
+        for &id in &open {
+            self.finish_job(
+                id,
+                Err((
+                    INTERRUPTED,
+                    "The job was interrupted by a restart of the cluster and did not run.".into(),
+                )),
+            );
+        }
+        open.len()
+    }
 }
+
+/// The failure code of a job a restart interrupted.
+pub const INTERRUPTED: u32 = 13001;

@@ -34,7 +34,8 @@ pub use qtree::{Qtree, QtreeChange};
 pub use svm::{Svm, SvmState};
 pub use user::{Role, Scope, User};
 pub use volume::{
-    CloneParent, Guarantee, RecoveryEntry, Snapshot, Volume, VolumeChange, VolumeSpec, VolumeState,
+    parse_permissions, CloneParent, Guarantee, RecoveryEntry, Snapshot, Volume, VolumeChange,
+    VolumeSpec, VolumeState,
 };
 
 /// What an operation did that the volume data on disk must follow. The model emits these in
@@ -147,6 +148,8 @@ pub struct Cluster {
     pub location: String,
     pub contact: String,
     pub version: Version,
+    /// How long a REST job stays queued and running (`cluster.job_duration_ms`).
+    pub job_duration_ms: u64,
     pub nodes: Vec<Node>,
     pub aggregates: BTreeMap<String, Aggregate>,
     pub svms: BTreeMap<String, Svm>,
@@ -336,6 +339,7 @@ impl Cluster {
                 ontapi_major,
                 ontapi_minor,
             },
+            job_duration_ms: t.cluster.job_duration_ms,
             nodes,
             aggregates,
             svms,

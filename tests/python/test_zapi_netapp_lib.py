@@ -534,10 +534,12 @@ def test_get_on_servlet_is_405(sim):
     assert r.headers["Allow"] == "POST"
 
 
-def test_get_api_cluster_is_404(sim):
-    for path in ("/api/cluster", "/api/cluster?fields=**"):
-        r = sim.post(method="GET", path=path)
-        assert r.status == 404, path
+def test_rest_beside_zapi_on_one_listener(sim):
+    r = sim.post(method="GET", path="/api/cluster?fields=version")
+    assert r.status == 200
+    assert b'"generation":9' in r.body
+    r = sim.post(method="GET", path="/api/no/such/endpoint")
+    assert r.status == 404
 
 
 def test_post_other_path_is_404(sim):

@@ -1,0 +1,182 @@
+//! `/api/storage/qtrees`: qtrees of a volume, addressed as `{volume.uuid}/{id}`; create, modify
+//! and delete run as jobs, as on ONTAP.
+
+use super::super::body::Body;
+use super::super::error::RestError;
+use super::super::job::{self, Op};
+use super::super::query::{collection, links, select, Schema};
+use super::super::{delete, get, patch, post, Call, Ctx, Reply, Route};
+use super::cluster::instance_fields;
+use super::svm_ref;
+use super::volumes::by_uuid;
+use crate::model::{parse_permissions, Cluster, Qtree, QtreeChange};
+use serde_json::{json, Value};
+
+pub static ROUTES: &[Route] = &[
+    get("/storage/qtrees", list),
+    post("/storage/qtrees", create),
+    get("/storage/qtrees/{volume}/{id}", show),
+    patch("/storage/qtrees/{volume}/{id}", modify),
+    delete("/storage/qtrees/{volume}/{id}", remove),
+];
+
+pub const QTREE: Schema = Schema {
+    keys: &["id", "name"],
+    defaults: &["svm.name", "volume.name"],
+    order: &["svm.name", "volume.name", "name"],
+    fields: &[
+        "id",
+        "name",
+        "svm",
+        "svm.name",
+        "svm.uuid",
+        "volume",
+        "volume.name",
+        "volume.uuid",
+        "security_style",
+        "unix_permissions",
+        "export_policy",
+        "export_policy.name",
+        "export_policy.id",
+        "path",
+        "_links",
+    ],
+};
+
+fn record(c: &Cluster, q: &Qtree) -> Value {
+    let v = c.volumes.get(&(q.svm.clone(), q.volume.clone()));
+    let vuuid = v.map(|v| v.uuid.to_string()).unwrap_or_default();
+    let policy = q
+        .export_policy
+        .clone()
+        .or_else(|| v.map(|v| v.export_policy.clone()))
+        .unwrap_or_default();
+    let policy_id = c
+        .export_policies
+        .get(&(q.svm.clone(), policy.clone()))
+        .map(|p| p.id);
+    let path = v
+        .and_then(|v| v.junction_path.as_deref())
+        .map(|j| format!("{}/{}", j.trim_end_matches('/'), q.name))
+        .unwrap_or_default();
+    json!({
+        "id": q.id,
+        "name": q.name,
+        "svm": svm_ref(c, &q.svm),
+        "volume": {"name": q.volume, "uuid": vuuid},
+        "security_style": q.security_style,
+        "unix_permissions": format!("{:o}", q.mode).parse::<u64>().unwrap_or(0),
+        "export_policy": {"name": policy, "id": policy_id},
+        "path": path,
+        "_links": links(format!("/api/storage/qtrees/{vuuid}/{}", q.id)),
+    })
+}
+
+fn list(ctx: &Ctx, call: &mut Call) -> Result<Reply, RestError> {
+    let c = ctx.sim.read();
+    let records = c
+        .qtrees
+        .values()
+        .filter(|q| ctx.sees(&q.svm))
+        .map(|q| record(&c, q));
+    Ok(Reply::ok(collection(
+        &call.query,
+        &call.path,
+        &QTREE,
+        records,
+    )?))
+}
+
+fn find<'a>(ctx: &Ctx, c: &'a Cluster, volume: &str, id: &str) -> Result<&'a Qtree, RestError> {
+    let v = by_uuid(ctx, c, volume)?;
+    c.qtrees_of(&v.svm)
+        .find(|q| q.volume == v.name && q.id.to_string() == id)
+        .ok_or_else(|| {
+            RestError::not_found(&format!("qtree {id} of volume {}", v.name)).target("id")
+        })
+}
+
+fn show(ctx: &Ctx, call: &mut Call) -> Result<Reply, RestError> {
+    call.query.finish()?;
+    let c = ctx.sim.read();
+    let q = find(ctx, &c, call.var(0), call.var(1))?;
+    let fields = instance_fields(&call.query.fields(&QTREE)?);
+    Ok(Reply::ok(select(&record(&c, q), &fields, &QTREE)).svm(q.svm.clone()))
+}
+
+fn change(b: &Body) -> Result<QtreeChange, RestError> {
+    let mode = match b.value("unix_permissions") {
+        None => None,
+        Some(Value::Number(n)) => Some(n.to_string()),
+        Some(Value::String(s)) => Some(s.clone()),
+        Some(v) => {
+            return Err(RestError::invalid(
+                "unix_permissions",
+                format!("The value {v} is invalid for field \"unix_permissions\"."),
+            ))
+        }
+    };
+    Ok(QtreeChange {
+        security_style: b.str("security_style")?,
+        mode: mode
+            .map(|m| {
+                parse_permissions(&m).map_err(|e| RestError::from(e).target("unix_permissions"))
+            })
+            .transpose()?,
+        export_policy: b.str("export_policy.name")?,
+        oplocks: None,
+    })
+}
+
+fn create(ctx: &Ctx, call: &mut Call) -> Result<Reply, RestError> {
+    let b = &call.body;
+    let (svm, volume) = {
+        let c = ctx.sim.read();
+        let svm = ctx.svm_named(
+            &c,
+            b.str("svm.name")?.as_deref(),
+            b.str("svm.uuid")?.as_deref(),
+        )?;
+        let volume = match (b.str("volume.name")?, b.str("volume.uuid")?) {
+            (Some(n), _) => n,
+            (None, Some(u)) => by_uuid(ctx, &c, &u)?.name.clone(),
+            (None, None) => return Err(RestError::missing("volume.name")),
+        };
+        (svm, volume)
+    };
+    let name = b.req_str("name")?;
+    let ch = change(b)?;
+    let s = svm.clone();
+    let op: Op = Box::new(move |c: &mut Cluster| c.create_qtree(&s, &volume, &name, ch));
+    job::start(ctx, call, &svm, op)
+}
+
+fn modify(ctx: &Ctx, call: &mut Call) -> Result<Reply, RestError> {
+    let (svm, volume, name) = {
+        let c = ctx.sim.read();
+        let q = find(ctx, &c, call.var(0), call.var(1))?;
+        (q.svm.clone(), q.volume.clone(), q.name.clone())
+    };
+    let ch = change(&call.body)?;
+    let new_name = call.body.str("name")?;
+    let s = svm.clone();
+    let op: Op = Box::new(move |c: &mut Cluster| {
+        c.modify_qtree(&s, &volume, &name, ch)?;
+        if let Some(n) = new_name.filter(|n| *n != name) {
+            c.rename_qtree(&s, &volume, &name, &n)?;
+        }
+        Ok(())
+    });
+    job::start(ctx, call, &svm, op)
+}
+
+fn remove(ctx: &Ctx, call: &mut Call) -> Result<Reply, RestError> {
+    let (svm, volume, name) = {
+        let c = ctx.sim.read();
+        let q = find(ctx, &c, call.var(0), call.var(1))?;
+        (q.svm.clone(), q.volume.clone(), q.name.clone())
+    };
+    let s = svm.clone();
+    let op: Op = Box::new(move |c: &mut Cluster| c.delete_qtree(&s, &volume, &name));
+    job::start(ctx, call, &svm, op)
+}

@@ -1,0 +1,132 @@
+//! `/api/svm/svms`: the SVMs, with their state, aggregates and protocols. Trident takes the SVM's
+//! UUID from here and refuses a backend whose SVM has no aggregates or is not running.
+
+use super::super::error::RestError;
+use super::super::query::{collection, links, select, Schema};
+use super::super::{get, Call, Ctx, Reply, Route};
+use super::aggregate_ref;
+use super::cluster::instance_fields;
+use crate::model::{Cluster, Svm};
+use serde_json::{json, Value};
+
+pub static ROUTES: &[Route] = &[get("/svm/svms", svms), get("/svm/svms/{uuid}", svm)];
+
+pub const SVM: Schema = Schema {
+    keys: &["uuid", "name"],
+    defaults: &[],
+    order: &["name"],
+    fields: &[
+        "uuid",
+        "name",
+        "state",
+        "subtype",
+        "language",
+        "comment",
+        "aggregates",
+        "aggregates.name",
+        "aggregates.uuid",
+        "nfs",
+        "nfs.enabled",
+        "cifs",
+        "cifs.enabled",
+        "iscsi",
+        "iscsi.enabled",
+        "fcp",
+        "fcp.enabled",
+        "nvme",
+        "nvme.enabled",
+        "ip_interfaces",
+        "ip_interfaces.name",
+        "ip_interfaces.uuid",
+        "ip_interfaces.ip",
+        "ip_interfaces.ip.address",
+        "ip_interfaces.services",
+        "ipspace",
+        "ipspace.name",
+        "snapshot_policy",
+        "snapshot_policy.name",
+        "root_volume",
+        "root_volume.name",
+        "_links",
+    ],
+};
+
+fn protocol(s: &Svm, p: &str) -> Value {
+    json!({"enabled": s.allowed_protocols.iter().any(|a| a == p)})
+}
+
+/// The REST service names of a LIF.
+pub fn services(role: &str, protocols: &[String]) -> Vec<String> {
+    if role != "data" {
+        return vec!["management_https".into()];
+    }
+    let mut out = vec!["data_core".to_string()];
+    for p in protocols {
+        match p.as_str() {
+            "nfs" => out.push("data_nfs".into()),
+            "cifs" => out.push("data_cifs".into()),
+            "iscsi" => out.push("data_iscsi".into()),
+            "fcp" => out.push("data_fc".into()),
+            _ => {}
+        }
+    }
+    out
+}
+
+pub fn svm_record(c: &Cluster, s: &Svm) -> Value {
+    let aggregates: Vec<Value> = s.aggregates.iter().map(|a| aggregate_ref(c, a)).collect();
+    let lifs: Vec<Value> = s
+        .lifs
+        .iter()
+        .map(|l| {
+            json!({"name": l.name, "uuid": l.uuid.to_string(), "ip": {"address": l.address.to_string()},
+                   "services": services(&l.role, &l.protocols)})
+        })
+        .collect();
+    json!({
+        "uuid": s.uuid.to_string(),
+        "name": s.name,
+        "state": s.state.as_str(),
+        "subtype": s.subtype,
+        "language": s.language,
+        "comment": s.comment,
+        "aggregates": aggregates,
+        "nfs": protocol(s, "nfs"),
+        "cifs": protocol(s, "cifs"),
+        "iscsi": protocol(s, "iscsi"),
+        "fcp": protocol(s, "fcp"),
+        "nvme": protocol(s, "nvme"),
+        "ip_interfaces": lifs,
+        "ipspace": {"name": "Default"},
+        "snapshot_policy": {"name": "default"},
+        "root_volume": {"name": s.root_volume()},
+        "_links": links(format!("/api/svm/svms/{}", s.uuid)),
+    })
+}
+
+fn svms(ctx: &Ctx, call: &mut Call) -> Result<Reply, RestError> {
+    let c = ctx.sim.read();
+    let records = c
+        .svms
+        .values()
+        .filter(|s| ctx.sees(&s.name))
+        .map(|s| svm_record(&c, s));
+    Ok(Reply::ok(collection(
+        &call.query,
+        &call.path,
+        &SVM,
+        records,
+    )?))
+}
+
+fn svm(ctx: &Ctx, call: &mut Call) -> Result<Reply, RestError> {
+    call.query.finish()?;
+    let c = ctx.sim.read();
+    let s = c
+        .svms
+        .values()
+        .find(|s| s.uuid.to_string() == call.var(0) && ctx.sees(&s.name))
+        .ok_or_else(|| RestError::not_found(&format!("SVM {}", call.var(0))).target("uuid"))?;
+    let fields = instance_fields(&call.query.fields(&SVM)?);
+    Ok(Reply::ok(select(&svm_record(&c, s), &fields, &SVM)).svm(s.name.clone()))
+}

@@ -1,0 +1,270 @@
+//! The ONTAP REST front (`/api/...`) on the same model as ZAPI: a volume made over one front is
+//! the same object, with the same UUID, over the other. Decodes the path, query and JSON body,
+//! calls the model, and encodes ONTAP's JSON: collections with `records`/`num_records`/`_links`,
+//! `fields=` and query filters (see `query`), jobs for asynchronous verbs (see `job`), and errors as
+//! `{"error": {"message", "code", "target"}}` (see `error`). One file per API family in `api/`.
+
+pub mod api;
+pub mod body;
+pub mod error;
+pub mod job;
+pub mod query;
+
+use crate::model::{Cluster, Role, Scope, User};
+use crate::sim::Sim;
+use body::Body;
+use error::RestError;
+use query::Query;
+use serde_json::Value;
+use std::sync::Arc;
+
+/// One request as a handler sees it.
+pub struct Call {
+    pub method: &'static str,
+    /// The request path (`/api/storage/volumes/<uuid>`).
+    pub path: String,
+    /// Path variables in order (`{uuid}`, `{id}`, ...).
+    pub vars: Vec<String>,
+    pub query: Query,
+    pub body: Body,
+    /// A fault rule's job failure (code, message): the job fails with it and changes nothing.
+    pub fail_job: Option<(u32, String)>,
+}
+
+impl Call {
+    pub fn var(&self, i: usize) -> &str {
+        self.vars.get(i).map(String::as_str).unwrap_or("")
+    }
+}
+
+pub struct Ctx<'a> {
+    pub sim: &'a Arc<Sim>,
+    pub user: &'a User,
+}
+
+impl Ctx<'_> {
+    /// The SVM an SVM-scoped user is confined to.
+    pub fn scope(&self) -> Option<&str> {
+        match &self.user.scope {
+            Scope::Cluster => None,
+            Scope::Svm(s) => Some(s),
+        }
+    }
+
+    /// Whether the caller may see objects of `svm`.
+    pub fn sees(&self, svm: &str) -> bool {
+        self.scope().is_none_or(|s| s == svm)
+    }
+
+    /// Resolve an SVM named by `svm.name` and/or `svm.uuid` (both must agree), within the
+    /// caller's scope.
+    pub fn svm_named(
+        &self,
+        c: &Cluster,
+        name: Option<&str>,
+        uuid: Option<&str>,
+    ) -> Result<String, RestError> {
+        let found = match (name, uuid) {
+            (None, None) => match self.scope() {
+                Some(s) => return Ok(s.to_string()),
+                None => return Err(RestError::missing("svm.name")),
+            },
+            (Some(n), _) => c.svms.get(n),
+            (None, Some(u)) => c.svms.values().find(|s| s.uuid.to_string() == u),
+        };
+        let what = name.or(uuid).unwrap_or_default();
+        let svm = found
+            .filter(|s| uuid.is_none_or(|u| s.uuid.to_string() == u))
+            .ok_or_else(|| {
+                RestError::new(
+                    404,
+                    error::SVM_NOT_FOUND,
+                    format!("SVM \"{what}\" does not exist."),
+                )
+                .target(if name.is_some() {
+                    "svm.name"
+                } else {
+                    "svm.uuid"
+                })
+            })?;
+        if !self.sees(&svm.name) {
+            return Err(RestError::new(
+                403,
+                error::NOT_AUTHORIZED,
+                format!(
+                    "not authorized for that command: SVM \"{what}\" is outside this user's scope"
+                ),
+            ));
+        }
+        Ok(svm.name.clone())
+    }
+}
+
+/// What a handler answers. `job` asks the listener to wait (up to `return_timeout`) for the job
+/// before answering, as ONTAP does when the caller sets `return_timeout`.
+pub struct Reply {
+    pub status: u16,
+    pub body: Value,
+    pub job: Option<job::Pending>,
+    /// The SVM the call acted on, for the journal.
+    pub svm: Option<String>,
+}
+
+impl Reply {
+    pub fn ok(body: Value) -> Reply {
+        Reply {
+            status: 200,
+            body,
+            job: None,
+            svm: None,
+        }
+    }
+
+    pub fn created(body: Value) -> Reply {
+        Reply {
+            status: 201,
+            ..Reply::ok(body)
+        }
+    }
+
+    pub fn svm(mut self, svm: impl Into<String>) -> Reply {
+        self.svm = Some(svm.into());
+        self
+    }
+}
+
+pub type Handler = fn(&Ctx, &mut Call) -> Result<Reply, RestError>;
+
+/// One served method on one path pattern (`{..}` segments are variables).
+pub struct Route {
+    pub method: &'static str,
+    pub path: &'static str,
+    pub handler: Handler,
+    /// Whether the call changes state (refused for read-only users).
+    pub write: bool,
+}
+
+pub const fn get(path: &'static str, handler: Handler) -> Route {
+    Route {
+        method: "GET",
+        path,
+        handler,
+        write: false,
+    }
+}
+
+pub const fn post(path: &'static str, handler: Handler) -> Route {
+    Route {
+        method: "POST",
+        path,
+        handler,
+        write: true,
+    }
+}
+
+pub const fn patch(path: &'static str, handler: Handler) -> Route {
+    Route {
+        method: "PATCH",
+        path,
+        handler,
+        write: true,
+    }
+}
+
+pub const fn delete(path: &'static str, handler: Handler) -> Route {
+    Route {
+        method: "DELETE",
+        path,
+        handler,
+        write: true,
+    }
+}
+
+/// Match `path` against a route pattern; the variables on success.
+fn bind(pattern: &str, path: &str) -> Option<Vec<String>> {
+    let (p, a): (Vec<&str>, Vec<&str>) = (
+        pattern.trim_matches('/').split('/').collect(),
+        path.trim_end_matches('/')
+            .trim_start_matches('/')
+            .split('/')
+            .collect(),
+    );
+    if p.len() != a.len() {
+        return None;
+    }
+    let mut vars = Vec::new();
+    for (p, a) in p.iter().zip(&a) {
+        if p.starts_with('{') {
+            if a.is_empty() {
+                return None;
+            }
+            vars.push(query::decode(a).ok()?);
+        } else if p != a {
+            return None;
+        }
+    }
+    Some(vars)
+}
+
+/// The route for a method and path: `Err` with 404 (no such path) or 405 (path without that
+/// method).
+pub fn find(method: &str, path: &str) -> Result<(&'static Route, Vec<String>), RestError> {
+    let mut path_known = false;
+    for r in api::ROUTES.iter().flat_map(|f| f.iter()) {
+        if let Some(vars) = bind(r.path, path) {
+            if r.method == method {
+                return Ok((r, vars));
+            }
+            path_known = true;
+        }
+    }
+    if path_known {
+        Err(RestError::new(
+            405,
+            error::API_NOT_FOUND,
+            format!("The method \"{method}\" is not supported on \"{path}\"."),
+        ))
+    } else {
+        Err(RestError::new(
+            404,
+            error::API_NOT_FOUND,
+            format!("API not found: \"{path}\"."),
+        ))
+    }
+}
+
+/// A request as the listener hands it over.
+pub struct Request<'a> {
+    pub route: &'static Route,
+    pub vars: Vec<String>,
+    /// The full path (`/api/...`).
+    pub path: &'a str,
+    pub query: Option<&'a str>,
+    pub body: &'a [u8],
+    pub fail_job: Option<(u32, String)>,
+}
+
+/// Answer one request.
+pub fn handle(sim: &Arc<Sim>, user: &User, req: Request) -> Result<Reply, RestError> {
+    let route = req.route;
+    if route.write && user.role == Role::Readonly {
+        return Err(RestError::new(
+            403,
+            error::NOT_AUTHORIZED,
+            format!(
+                "not authorized for that command: user \"{}\" has a read-only role",
+                user.name
+            ),
+        ));
+    }
+    let mut call = Call {
+        method: route.method,
+        path: req.path.trim_end_matches('/').to_string(),
+        vars: req.vars,
+        query: Query::parse(req.query)?,
+        body: Body::parse(req.body)?,
+        fail_job: req.fail_job,
+    };
+    let ctx = Ctx { sim, user };
+    (route.handler)(&ctx, &mut call)
+}
