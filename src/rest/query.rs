@@ -413,7 +413,15 @@ pub fn collection(
             break;
         }
         last = order_key(&r, schema);
-        out.push(select(&r, &fields, schema));
+        let mut rec = select(&r, &fields, schema);
+        // Fields used as filters come back too (Trident re-checks the clone-parent filters).
+        if fields != Fields::All {
+            for (k, _) in filters {
+                let parts: Vec<&str> = k.split('.').collect();
+                project(&r, &parts, &mut rec);
+            }
+        }
+        out.push(rec);
     }
     let mut links = json!({"self": {"href": href(path, &q.raw)}});
     if let Some(key) = next {
