@@ -253,6 +253,7 @@ fn print_banner(
         c.version.ontapi()
     );
     println!("  ZAPI     https://{bound}{}", crate::http::ZAPI_PATH);
+    println!("  REST     https://{bound}/api");
     match state {
         Some(d) => println!("  state    {} ({} volumes)", d.display(), c.volumes.len()),
         None => println!("  state    in memory (--ephemeral): nothing is saved"),
