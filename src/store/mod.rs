@@ -285,12 +285,21 @@ impl Store {
     pub fn compact(&mut self, cluster: &Cluster) -> Result<()> {
         let path = self.dir.join(SNAPSHOT_FILE);
         let tmp = self.dir.join(format!("{SNAPSHOT_FILE}.tmp"));
-        let doc = StateDoc {
-            format: SNAP_FORMAT.into(),
+        // The same document as `StateDoc`, with the records borrowed from the model.
+        #[derive(Serialize)]
+        struct Doc<'a> {
+            format: &'a str,
+            version: u32,
+            seq: u64,
+            counters: Counters,
+            records: records::AllRecords<'a>,
+        }
+        let doc = Doc {
+            format: SNAP_FORMAT,
             version: FORMAT_VERSION,
             seq: self.seq,
             counters: cluster.counters,
-            records: records::all(cluster),
+            records: records::AllRecords(cluster),
         };
         {
             let f = File::create(&tmp).with_context(|| format!("creating {}", tmp.display()))?;
