@@ -1218,12 +1218,12 @@ async fn desired_attributes_prune_after_the_query_filters() {
     let recs = records(&r);
     assert_eq!(recs.len(), 1);
     let v = &recs[0];
-    let groups: Vec<&str> = v.children.iter().map(|c| c.name.as_str()).collect();
+    let groups: Vec<&str> = v.children.iter().map(|c| c.name.as_ref()).collect();
     assert_eq!(groups, ["volume-id-attributes", "volume-space-attributes"]);
     let mut id: Vec<&str> = at(v, "volume-id-attributes")
         .children
         .iter()
-        .map(|c| c.name.as_str())
+        .map(|c| c.name.as_ref())
         .collect();
     id.sort();
     assert_eq!(id, ["containing-aggregate-name", "name"]);
@@ -1235,7 +1235,7 @@ async fn desired_attributes_prune_after_the_query_filters() {
     let space: Vec<&str> = at(v, "volume-space-attributes")
         .children
         .iter()
-        .map(|c| c.name.as_str())
+        .map(|c| c.name.as_ref())
         .collect();
     assert_eq!(space, ["size"]);
     assert_eq!(num(v, "volume-space-attributes/size"), 2 * GIB);

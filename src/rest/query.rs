@@ -500,7 +500,8 @@ mod tests {
         assert_eq!(r["nas"]["path"], "/b");
         assert_eq!(r["aggregates"][0]["name"], "a1");
         assert!(r["aggregates"][0].get("uuid").is_none());
-        assert!(r.get("size").is_none());
+        assert_eq!(r["size"], 20, "a filter's field comes back");
+        assert!(r.get("svm").is_none());
         let next = body["_links"]["next"]["href"].as_str().unwrap();
         assert!(next.contains("start.name=b"), "{next}");
         let q2 = Query::parse(next.split_once('?').map(|x| x.1)).unwrap();

@@ -56,7 +56,7 @@ pub fn decode(body: &[u8]) -> Result<Request, ZapiError> {
                 "Only one API may be invoked per request: <netapp> holds {n} elements ({})",
                 children
                     .iter()
-                    .map(|c| c.name.as_str())
+                    .map(|c| c.name.as_ref())
                     .collect::<Vec<_>>()
                     .join(", ")
             ),

@@ -7,6 +7,7 @@
 
 use quick_xml::events::Event;
 use quick_xml::Reader;
+use std::borrow::Cow;
 use std::fmt::Write as _;
 
 /// Deepest nesting accepted; real ZAPI bodies stay below 10.
@@ -14,14 +15,16 @@ const MAX_DEPTH: usize = 64;
 
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Element {
-    pub name: String,
+    /// Borrowed for the names responses are built from, so a record costs no allocation per
+    /// element name.
+    pub name: Cow<'static, str>,
     pub attrs: Vec<(String, String)>,
     pub text: String,
     pub children: Vec<Element>,
 }
 
 impl Element {
-    pub fn new(name: impl Into<String>) -> Self {
+    pub fn new(name: impl Into<Cow<'static, str>>) -> Self {
         Element {
             name: name.into(),
             ..Default::default()
@@ -29,7 +32,7 @@ impl Element {
     }
 
     /// A leaf holding a text value.
-    pub fn leaf(name: impl Into<String>, text: impl ToString) -> Self {
+    pub fn leaf(name: impl Into<Cow<'static, str>>, text: impl ToString) -> Self {
         Element {
             name: name.into(),
             text: text.to_string(),
@@ -56,7 +59,7 @@ impl Element {
     }
 
     /// Builder: append a leaf child.
-    pub fn with_leaf(self, name: &str, text: impl ToString) -> Self {
+    pub fn with_leaf(self, name: &'static str, text: impl ToString) -> Self {
         self.with(Element::leaf(name, text))
     }
 
@@ -67,7 +70,7 @@ impl Element {
     }
 
     /// Builder: append a leaf child only when the value is known.
-    pub fn with_opt(self, name: &str, text: Option<impl ToString>) -> Self {
+    pub fn with_opt(self, name: &'static str, text: Option<impl ToString>) -> Self {
         match text {
             Some(t) => self.with_leaf(name, t),
             None => self,
@@ -75,7 +78,7 @@ impl Element {
     }
 
     /// Builder: a list wrapper holding one leaf per value (`<data-protocols><data-protocol>nfs</..>`).
-    pub fn with_list<I, T>(self, name: &str, item: &str, values: I) -> Self
+    pub fn with_list<I, T>(self, name: &'static str, item: &'static str, values: I) -> Self
     where
         I: IntoIterator<Item = T>,
         T: ToString,
@@ -273,7 +276,7 @@ pub fn parse(doc: &str) -> Result<Element, ParseError> {
     if !stack.is_empty() {
         return Err(ParseError(format!(
             "XML is not well-formed: element <{}> is not closed",
-            stack.last().map(|e| e.name.as_str()).unwrap_or("")
+            stack.last().map(|e| e.name.as_ref()).unwrap_or("")
         )));
     }
     root.ok_or_else(|| ParseError("the body holds no XML element".into()))

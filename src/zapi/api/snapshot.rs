@@ -196,7 +196,7 @@ fn modify_iter(ctx: &Ctx, el: &Element) -> Result<Vec<Element>, ZapiError> {
             "volume",
             "vserver",
         ]
-        .contains(&f.name.as_str())
+        .contains(&f.name.as_ref())
         {
             return Err(ZapiError::invalid(format!(
                 "Modification of \"{}\" is not supported by snapshot-modify-iter",

@@ -610,7 +610,7 @@ fn parse_change(attrs: &Element) -> Result<VolumeChange, ZapiError> {
         for f in &group.children {
             let v = f.text.trim().to_string();
             let path = format!("{}/{}", group.name, f.name);
-            match (group.name.as_str(), f.name.as_str()) {
+            match (group.name.as_ref(), f.name.as_ref()) {
                 ("volume-id-attributes", "comment") => ch.comment = Some(f.text.clone()),
                 ("volume-export-attributes", "policy") => ch.export_policy = Some(v),
                 ("volume-security-attributes", "style") => ch.security_style = Some(v),
@@ -625,7 +625,7 @@ fn parse_change(attrs: &Element) -> Result<VolumeChange, ZapiError> {
                                 ))
                             })
                         };
-                        match u.name.as_str() {
+                        match u.name.as_ref() {
                             "permissions" => ch.unix_permissions = Some(parse_permissions(val)?),
                             "user-id" => ch.user_id = Some(num()?),
                             "group-id" => ch.group_id = Some(num()?),
@@ -686,7 +686,7 @@ fn volume_key(svm: &str, name: &str) -> Element {
 fn modify_matching(
     ctx: &Ctx,
     el: &Element,
-    info: &str,
+    info: &'static str,
 ) -> Result<(Vec<Element>, Vec<Element>), ZapiError> {
     let query = el
         .child("query")
