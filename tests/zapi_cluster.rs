@@ -400,7 +400,7 @@ async fn system_node_get_iter_serials() {
     let recs = records(&r);
     assert_eq!(recs.len(), 2);
     for n in &recs {
-        let fields: Vec<&str> = n.children.iter().map(|c| c.name.as_str()).collect();
+        let fields: Vec<&str> = n.children.iter().map(|c| c.name.as_ref()).collect();
         assert_eq!(fields, ["node-serial-number"]);
         assert_eq!(txt(n, "node-serial-number").len(), 12);
     }

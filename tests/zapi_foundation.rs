@@ -309,7 +309,7 @@ async fn iterator_paging_queries_and_pruning() {
         .body,
     );
     for rec in &r.child("attributes-list").unwrap().children {
-        let fields: Vec<_> = rec.children.iter().map(|c| c.name.as_str()).collect();
+        let fields: Vec<_> = rec.children.iter().map(|c| c.name.as_ref()).collect();
         assert_eq!(fields, ["uuid", "vserver-name"]);
     }
 }

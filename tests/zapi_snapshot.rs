@@ -133,7 +133,7 @@ async fn ansible_query_and_labels() {
     let r = z.ok(q).await;
     let recs = records(&r);
     assert_eq!(recs.len(), 1);
-    let mut fields: Vec<&str> = recs[0].children.iter().map(|c| c.name.as_str()).collect();
+    let mut fields: Vec<&str> = recs[0].children.iter().map(|c| c.name.as_ref()).collect();
     fields.sort();
     assert_eq!(fields, ["comment", "snapmirror-label"]);
     assert_eq!(txt(&recs[0], "comment"), "made by ansible");
