@@ -5,6 +5,7 @@
 //! reads the topology seed; `server` wires them together for `ontap-sim serve`.
 
 pub mod admin;
+pub mod backend_json;
 pub mod cli;
 pub mod config;
 pub mod faults;

@@ -2,7 +2,6 @@
 //! certificate-auth clients.
 
 use anyhow::{Context, Result};
-use base64::Engine;
 use clap::{Parser, Subcommand, ValueEnum};
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -134,6 +133,8 @@ enum Command {
         #[arg(long = "name", value_name = "NAME")]
         names: Vec<String>,
     },
+    /// Print a Trident backend config (ontap-nas, JSON) for the topology `serve` runs.
+    BackendJson(ontap_sim::backend_json::Args),
 }
 
 #[derive(clap::Args)]
@@ -159,12 +160,15 @@ impl AdminArgs {
 enum FaultCmd {
     /// Add a rule. Match options narrow where it fires; one action option says what happens.
     Add {
-        /// tcp, tls, zapi or nfs.
+        /// tcp, tls, zapi, rest or nfs.
         #[arg(long)]
         front: Option<String>,
-        /// ZAPI name or NFS procedure (globs: `volume-*`).
+        /// ZAPI name, REST path or NFS procedure (globs: `volume-*`, `/api/storage/volumes*`).
         #[arg(long)]
         api: Option<String>,
+        /// REST method (GET, POST, PATCH, DELETE; `|` for several).
+        #[arg(long)]
+        method: Option<String>,
         #[arg(long)]
         svm: Option<String>,
         #[arg(long)]
@@ -174,7 +178,8 @@ enum FaultCmd {
         /// Client IP or CIDR.
         #[arg(long)]
         client: Option<String>,
-        /// delay, hang, close, reset, tls_fail, http_status, zapi, nfs_error.
+        /// delay, hang, close, reset, tls_fail, http_status, zapi, nfs_error, rest_error,
+        /// job_failure.
         #[arg(long)]
         action: String,
         /// delay: milliseconds (with --max-ms: a range).
@@ -190,6 +195,12 @@ enum FaultCmd {
         errno: Option<u32>,
         #[arg(long)]
         reason: Option<String>,
+        /// rest_error, job_failure: ONTAP's error code and message (rest_error also takes
+        /// --status, default 400).
+        #[arg(long)]
+        code: Option<u32>,
+        #[arg(long)]
+        message: Option<String>,
         /// Fire this many times, then disappear.
         #[arg(long, conflicts_with = "probability")]
         times: Option<u64>,
@@ -274,6 +285,7 @@ fn run(cli: Cli) -> Result<()> {
             state_dir,
             names,
         } => certs(&user, state_dir, &names),
+        Command::BackendJson(args) => ontap_sim::backend_json::run(args),
         other => {
             let rt = tokio::runtime::Builder::new_current_thread()
                 .enable_all()
@@ -298,6 +310,7 @@ async fn control(cmd: Command) -> Result<()> {
                 FaultCmd::Add {
                     front,
                     api,
+                    method,
                     svm,
                     volume,
                     user,
@@ -308,6 +321,8 @@ async fn control(cmd: Command) -> Result<()> {
                     status,
                     errno,
                     reason,
+                    code,
+                    message,
                     times,
                     probability,
                     name,
@@ -325,6 +340,13 @@ async fn control(cmd: Command) -> Result<()> {
                         "nfs_error" => {
                             serde_json::json!({"type": "nfs_error", "status": status.unwrap_or_else(|| "EIO".into())})
                         }
+                        "rest_error" => serde_json::json!({"type": "rest_error",
+                            "status": status.as_deref().unwrap_or("400").parse::<u16>()?,
+                            "code": code.unwrap_or(13001),
+                            "message": message.unwrap_or_else(|| "injected failure".into())}),
+                        "job_failure" => serde_json::json!({"type": "job_failure",
+                            "code": code.unwrap_or(13001),
+                            "message": message.unwrap_or_else(|| "injected failure".into())}),
                         other => serde_json::json!({"type": other}),
                     };
                     let fire = match (times, probability) {
@@ -336,6 +358,7 @@ async fn control(cmd: Command) -> Result<()> {
                     for (k, v) in [
                         ("front", front),
                         ("api", api),
+                        ("method", method),
                         ("svm", svm),
                         ("volume", volume),
                         ("user", user),
@@ -452,7 +475,9 @@ async fn control(cmd: Command) -> Result<()> {
                 .call("PUT", &format!("/listeners/{which}"), mode.into_bytes())
                 .await?,
         ),
-        Command::Serve { .. } | Command::Certs { .. } => unreachable!("handled in run"),
+        Command::Serve { .. } | Command::Certs { .. } | Command::BackendJson(_) => {
+            unreachable!("handled in run")
+        }
     }
     Ok(())
 }
@@ -462,27 +487,17 @@ fn certs(user: &str, state_dir: Option<PathBuf>, extra: &[String]) -> Result<()>
     let state = ontap_sim::server::state_dir(state_dir.as_deref(), false);
     let dir = ontap_sim::server::cert_dir(state.as_deref()).expect("a state dir");
     let names = tls::server_names("0.0.0.0".parse()?, extra);
-    let m = tls::ensure_generated(Some(&dir), &names)?;
-    let (cert, key) = tls::issue_client(&m.ca_pem, &m.ca_key_pem, user)?;
-    let cert_path = dir.join(format!("{user}.pem"));
-    let key_path = dir.join(format!("{user}-key.pem"));
-    std::fs::write(&cert_path, &cert)?;
-    std::fs::write(&key_path, &key)?;
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(&key_path, std::fs::Permissions::from_mode(0o600))?;
-    }
-    let b64 = |s: &str| base64::engine::general_purpose::STANDARD.encode(s);
+    let c = ontap_sim::backend_json::issue_client_certificate(&dir, user, &names)?;
     eprintln!(
         "CA {}, server certificate {}, client certificate {} and key {} (CN {user})",
         dir.join(tls::CA_CERT).display(),
         dir.join(tls::SERVER_CERT).display(),
-        cert_path.display(),
-        key_path.display()
+        c.cert_path.display(),
+        c.key_path.display()
     );
-    println!("clientCertificate: {}", b64(&cert));
-    println!("clientPrivateKey: {}", b64(&key));
-    println!("trustedCACertificate: {}", b64(&m.ca_pem));
+    let (cert, key, ca) = c.trident_values();
+    println!("clientCertificate: {cert}");
+    println!("clientPrivateKey: {key}");
+    println!("trustedCACertificate: {ca}");
     Ok(())
 }

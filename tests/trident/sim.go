@@ -44,6 +44,7 @@ type Sim struct {
 	AdminURL string // the control API (faults, journal, metrics, switches)
 	ZAPIURL  string
 	StateDir string // "" with --ephemeral
+	NFSAddr  string // the NFS listener, ADDR:PORT ("" when NFS is not served)
 	stderr   *lockedBuffer
 	done     chan error
 }
@@ -141,6 +142,9 @@ func StartSim(opts SimOptions) (*Sim, error) {
 			}
 			if f := strings.Fields(line); len(f) == 2 && f[0] == "admin" {
 				s.AdminURL = f[1]
+			}
+			if f := strings.Fields(line); len(f) >= 3 && f[0] == "NFS" && f[2] == "(NFS" {
+				s.NFSAddr = f[1]
 			}
 			if strings.TrimSpace(line) == "ready" {
 				if s.Host == "" {
