@@ -147,10 +147,11 @@ pub async fn serve(opts: ServeOptions) -> Result<()> {
     let seed = (topology.clone(), listeners);
     let sim = match store {
         None => Sim::ephemeral(cluster, seed)?,
-        Some(mut store) => {
+        Some(store) => {
             let first_start = loaded.is_none();
             let replayed = loaded.as_ref().map_or(0, |l| l.journal_lines);
             let clean = loaded.as_ref().is_some_and(|l| l.clean);
+            let dirty = loaded.as_ref().map(|l| l.dirty.clone()).unwrap_or_default();
             let added = match loaded {
                 Some(l) => records::load_into(&mut cluster, l).map_err(|e| {
                     anyhow::anyhow!(
@@ -164,9 +165,7 @@ pub async fn serve(opts: ServeOptions) -> Result<()> {
             cluster.commit();
             let data = DataDirs::at(store.volumes_dir())?;
             data.reconcile(&cluster, first_start)?;
-            if first_start || added > 0 || replayed > 0 {
-                store.compact(&cluster)?;
-            }
+
             info!(
                 dir = %store.dir().display(),
                 volumes = cluster.volumes.len(),
@@ -175,7 +174,12 @@ pub async fn serve(opts: ServeOptions) -> Result<()> {
             );
             let sim = Sim::durable(cluster, store, data, seed);
             if !first_start && !clean {
-                sim.measure_usage();
+                sim.measure_usage(&dirty);
+            }
+            // A replayed journal stays as it is (it compacts when it is due); a first start or
+            // objects the topology added are saved at once.
+            if first_start || added > 0 {
+                sim.save_snapshot()?;
             }
             sim
         }

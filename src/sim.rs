@@ -91,6 +91,16 @@ impl Sim {
                 .then(|| self.data_order.lock().unwrap_or_else(|e| e.into_inner()));
             (out, seq, actions, order)
         };
+        // Copies that change a volume's data are marked first, so a crash mid-copy is measured.
+        let copied: Vec<Uuid> = actions
+            .iter()
+            .filter_map(|a| match a {
+                crate::model::DataAction::CloneVolume { clone, .. } => Some(*clone),
+                crate::model::DataAction::RestoreSnapshot { volume, .. } => Some(*volume),
+                _ => None,
+            })
+            .collect();
+        self.mark_dirty(&copied);
         for a in &actions {
             if let Err(e) = self.data.apply(a) {
                 // The model change is saved; the next start reconciles the directories.
@@ -208,7 +218,34 @@ impl Sim {
             .apply(&mut c, |c| c.charge_data(svm, volume, bytes, files), false)
             .map(|(v, _)| v);
         c.commit();
+        if out.is_ok() && (bytes != 0 || files != 0) {
+            if let Some(v) = c.volumes.get(&(svm.to_string(), volume.to_string())) {
+                self.mark_dirty(&[v.uuid]);
+            }
+        }
         out
+    }
+
+    /// See [`Store::mark_dirty`]. A failure is logged: the worst outcome is a usage figure that
+    /// is off after a crash, until the volume is written again.
+    fn mark_dirty(&self, volumes: &[Uuid]) {
+        let Some(store) = &self.store else { return };
+        if volumes.is_empty() {
+            return;
+        }
+        let mut st = store.lock().unwrap_or_else(|e| e.into_inner());
+        if let Err(e) = st.mark_dirty(volumes) {
+            warn!(error = %format!("{e:#}"), "could not note volumes whose data changes; a crash may leave their usage stale");
+        }
+    }
+
+    /// Write a fresh snapshot of the state now.
+    pub fn save_snapshot(&self) -> anyhow::Result<()> {
+        let c = self.write();
+        if let Some(store) = &self.store {
+            store.lock().unwrap_or_else(|e| e.into_inner()).compact(&c)?;
+        }
+        Ok(())
     }
 
     /// The directory holding a volume's active file system.
@@ -229,11 +266,17 @@ impl Sim {
         self.data.lock(volume)
     }
 
-    /// Measure every volume's usage from its data directory (after an unclean stop).
-    pub fn measure_usage(&self) {
+    /// Measure the usage of these volumes from their data directories (after an unclean stop:
+    /// the ones whose data changed since the last snapshot).
+    pub fn measure_usage(&self, only: &[Uuid]) {
+        let only: std::collections::HashSet<&Uuid> = only.iter().collect();
         let mut c = self.write();
-        let keys: Vec<((String, String), Uuid)> =
-            c.volumes.iter().map(|(k, v)| (k.clone(), v.uuid)).collect();
+        let keys: Vec<((String, String), Uuid)> = c
+            .volumes
+            .iter()
+            .filter(|(_, v)| only.contains(&v.uuid))
+            .map(|(k, v)| (k.clone(), v.uuid))
+            .collect();
         for (k, uuid) in keys {
             let (bytes, files) = self.data.usage(&uuid);
             if let Some(v) = c.volumes.get_mut(&k) {

@@ -362,30 +362,3 @@ async fn volume_data_follows_snapshots_restores_and_clones() {
     assert_passed(&sim.call(&zapi_vfiler("svm1", &format!("<volume-recovery-queue-purge><volume-name>{entry}</volume-name></volume-recovery-queue-purge>"))).await);
     assert!(!state.join("volumes").join(&vol).exists());
 }
-
-#[tokio::test]
-async fn usage_is_measured_from_disk_after_a_kill() {
-    let mut sim = Sim::start(None);
-    assert_passed(&sim.call(&zapi_vfiler("svm1", SETUP[0])).await);
-    let vol = volume_uuid(&sim, "vol1").await;
-    let state = sim.dir.path().join("state");
-    std::fs::write(
-        state.join("volumes").join(&vol).join("data/blob"),
-        vec![7u8; 1 << 20],
-    )
-    .unwrap();
-    sim.child.kill().unwrap();
-    sim.child.wait().unwrap();
-    let dir = std::mem::replace(&mut sim.dir, tempfile::tempdir().unwrap());
-    let sim = Sim::start_in(dir, None, &[]);
-    let r = assert_passed(&sim.call(&zapi_vfiler("svm1", "<volume-get-iter><query><volume-attributes><volume-id-attributes><name>vol1</name></volume-id-attributes></volume-attributes></query></volume-get-iter>")).await);
-    let used = r
-        .path(&[
-            "attributes-list",
-            "volume-attributes",
-            "volume-space-attributes",
-            "size-used",
-        ])
-        .unwrap();
-    assert_eq!(used.text, (1u64 << 20).to_string());
-}

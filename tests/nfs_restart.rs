@@ -106,3 +106,34 @@ async fn restart_keeps_data_and_handles() {
         Some(nfsstat3::NFS3ERR_BADHANDLE)
     );
 }
+
+/// NFS writes are not journaled: after a kill, the volumes written since the last snapshot (and
+/// only those) are measured from disk again, so their usage is right and the start stays fast.
+#[tokio::test(flavor = "multi_thread")]
+async fn usage_written_over_nfs_survives_a_kill() {
+    let mut lab = Lab::start(None);
+    lab.policy("p").await;
+    lab.rule("p", "127.0.0.1", "sys", "sys", "sys").await;
+    lab.volume("v", "100m", "p").await;
+    lab.volume("w", "100m", "p").await;
+    let before_w = lab.size_used("w").await;
+    let mut c = Nfs::mount(&lab, "127.0.0.1", "/v", Some((0, 0)))
+        .await
+        .unwrap();
+    let root = c.root.clone();
+    let f = c.create(&root, "blob", 0o644).await.unwrap();
+    c.write_all(&f, 0, &vec![7u8; 1 << 20]).await.unwrap();
+    let used = lab.size_used("v").await;
+    assert!(used >= 1 << 20, "{used}");
+    drop(c);
+    let dirty = std::fs::read_to_string(lab.sim.dir.path().join("state/dirty.log")).unwrap();
+    assert_eq!(dirty.lines().count(), 1, "only the written volume is noted: {dirty}");
+    lab = restart(lab, false);
+    assert_eq!(lab.size_used("v").await, used, "measured again after the kill");
+    assert_eq!(lab.size_used("w").await, before_w);
+    // A clean stop saves exact figures and forgets the list.
+    lab = restart(lab, true);
+    assert_eq!(lab.size_used("v").await, used);
+    let dirty = std::fs::read_to_string(lab.sim.dir.path().join("state/dirty.log")).unwrap();
+    assert!(dirty.is_empty(), "{dirty}");
+}

@@ -18,7 +18,7 @@ use crate::model::{Cluster, Counters};
 use anyhow::{anyhow, bail, Context, Result};
 use records::{Record, RecordKey};
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::fs::{File, OpenOptions};
 use std::io::{BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
@@ -36,6 +36,9 @@ pub const JOURNAL_FILE: &str = "journal.log";
 const LOCK_FILE: &str = "state.lock";
 /// Present only between a clean stop and the next start.
 const CLEAN_FILE: &str = "state.clean";
+/// Volumes whose data changed outside the journal (NFS writes, copies) since the last snapshot:
+/// after an unclean stop only these are measured again.
+const DIRTY_FILE: &str = "dirty.log";
 
 /// One operation's changes: the records it wrote and the ones it removed.
 #[derive(Debug, Serialize, Deserialize)]
@@ -79,6 +82,7 @@ impl StateDoc {
             records: self.records,
             seq: self.seq,
             journal_lines: 0,
+            dirty: Vec::new(),
         }
     }
 
@@ -107,6 +111,8 @@ pub struct Loaded {
     pub records: Vec<Record>,
     pub seq: u64,
     pub journal_lines: u64,
+    /// Volumes whose data may differ from the saved usage figures (see [`Store::mark_dirty`]).
+    pub dirty: Vec<uuid::Uuid>,
 }
 
 pub struct Store {
@@ -114,6 +120,8 @@ pub struct Store {
     journal: File,
     seq: u64,
     lines_since_snapshot: u64,
+    dirty: HashSet<uuid::Uuid>,
+    dirty_log: File,
     _lock: File,
 }
 
@@ -209,12 +217,26 @@ impl Store {
             std::fs::remove_file(&clean_marker)
                 .with_context(|| format!("removing {}", clean_marker.display()))?;
         }
+        let dirty_path = dir.join(DIRTY_FILE);
+        // A torn last line (a crash mid-append) simply fails to parse: that volume's data had not
+        // been touched yet, since the mark is synced before the data changes.
+        let dirty: HashSet<uuid::Uuid> = std::fs::read_to_string(&dirty_path)
+            .unwrap_or_default()
+            .lines()
+            .filter_map(|l| l.trim().parse().ok())
+            .collect();
+        let dirty_log = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&dirty_path)
+            .with_context(|| format!("opening {}", dirty_path.display()))?;
         let loaded = counters.map(|counters| Loaded {
             clean,
             counters,
             records: map.into_values().collect(),
             seq,
             journal_lines,
+            dirty: dirty.iter().copied().collect(),
         });
         let journal = open_journal(&journal_path)?;
         let store = Store {
@@ -222,6 +244,8 @@ impl Store {
             journal,
             seq,
             lines_since_snapshot: journal_lines,
+            dirty,
+            dirty_log,
             _lock: lock,
         };
         Ok((store, loaded))
@@ -242,6 +266,23 @@ impl Store {
         std::fs::write(&p, format!("{}\n", self.seq))
             .with_context(|| format!("writing {}", p.display()))?;
         fsync_dir(&self.dir)
+    }
+
+    /// Note, durably and before it happens, that a volume's data is about to change outside the
+    /// journal (an NFS write, a copy), so that after a crash its usage is measured again. Each
+    /// volume costs one synced line per snapshot period.
+    pub fn mark_dirty(&mut self, volumes: &[uuid::Uuid]) -> Result<()> {
+        let new: Vec<&uuid::Uuid> = volumes.iter().filter(|v| !self.dirty.contains(v)).collect();
+        if new.is_empty() {
+            return Ok(());
+        }
+        let text: String = new.iter().map(|v| format!("{v}\n")).collect();
+        self.dirty_log
+            .write_all(text.as_bytes())
+            .and_then(|_| self.dirty_log.sync_data())
+            .with_context(|| format!("writing {}", self.dir.join(DIRTY_FILE).display()))?;
+        self.dirty.extend(new.into_iter().copied());
+        Ok(())
     }
 
     /// Append one operation's changes to the journal (not yet fsynced; see [`Store::syncer`]).
@@ -327,6 +368,10 @@ impl Store {
         fsync_dir(&self.dir)?;
         self.journal = open_journal(&jpath)?;
         self.lines_since_snapshot = 0;
+        // The snapshot holds every volume's usage as the model has it now: nothing is dirty.
+        self.dirty_log.set_len(0)?;
+        self.dirty_log.sync_data()?;
+        self.dirty.clear();
         info!(seq = self.seq, "state compacted into {}", path.display());
         Ok(())
     }
