@@ -500,18 +500,27 @@ async fn rest(shared: &Shared, peer: &Peer, req: Request<Incoming>, started: Ins
         }
     };
     tracing::Span::current().record("user", user.name.as_str());
+    // REST clients parse every error as ONTAP's JSON error body, these two included.
     let body = match body {
         Ok(b) => b,
         Err(BodyError::TooLarge) => {
             journal(Some(&user.name), None, &api, "http_413", None, None);
-            return Ok(too_large());
+            let mut r = rest_error(&rest::error::RestError::new(
+                413,
+                rest::error::GENERIC,
+                format!("The request body is too large: the limit is {MAX_BODY} bytes."),
+            ));
+            r.headers_mut()
+                .insert(CONNECTION, HeaderValue::from_static("close"));
+            return Ok(r);
         }
         Err(BodyError::Broken(e)) => {
             info!(error = %e, "reading the body failed");
-            return Ok(plain(
-                StatusCode::BAD_REQUEST,
-                "400 Bad Request: unreadable body",
-            ));
+            return Ok(rest_error(&rest::error::RestError::new(
+                400,
+                rest::error::INVALID_JSON,
+                "The request body could not be read.",
+            )));
         }
     };
     let api_path = path
@@ -523,7 +532,14 @@ async fn rest(shared: &Shared, peer: &Peer, req: Request<Incoming>, started: Ins
         Err(e) => {
             info!(method, path, status = e.status, "REST path not served");
             journal(Some(&user.name), None, &api, "failed", Some(e.code), None);
-            return Ok(rest_error(&e));
+            let mut r = rest_error(&e);
+            if e.status == 405 {
+                let allow = rest::allowed(api_path).join(", ");
+                if let Ok(v) = HeaderValue::from_str(&allow) {
+                    r.headers_mut().insert(ALLOW, v);
+                }
+            }
+            return Ok(r);
         }
     };
     api = format!("{method} /api{}", route.path);
@@ -633,7 +649,11 @@ async fn rest(shared: &Shared, peer: &Peer, req: Request<Incoming>, started: Ins
                 None,
                 None,
             );
-            Ok(json_response(reply.status, &reply.body))
+            let mut r = json_response(reply.status, &reply.body);
+            if let Some(l) = reply.location.and_then(|l| HeaderValue::from_str(&l).ok()) {
+                r.headers_mut().insert(hyper::header::LOCATION, l);
+            }
+            Ok(r)
         }
         Err(e) => {
             info!(status = e.status, code = e.code, micros, "rest");

@@ -116,6 +116,7 @@ pub fn start(ctx: &Ctx, call: &Call, svm: &str, op: Op) -> Result<Reply, RestErr
         body,
         job: pending,
         svm: Some(svm_name),
+        location: None,
     })
 }
 

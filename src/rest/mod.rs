@@ -108,6 +108,9 @@ pub struct Reply {
     pub job: Option<job::Pending>,
     /// The SVM the call acted on, for the journal.
     pub svm: Option<String>,
+    /// The `Location` header of a POST: where the new object is (or, for a job, the query that
+    /// finds it once the job has made it).
+    pub location: Option<String>,
 }
 
 impl Reply {
@@ -117,6 +120,7 @@ impl Reply {
             body,
             job: None,
             svm: None,
+            location: None,
         }
     }
 
@@ -129,6 +133,11 @@ impl Reply {
 
     pub fn svm(mut self, svm: impl Into<String>) -> Reply {
         self.svm = Some(svm.into());
+        self
+    }
+
+    pub fn location(mut self, href: impl Into<String>) -> Reply {
+        self.location = Some(href.into());
         self
     }
 }
@@ -180,6 +189,15 @@ pub const fn delete(path: &'static str, handler: Handler) -> Route {
     }
 }
 
+/// Every served (method, path pattern) under `/api`, in table order; `docs/openapi.yaml` documents
+/// exactly these (`tests/rest_openapi.rs` checks it).
+pub fn routes() -> impl Iterator<Item = (&'static str, &'static str)> {
+    api::ROUTES
+        .iter()
+        .flat_map(|f| f.iter())
+        .map(|r| (r.method, r.path))
+}
+
 /// Match `path` against a route pattern; the variables on success.
 fn bind(pattern: &str, path: &str) -> Option<Vec<String>> {
     let (p, a): (Vec<&str>, Vec<&str>) = (
@@ -198,7 +216,8 @@ fn bind(pattern: &str, path: &str) -> Option<Vec<String>> {
             if a.is_empty() {
                 return None;
             }
-            vars.push(query::decode(a).ok()?);
+            // An undecodable variable still names this route; the handler finds no such object.
+            vars.push(query::decode(a).unwrap_or_else(|_| a.to_string()));
         } else if p != a {
             return None;
         }
@@ -231,6 +250,16 @@ pub fn find(method: &str, path: &str) -> Result<(&'static Route, Vec<String>), R
             format!("API not found: \"{path}\"."),
         ))
     }
+}
+
+/// The methods served on `path` (for the `Allow` header of a 405).
+pub fn allowed(path: &str) -> Vec<&'static str> {
+    api::ROUTES
+        .iter()
+        .flat_map(|f| f.iter())
+        .filter(|r| bind(r.path, path).is_some())
+        .map(|r| r.method)
+        .collect()
 }
 
 /// A request as the listener hands it over.

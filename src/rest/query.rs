@@ -48,7 +48,11 @@ pub struct Query {
     pub raw: String,
     fields: Option<String>,
     pub max_records: Option<usize>,
+    /// Whether `records` is returned: default true; POST answers carry the new record only when
+    /// the caller asked (see `wants_records`).
     pub return_records: bool,
+    /// `return_records` was given explicitly as true.
+    records_asked: bool,
     pub return_timeout: Option<u64>,
     pub ignore_unknown_fields: bool,
     start: Vec<(String, String)>,
@@ -71,13 +75,12 @@ pub fn decode(s: &str) -> Result<String, RestError> {
                     b.get(i + 1).copied().and_then(hex),
                     b.get(i + 2).copied().and_then(hex),
                 ) else {
+                    // Bytes, not a str slice: the escape may be followed by a multi-byte character.
+                    let near = String::from_utf8_lossy(&b[i..b.len().min(i + 3)]);
                     return Err(RestError::new(
                         400,
                         super::error::INVALID_VALUE,
-                        format!(
-                            "The query string has a malformed escape near \"{}\".",
-                            &s[i..s.len().min(i + 3)]
-                        ),
+                        format!("The query string has a malformed escape near \"{near}\"."),
                     ));
                 };
                 out.push(h << 4 | l);
@@ -129,6 +132,7 @@ impl Query {
             raw: raw.to_string(),
             ..Query::default()
         };
+        let mut given_records = false;
         for pair in raw.split('&').filter(|p| !p.is_empty()) {
             let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
             let (k, v) = (decode(k)?, decode(v)?);
@@ -142,9 +146,22 @@ impl Query {
                 }
                 "max_records" => {
                     let n = parse_uint(&k, &v)?;
-                    q.max_records = Some(n as usize);
+                    // A page of nothing would lead to itself: a client following `next` would
+                    // never stop.
+                    if n == 0 {
+                        return Err(RestError::invalid(
+                            &k,
+                            "The value \"0\" is invalid for field \"max_records\" (1 or more).",
+                        ));
+                    }
+                    q.max_records = Some(usize::try_from(n).unwrap_or(usize::MAX));
                 }
-                "return_records" => q.return_records = parse_bool(&k, &v)?,
+                "return_records" => {
+                    let b = parse_bool(&k, &v)?;
+                    q.return_records = b;
+                    q.records_asked = b;
+                    given_records = true;
+                }
                 "return_timeout" => {
                     let t = parse_uint(&k, &v)?;
                     if t > 120 {
@@ -171,7 +188,7 @@ impl Query {
             }
         }
         // `return_records` defaults to true for GET; POST callers ask for it explicitly.
-        if !raw.split('&').any(|p| p.starts_with("return_records=")) {
+        if !given_records {
             q.return_records = true;
         }
         Ok(q)
@@ -180,7 +197,7 @@ impl Query {
     /// Whether the caller sent `return_records=true` explicitly (POST answers carry the new
     /// record only then).
     pub fn wants_records(&self) -> bool {
-        self.return_records && self.raw.split('&').any(|p| p == "return_records=true")
+        self.records_asked
     }
 
     /// Take an endpoint parameter out of the filters.
@@ -214,6 +231,9 @@ impl Query {
     /// A literal value of filter `name` (no wildcard or operator), for a direct lookup.
     pub fn literal(&self, name: &str) -> Option<&str> {
         let v = &self.params.iter().find(|(k, _)| k == name)?.1;
+        if let Some(quoted) = unquote(v) {
+            return Some(quoted);
+        }
         let special = v.contains(['*', '|', '!', '<', '>']) || v.contains("..") || v.is_empty();
         (!special).then_some(v.as_str())
     }
@@ -270,6 +290,11 @@ fn text(v: &Value) -> String {
     }
 }
 
+/// A value in double quotes is taken literally, query characters and all (Ansible quotes names).
+fn unquote(pattern: &str) -> Option<&str> {
+    pattern.strip_prefix('"')?.strip_suffix('"')
+}
+
 /// Whether a rendered record passes one filter.
 pub fn matches(record: &Value, path: &str, pattern: &str) -> bool {
     let parts: Vec<&str> = path.split('.').collect();
@@ -278,7 +303,10 @@ pub fn matches(record: &Value, path: &str, pattern: &str) -> bool {
     if found.is_empty() {
         return pattern.starts_with('!');
     }
-    found.iter().any(|v| value_matches(pattern, &text(v)))
+    match unquote(pattern) {
+        Some(literal) => found.iter().any(|v| text(v) == literal),
+        None => found.iter().any(|v| value_matches(pattern, &text(v))),
+    }
 }
 
 /// Copy the field at `parts` from `src` into `dst`, keeping the shape (lists stay lists).
@@ -355,7 +383,8 @@ fn order_key(record: &Value, schema: &Schema) -> Vec<String> {
         .collect()
 }
 
-fn encode(s: &str) -> String {
+/// Percent-encode a query value (unreserved characters and `*` stay as they are).
+pub fn encode(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for b in s.bytes() {
         if b.is_ascii_alphanumeric() || b"-_.~*".contains(&b) {
@@ -519,6 +548,19 @@ mod tests {
         let q = Query::parse(Some("colour=red")).unwrap();
         assert_eq!(collection(&q, "/", &S, vec![]).unwrap_err().code, 262179);
         assert!(Query::parse(Some("max_records=x")).is_err());
+        assert!(Query::parse(Some("max_records=0")).is_err());
+        // A malformed escape before a multi-byte character is refused, not a panic.
+        assert_eq!(
+            Query::parse(Some("name=%z\u{e9}")).unwrap_err().code,
+            262197
+        );
+        assert!(Query::parse(Some("return%5Frecords=true"))
+            .unwrap()
+            .wants_records());
+        let q = Query::parse(Some("return_records=false")).unwrap();
+        assert!(!q.return_records && !q.wants_records());
+        let q = Query::parse(Some("fields=name")).unwrap();
+        assert!(q.return_records && !q.wants_records());
         assert!(Query::parse(Some("name=%zz")).is_err());
         let q = Query::parse(Some("fields=&name=a%2Ab")).unwrap();
         assert_eq!(q.fields(&S).unwrap(), Fields::Default);

@@ -179,9 +179,13 @@ pub fn value_matches(pattern: &str, value: &str) -> bool {
 }
 
 fn one_matches(alt: &str, value: &str) -> bool {
-    if let Some(rest) = alt.strip_prefix('!') {
+    // Negations counted, not recursed into: a pattern of thousands of `!` must not overflow the
+    // stack.
+    let rest = alt.trim_start_matches('!');
+    if (alt.len() - rest.len()) % 2 == 1 {
         return !one_matches(rest, value);
     }
+    let alt = rest;
     let num = |s: &str| s.trim().parse::<f64>().ok();
     for (op, cmp) in [
         ("<=", (|a: f64, b: f64| a <= b) as fn(f64, f64) -> bool),
@@ -271,6 +275,12 @@ mod tests {
         assert!(!value_matches("a*b*c", "axxc"));
         assert!(value_matches("!svm1", "svm2"));
         assert!(!value_matches("!svm1", "svm1"));
+        assert!(value_matches("!!svm1", "svm1"));
+        // Deep negation is counted, not recursed into.
+        assert!(value_matches(
+            &format!("{}svm1", "!".repeat(100_001)),
+            "svm2"
+        ));
         assert!(value_matches(">100", "1000"));
         assert!(!value_matches("<100", "1000"));
         assert!(value_matches("10..20", "15"));

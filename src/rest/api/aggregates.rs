@@ -2,9 +2,9 @@
 //! for the pool's media and `space` for `limitAggregateUsage`.
 
 use super::super::error::RestError;
-use super::super::query::{collection, links, select, Schema};
+use super::super::query::{collection, links, Schema};
 use super::super::{get, Call, Ctx, Reply, Route};
-use super::cluster::instance_fields;
+use super::instance;
 use super::node_ref;
 use crate::model::{Aggregate, Cluster};
 use serde_json::{json, Value};
@@ -41,14 +41,15 @@ pub const AGGREGATE: Schema = Schema {
         "space.block_storage.size",
         "space.block_storage.used",
         "space.block_storage.available",
-        "space.block_storage.percent_used",
+        "space.block_storage.used_percent",
         "space.footprint",
         "_links",
     ],
 };
 
 fn record(c: &Cluster, a: &Aggregate) -> Value {
-    let (size, used) = (a.size, a.used.min(a.size));
+    // The same figures ZAPI's aggr-space-attributes give: reserved space counts as used.
+    let (size, used) = (a.size, a.used_total().min(a.size));
     json!({
         "uuid": a.uuid.to_string(),
         "name": a.name,
@@ -68,8 +69,8 @@ fn record(c: &Cluster, a: &Aggregate) -> Value {
             "block_storage": {
                 "size": size,
                 "used": used,
-                "available": size - used,
-                "percent_used": (used * 100).checked_div(size).unwrap_or(0),
+                "available": a.available(),
+                "used_percent": a.percent_used(),
             },
             "footprint": used,
         },
@@ -105,7 +106,6 @@ fn aggregates(ctx: &Ctx, call: &mut Call) -> Result<Reply, RestError> {
 }
 
 fn aggregate(ctx: &Ctx, call: &mut Call) -> Result<Reply, RestError> {
-    call.query.finish()?;
     let c = ctx.sim.read();
     let a = c
         .aggregates
@@ -114,6 +114,6 @@ fn aggregate(ctx: &Ctx, call: &mut Call) -> Result<Reply, RestError> {
         .ok_or_else(|| {
             RestError::not_found(&format!("aggregate {}", call.var(0))).target("uuid")
         })?;
-    let fields = instance_fields(&call.query.fields(&AGGREGATE)?);
-    Ok(Reply::ok(select(&record(&c, a), &fields, &AGGREGATE)))
+    let body = instance(&call.query, &AGGREGATE, record(&c, a), call.var(0))?;
+    Ok(Reply::ok(body))
 }

@@ -4,12 +4,13 @@
 use super::super::error::RestError;
 use super::super::query::{collection, links, select, Fields, Schema};
 use super::super::{get, Call, Ctx, Reply, Route};
-use super::{svm_ref, time};
+use super::{instance, svm_ref, time};
 use crate::model::{Cluster, Job, JobState, Node};
 use serde_json::{json, Value};
 
 pub static ROUTES: &[Route] = &[
     get("/cluster", cluster),
+    get("/cluster/software", software),
     get("/cluster/nodes", nodes),
     get("/cluster/nodes/{uuid}", node),
     get("/cluster/jobs", jobs),
@@ -78,6 +79,45 @@ fn cluster(ctx: &Ctx, call: &mut Call) -> Result<Reply, RestError> {
     Ok(Reply::ok(select(&cluster_record(&c), &fields, &CLUSTER)))
 }
 
+pub const SOFTWARE: Schema = Schema {
+    keys: &[],
+    defaults: &[],
+    order: &["version"],
+    fields: &[
+        "version",
+        "state",
+        "nodes",
+        "nodes.name",
+        "nodes.version",
+        "nodes.model",
+        "_links",
+    ],
+};
+
+/// `/cluster/software`: the ONTAP release the cluster and every node run (no update in progress:
+/// `state` is `completed`). Ansible's na_ontap_rest_info gathers it by default.
+fn software(ctx: &Ctx, call: &mut Call) -> Result<Reply, RestError> {
+    let c = ctx.sim.read();
+    let mut nodes: Vec<&Node> = c.nodes.iter().collect();
+    nodes.sort_by(|a, b| a.name.cmp(&b.name));
+    let nodes: Vec<Value> = nodes
+        .into_iter()
+        .map(|n| json!({"name": n.name, "version": c.version.release, "model": n.model}))
+        .collect();
+    let record = json!({
+        "version": c.version.release,
+        "state": "completed",
+        "nodes": nodes,
+        "_links": links("/api/cluster/software".into()),
+    });
+    Ok(Reply::ok(instance(
+        &call.query,
+        &SOFTWARE,
+        record,
+        "cluster software",
+    )?))
+}
+
 pub const NODE: Schema = Schema {
     keys: &["uuid", "name"],
     defaults: &[],
@@ -129,15 +169,14 @@ fn nodes(ctx: &Ctx, call: &mut Call) -> Result<Reply, RestError> {
 }
 
 fn node(ctx: &Ctx, call: &mut Call) -> Result<Reply, RestError> {
-    call.query.finish()?;
     let c = ctx.sim.read();
     let n = c
         .nodes
         .iter()
         .find(|n| n.uuid.to_string() == call.var(0))
         .ok_or_else(|| RestError::not_found(&format!("node {}", call.var(0))))?;
-    let fields = instance_fields(&call.query.fields(&NODE)?);
-    Ok(Reply::ok(select(&node_record(&c, n), &fields, &NODE)))
+    let body = instance(&call.query, &NODE, node_record(&c, n), call.var(0))?;
+    Ok(Reply::ok(body))
 }
 
 /// An instance GET without `fields` returns every field, as ONTAP does.
@@ -214,12 +253,11 @@ fn jobs(ctx: &Ctx, call: &mut Call) -> Result<Reply, RestError> {
 }
 
 fn job(ctx: &Ctx, call: &mut Call) -> Result<Reply, RestError> {
-    call.query.finish()?;
     let c = ctx.sim.read();
     let j = c
         .job_by_uuid(call.var(0))
         .filter(|j| visible(ctx, j))
         .ok_or_else(|| RestError::not_found(&format!("job {}", call.var(0))).target("uuid"))?;
-    let fields = instance_fields(&call.query.fields(&JOB)?);
-    Ok(Reply::ok(select(&job_record(&c, j), &fields, &JOB)))
+    let body = instance(&call.query, &JOB, job_record(&c, j), call.var(0))?;
+    Ok(Reply::ok(body))
 }

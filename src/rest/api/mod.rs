@@ -11,9 +11,14 @@ pub mod snapshots;
 pub mod svm;
 pub mod volumes;
 
+use super::error::RestError;
+use super::job::Op;
+use super::query::{self, select, Query, Schema};
 use super::Route;
 use crate::model::Cluster;
 use serde_json::{json, Value};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 
 /// Every route served under `/api`.
 pub static ROUTES: &[&[Route]] = &[
@@ -28,6 +33,49 @@ pub static ROUTES: &[&[Route]] = &[
     snapmirror::ROUTES,
     ems::ROUTES,
 ];
+
+/// An instance GET: the record reduced to the caller's `fields` (every field when none are asked
+/// for, as ONTAP answers). Filters are allowed and must match the record, else it is not found
+/// (`what`): netapp-ontap repeats the query of a POST's `Location` on every later GET.
+pub fn instance(q: &Query, schema: &Schema, record: Value, what: &str) -> Result<Value, RestError> {
+    let fields = cluster::instance_fields(&q.fields(schema)?);
+    for (k, pattern) in q.filters(schema)? {
+        if !query::matches(&record, k, pattern) {
+            return Err(RestError::not_found(what));
+        }
+    }
+    Ok(select(&record, &fields, schema))
+}
+
+/// The `Location` of an object a job is still making: the collection queried by the fields that
+/// will find it (`/api/storage/volumes/?name=v&svm.name=s`), as ONTAP answers an asynchronous
+/// POST; clients follow it once the job has ended.
+pub fn location_query(collection: &str, keys: &[(&str, &str)]) -> String {
+    let q: Vec<String> = keys
+        .iter()
+        .map(|(k, v)| format!("{k}={}", query::encode(v)))
+        .collect();
+    format!("{collection}/?{}", q.join("&"))
+}
+
+/// A job's change wrapped so the handler can tell, once `job::start` has returned, whether this
+/// change has been applied (with no job duration it runs before the answer is sent): only then is
+/// the object the POST names its own, with a UUID to put in `Location`.
+pub fn observed(op: Op) -> (Op, Arc<AtomicBool>) {
+    let done = Arc::new(AtomicBool::new(false));
+    let flag = done.clone();
+    let op: Op = Box::new(move |c: &mut Cluster| {
+        op(c)?;
+        flag.store(true, Ordering::SeqCst);
+        Ok(())
+    });
+    (op, done)
+}
+
+/// Whether an `observed` change has been applied.
+pub fn applied(done: &AtomicBool) -> bool {
+    done.load(Ordering::SeqCst)
+}
 
 /// RFC 3339 time, as ONTAP writes `create_time` and job times.
 pub fn time(secs: u64) -> String {
@@ -64,4 +112,52 @@ pub fn aggregate_ref(c: &Cluster, name: &str) -> Value {
 pub fn node_ref(c: &Cluster, name: &str) -> Value {
     let uuid = c.node(name).map(|n| n.uuid.to_string()).unwrap_or_default();
     json!({"name": name, "uuid": uuid})
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rest::query::Query;
+
+    const S: Schema = Schema {
+        keys: &["uuid", "name"],
+        defaults: &[],
+        order: &["name"],
+        fields: &["uuid", "name", "size", "svm", "svm.name", "_links"],
+    };
+
+    fn rec() -> Value {
+        json!({"uuid": "u1", "name": "v*1", "size": 10, "svm": {"name": "s1"},
+               "_links": {"self": {"href": "/api/v/u1"}}})
+    }
+
+    #[test]
+    fn instance_takes_filters_that_must_match() {
+        // netapp-ontap repeats a POST's Location query on the instance GET.
+        let q = Query::parse(Some("name=%22v*1%22&svm.name=s1&fields=size")).unwrap();
+        let v = instance(&q, &S, rec(), "u1").unwrap();
+        assert_eq!(
+            v,
+            json!({"uuid": "u1", "name": "v*1", "size": 10,
+                             "_links": {"self": {"href": "/api/v/u1"}}})
+        );
+        let q = Query::parse(Some("svm.name=s2")).unwrap();
+        assert_eq!(instance(&q, &S, rec(), "u1").unwrap_err().status, 404);
+        let q = Query::parse(Some("colour=red")).unwrap();
+        assert_eq!(instance(&q, &S, rec(), "u1").unwrap_err().code, 262179);
+        // No fields: every field, as ONTAP answers an instance GET.
+        let q = Query::parse(None).unwrap();
+        assert_eq!(instance(&q, &S, rec(), "u1").unwrap(), rec());
+    }
+
+    #[test]
+    fn location_query_is_encoded() {
+        assert_eq!(
+            location_query(
+                "/api/storage/volumes",
+                &[("name", "a b&c"), ("svm.name", "s1")]
+            ),
+            "/api/storage/volumes/?name=a%20b%26c&svm.name=s1"
+        );
+    }
 }

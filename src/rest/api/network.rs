@@ -2,9 +2,9 @@
 //! whose `state` is `up` (`ontap-sim lif down` makes one disappear from its list).
 
 use super::super::error::RestError;
-use super::super::query::{collection, links, select, Schema};
+use super::super::query::{collection, links, Schema};
 use super::super::{get, Call, Ctx, Reply, Route};
-use super::cluster::instance_fields;
+use super::instance;
 use super::svm::services;
 use super::{node_ref, svm_ref};
 use crate::model::{Cluster, Lif, Svm};
@@ -100,13 +100,12 @@ fn interfaces(ctx: &Ctx, call: &mut Call) -> Result<Reply, RestError> {
 }
 
 fn interface(ctx: &Ctx, call: &mut Call) -> Result<Reply, RestError> {
-    call.query.finish()?;
     let c = ctx.sim.read();
     let (s, l) = all(ctx, &c)
         .find(|(_, l)| l.uuid.to_string() == call.var(0))
         .ok_or_else(|| {
             RestError::not_found(&format!("interface {}", call.var(0))).target("uuid")
         })?;
-    let fields = instance_fields(&call.query.fields(&INTERFACE)?);
-    Ok(Reply::ok(select(&record(&c, s, l), &fields, &INTERFACE)))
+    let body = instance(&call.query, &INTERFACE, record(&c, s, l), call.var(0))?;
+    Ok(Reply::ok(body))
 }

@@ -4,9 +4,9 @@
 
 use super::super::body::Body;
 use super::super::error::{self, RestError};
-use super::super::query::{collection, links, select, Schema};
+use super::super::query::{collection, links, Schema};
 use super::super::{delete, get, patch, post, Call, Ctx, Reply, Route};
-use super::cluster::instance_fields;
+use super::instance;
 use super::svm_ref;
 use crate::model::{Cluster, ExportPolicy, ExportRule, ModelError, RuleSpec};
 use serde_json::{json, Value};
@@ -161,11 +161,10 @@ fn list(ctx: &Ctx, call: &mut Call) -> Result<Reply, RestError> {
 }
 
 fn show(ctx: &Ctx, call: &mut Call) -> Result<Reply, RestError> {
-    call.query.finish()?;
     let c = ctx.sim.read();
     let p = by_id(ctx, &c, call.var(0))?;
-    let fields = instance_fields(&call.query.fields(&POLICY)?);
-    Ok(Reply::ok(select(&record(&c, p), &fields, &POLICY)).svm(p.svm.clone()))
+    let body = instance(&call.query, &POLICY, record(&c, p), call.var(0))?;
+    Ok(Reply::ok(body).svm(p.svm.clone()))
 }
 
 fn list_of(b: &Body, path: &str) -> Result<Option<Vec<String>>, RestError> {
@@ -263,7 +262,9 @@ fn create(ctx: &Ctx, call: &mut Call) -> Result<Reply, RestError> {
         body = json!({"num_records": 1, "records": [{"id": id, "name": name,
             "_links": links(format!("/api/protocols/nfs/export-policies/{id}"))}]});
     }
-    Ok(Reply::created(body).svm(svm))
+    Ok(Reply::created(body)
+        .svm(svm)
+        .location(format!("/api/protocols/nfs/export-policies/{id}")))
 }
 
 fn modify(ctx: &Ctx, call: &mut Call) -> Result<Reply, RestError> {
@@ -338,15 +339,14 @@ fn rule_index(s: &str) -> Result<u32, RestError> {
 }
 
 fn rule_show(ctx: &Ctx, call: &mut Call) -> Result<Reply, RestError> {
-    call.query.finish()?;
     let index = rule_index(call.var(1))?;
     let c = ctx.sim.read();
     let p = by_id(ctx, &c, call.var(0))?;
     let r = p.rules.iter().find(|r| r.index == index).ok_or_else(|| {
         RestError::not_found(&format!("rule {index} of export policy {}", p.name)).target("index")
     })?;
-    let fields = instance_fields(&call.query.fields(&RULE)?);
-    Ok(Reply::ok(select(&rule_record(&c, p, r), &fields, &RULE)).svm(p.svm.clone()))
+    let body = instance(&call.query, &RULE, rule_record(&c, p, r), call.var(0))?;
+    Ok(Reply::ok(body).svm(p.svm.clone()))
 }
 
 fn rule_create(ctx: &Ctx, call: &mut Call) -> Result<Reply, RestError> {
@@ -368,7 +368,9 @@ fn rule_create(ctx: &Ctx, call: &mut Call) -> Result<Reply, RestError> {
         body = json!({"num_records": 1, "records": [{"index": index,
             "_links": links(format!("/api/protocols/nfs/export-policies/{id}/rules/{index}"))}]});
     }
-    Ok(Reply::created(body).svm(svm))
+    Ok(Reply::created(body).svm(svm).location(format!(
+        "/api/protocols/nfs/export-policies/{id}/rules/{index}"
+    )))
 }
 
 fn rule_modify(ctx: &Ctx, call: &mut Call) -> Result<Reply, RestError> {

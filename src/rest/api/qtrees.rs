@@ -4,11 +4,11 @@
 use super::super::body::Body;
 use super::super::error::RestError;
 use super::super::job::{self, Op};
-use super::super::query::{collection, links, select, Schema};
+use super::super::query::{self, collection, links, Schema};
 use super::super::{delete, get, patch, post, Call, Ctx, Reply, Route};
-use super::cluster::instance_fields;
-use super::svm_ref;
+use super::instance;
 use super::volumes::by_uuid;
+use super::{applied, location_query, observed, svm_ref};
 use crate::model::{parse_permissions, Cluster, Qtree, QtreeChange};
 use serde_json::{json, Value};
 
@@ -73,12 +73,20 @@ fn record(c: &Cluster, q: &Qtree) -> Value {
 }
 
 fn list(ctx: &Ctx, call: &mut Call) -> Result<Reply, RestError> {
+    // `volume=<pattern>`: the volume reference given by name, as Ansible's na_ontap_qtree looks
+    // qtrees up (`volume=<name>&name="<qtree>"`).
+    let volume = call.query.take("volume");
     let c = ctx.sim.read();
     let records = c
         .qtrees
         .values()
         .filter(|q| ctx.sees(&q.svm))
-        .map(|q| record(&c, q));
+        .map(|q| record(&c, q))
+        .filter(|r| {
+            volume
+                .as_deref()
+                .is_none_or(|p| query::matches(r, "volume.name", p))
+        });
     Ok(Reply::ok(collection(
         &call.query,
         &call.path,
@@ -97,11 +105,10 @@ fn find<'a>(ctx: &Ctx, c: &'a Cluster, volume: &str, id: &str) -> Result<&'a Qtr
 }
 
 fn show(ctx: &Ctx, call: &mut Call) -> Result<Reply, RestError> {
-    call.query.finish()?;
     let c = ctx.sim.read();
     let q = find(ctx, &c, call.var(0), call.var(1))?;
-    let fields = instance_fields(&call.query.fields(&QTREE)?);
-    Ok(Reply::ok(select(&record(&c, q), &fields, &QTREE)).svm(q.svm.clone()))
+    let body = instance(&call.query, &QTREE, record(&c, q), call.var(0))?;
+    Ok(Reply::ok(body).svm(q.svm.clone()))
 }
 
 fn change(b: &Body) -> Result<QtreeChange, RestError> {
@@ -146,9 +153,29 @@ fn create(ctx: &Ctx, call: &mut Call) -> Result<Reply, RestError> {
     };
     let name = b.req_str("name")?;
     let ch = change(b)?;
-    let s = svm.clone();
-    let op: Op = Box::new(move |c: &mut Cluster| c.create_qtree(&s, &volume, &name, ch));
-    job::start(ctx, call, &svm, op)
+    let (s, vol, n) = (svm.clone(), volume.clone(), name.clone());
+    let op: Op = Box::new(move |c: &mut Cluster| c.create_qtree(&s, &vol, &n, ch));
+    let (op, done) = observed(op);
+    let reply = job::start(ctx, call, &svm, op)?;
+    // The job may have made the qtree already (no job duration): then its id is known.
+    let c = ctx.sim.read();
+    let made = c
+        .qtrees_of(&svm)
+        .find(|q| applied(&done) && q.volume == volume && q.name == name)
+        .and_then(|q| {
+            let v = c.volumes.get(&(svm.clone(), volume.clone()))?;
+            Some(format!("/api/storage/qtrees/{}/{}", v.uuid, q.id))
+        });
+    Ok(reply.location(made.unwrap_or_else(|| {
+        location_query(
+            "/api/storage/qtrees",
+            &[
+                ("name", &name),
+                ("volume.name", &volume),
+                ("svm.name", &svm),
+            ],
+        )
+    })))
 }
 
 fn modify(ctx: &Ctx, call: &mut Call) -> Result<Reply, RestError> {

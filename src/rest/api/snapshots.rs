@@ -4,11 +4,11 @@
 
 use super::super::error::RestError;
 use super::super::job::{self, Op};
-use super::super::query::{collection, links, select, Schema};
+use super::super::query::{collection, links, Schema};
 use super::super::{delete, get, patch, post, Call, Ctx, Reply, Route};
-use super::cluster::instance_fields;
+use super::instance;
 use super::volumes::by_uuid;
-use super::{svm_ref, time};
+use super::{applied, location_query, observed, svm_ref, time};
 use crate::model::{Cluster, Snapshot, Volume};
 use serde_json::{json, Value};
 
@@ -44,18 +44,24 @@ pub const SNAPSHOT: Schema = Schema {
 };
 
 fn record(c: &Cluster, v: &Volume, s: &Snapshot) -> Value {
-    json!({
+    let mut r = json!({
         "uuid": s.uuid.to_string(),
         "name": s.name,
         "volume": {"name": v.name, "uuid": v.uuid.to_string(), "_links": links(format!("/api/storage/volumes/{}", v.uuid))},
         "svm": svm_ref(c, &v.svm),
         "create_time": time(s.create_time),
-        "comment": s.comment,
-        "snapmirror_label": s.snapmirror_label,
         "size": s.size,
         "state": "valid",
         "_links": links(format!("/api/storage/volumes/{}/snapshots/{}", v.uuid, s.uuid)),
-    })
+    });
+    // ONTAP leaves out a comment or label that was never set (a label is 1 to 31 characters).
+    if !s.comment.is_empty() {
+        r["comment"] = json!(s.comment);
+    }
+    if !s.snapmirror_label.is_empty() {
+        r["snapmirror_label"] = json!(s.snapmirror_label);
+    }
+    r
 }
 
 /// Snapshots in creation order (then by name), as ONTAP lists them.
@@ -80,19 +86,18 @@ fn find<'a>(v: &'a Volume, uuid: &str) -> Result<&'a Snapshot, RestError> {
 }
 
 fn show(ctx: &Ctx, call: &mut Call) -> Result<Reply, RestError> {
-    call.query.finish()?;
     let c = ctx.sim.read();
     let v = by_uuid(ctx, &c, call.var(0))?;
     let s = find(v, call.var(1))?;
-    let fields = instance_fields(&call.query.fields(&SNAPSHOT)?);
-    Ok(Reply::ok(select(&record(&c, v, s), &fields, &SNAPSHOT)).svm(v.svm.clone()))
+    let body = instance(&call.query, &SNAPSHOT, record(&c, v, s), call.var(0))?;
+    Ok(Reply::ok(body).svm(v.svm.clone()))
 }
 
 fn create(ctx: &Ctx, call: &mut Call) -> Result<Reply, RestError> {
-    let (svm, volume) = {
+    let (svm, volume, vuuid) = {
         let c = ctx.sim.read();
         let v = by_uuid(ctx, &c, call.var(0))?;
-        (v.svm.clone(), v.name.clone())
+        (v.svm.clone(), v.name.clone(), v.uuid.to_string())
     };
     let b = &call.body;
     if b.str("svm.name")?.is_some_and(|n| n != svm)
@@ -115,15 +120,30 @@ fn create(ctx: &Ctx, call: &mut Call) -> Result<Reply, RestError> {
     let label = b.str("snapmirror_label")?.unwrap_or_default();
     let (s, vol, n) = (svm.clone(), volume.clone(), name.clone());
     let op: Op = Box::new(move |c: &mut Cluster| c.create_snapshot(&s, &vol, &n, &comment, &label));
+    let (op, done) = observed(op);
     let mut reply = job::start(ctx, call, &svm, op)?;
+    let collection = format!("/api/storage/volumes/{vuuid}/snapshots");
+    // The job may have made the snapshot already (no job duration): then its UUID is known.
+    let made = applied(&done)
+        .then(|| {
+            let c = ctx.sim.read();
+            c.volumes
+                .get(&(svm.clone(), volume.clone()))
+                .and_then(|v| v.snapshots.get(&name))
+                .map(|s| s.uuid.to_string())
+        })
+        .flatten();
+    let rec = match &made {
+        Some(uuid) => {
+            json!({"uuid": uuid, "name": name, "_links": links(format!("{collection}/{uuid}"))})
+        }
+        None => json!({"name": name}),
+    };
+    reply = reply.location(match &made {
+        Some(uuid) => format!("{collection}/{uuid}"),
+        None => location_query(&collection, &[("name", &name)]),
+    });
     if call.query.wants_records() {
-        let c = ctx.sim.read();
-        let rec = c
-            .volumes
-            .get(&(svm.clone(), volume.clone()))
-            .and_then(|v| v.snapshots.get(&name).map(|s| (v, s)))
-            .map(|(v, s)| json!({"uuid": s.uuid.to_string(), "name": s.name, "_links": links(format!("/api/storage/volumes/{}/snapshots/{}", v.uuid, s.uuid))}))
-            .unwrap_or_else(|| json!({"name": name}));
         reply.body["num_records"] = json!(1);
         reply.body["records"] = json!([rec]);
     }

@@ -2,10 +2,10 @@
 //! UUID from here and refuses a backend whose SVM has no aggregates or is not running.
 
 use super::super::error::RestError;
-use super::super::query::{collection, links, select, Schema};
+use super::super::query::{collection, links, Schema};
 use super::super::{get, Call, Ctx, Reply, Route};
 use super::aggregate_ref;
-use super::cluster::instance_fields;
+use super::instance;
 use crate::model::{Cluster, Svm};
 use serde_json::{json, Value};
 
@@ -45,8 +45,6 @@ pub const SVM: Schema = Schema {
         "ipspace.name",
         "snapshot_policy",
         "snapshot_policy.name",
-        "root_volume",
-        "root_volume.name",
         "_links",
     ],
 };
@@ -99,7 +97,6 @@ pub fn svm_record(c: &Cluster, s: &Svm) -> Value {
         "ip_interfaces": lifs,
         "ipspace": {"name": "Default"},
         "snapshot_policy": {"name": "default"},
-        "root_volume": {"name": s.root_volume()},
         "_links": links(format!("/api/svm/svms/{}", s.uuid)),
     })
 }
@@ -120,13 +117,12 @@ fn svms(ctx: &Ctx, call: &mut Call) -> Result<Reply, RestError> {
 }
 
 fn svm(ctx: &Ctx, call: &mut Call) -> Result<Reply, RestError> {
-    call.query.finish()?;
     let c = ctx.sim.read();
     let s = c
         .svms
         .values()
         .find(|s| s.uuid.to_string() == call.var(0) && ctx.sees(&s.name))
         .ok_or_else(|| RestError::not_found(&format!("SVM {}", call.var(0))).target("uuid"))?;
-    let fields = instance_fields(&call.query.fields(&SVM)?);
-    Ok(Reply::ok(select(&svm_record(&c, s), &fields, &SVM)).svm(s.name.clone()))
+    let body = instance(&call.query, &SVM, svm_record(&c, s), call.var(0))?;
+    Ok(Reply::ok(body).svm(s.name.clone()))
 }

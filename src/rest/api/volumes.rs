@@ -6,10 +6,10 @@
 use super::super::body::Body;
 use super::super::error::RestError;
 use super::super::job::{self, Op};
-use super::super::query::{collection, links, select, Schema};
+use super::super::query::{collection, links, Schema};
 use super::super::{delete, get, patch, post, Call, Ctx, Reply, Route};
-use super::cluster::instance_fields;
-use super::{aggregate_ref, svm_ref, time};
+use super::instance;
+use super::{aggregate_ref, applied, location_query, observed, svm_ref, time};
 use crate::model::{
     parse_permissions, Cluster, Guarantee, ModelError, Volume, VolumeChange, VolumeSpec,
     VolumeState,
@@ -256,11 +256,10 @@ fn list(ctx: &Ctx, call: &mut Call) -> Result<Reply, RestError> {
 }
 
 fn show(ctx: &Ctx, call: &mut Call) -> Result<Reply, RestError> {
-    call.query.finish()?;
     let c = ctx.sim.read();
     let v = by_uuid(ctx, &c, call.var(0))?;
-    let fields = instance_fields(&call.query.fields(&VOLUME)?);
-    Ok(Reply::ok(select(&record(&c, v), &fields, &VOLUME)).svm(v.svm.clone()))
+    let body = instance(&call.query, &VOLUME, record(&c, v), call.var(0))?;
+    Ok(Reply::ok(body).svm(v.svm.clone()))
 }
 
 fn model_err(e: ModelError, field: &str) -> RestError {
@@ -495,16 +494,33 @@ fn create(ctx: &Ctx, call: &mut Call) -> Result<Reply, RestError> {
             Ok(())
         })
     };
+    let (op, done) = observed(op);
     let mut reply = job::start(ctx, call, &svm, op)?;
+    let name = call.body.str("name")?.unwrap_or_default();
+    // The job may have made the volume already (no job duration): then its UUID is known.
+    let made = applied(&done)
+        .then(|| {
+            let c = ctx.sim.read();
+            c.volumes
+                .get(&(svm.clone(), name.clone()))
+                .map(|v| v.uuid.to_string())
+        })
+        .flatten();
+    let rec = match &made {
+        Some(uuid) => {
+            json!({"uuid": uuid, "name": name, "_links": links(format!("/api/storage/volumes/{uuid}"))})
+        }
+        None => json!({"name": name}),
+    };
+    reply = reply.location(match &made {
+        Some(uuid) => format!("/api/storage/volumes/{uuid}"),
+        None => location_query(
+            "/api/storage/volumes",
+            &[("name", &name), ("svm.name", &svm)],
+        ),
+    });
     if call.query.wants_records() {
         reply.body["num_records"] = json!(1);
-        let name = call.body.str("name")?.unwrap_or_default();
-        let c = ctx.sim.read();
-        let rec = c
-            .volumes
-            .get(&(svm.clone(), name.clone()))
-            .map(|v| json!({"uuid": v.uuid.to_string(), "name": v.name, "_links": links(format!("/api/storage/volumes/{}", v.uuid))}))
-            .unwrap_or_else(|| json!({"name": name}));
         reply.body["records"] = json!([rec]);
     }
     Ok(reply)
