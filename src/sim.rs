@@ -243,7 +243,10 @@ impl Sim {
     pub fn save_snapshot(&self) -> anyhow::Result<()> {
         let c = self.write();
         if let Some(store) = &self.store {
-            store.lock().unwrap_or_else(|e| e.into_inner()).compact(&c)?;
+            store
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .compact(&c)?;
         }
         Ok(())
     }

@@ -127,9 +127,17 @@ async fn usage_written_over_nfs_survives_a_kill() {
     assert!(used >= 1 << 20, "{used}");
     drop(c);
     let dirty = std::fs::read_to_string(lab.sim.dir.path().join("state/dirty.log")).unwrap();
-    assert_eq!(dirty.lines().count(), 1, "only the written volume is noted: {dirty}");
+    assert_eq!(
+        dirty.lines().count(),
+        1,
+        "only the written volume is noted: {dirty}"
+    );
     lab = restart(lab, false);
-    assert_eq!(lab.size_used("v").await, used, "measured again after the kill");
+    assert_eq!(
+        lab.size_used("v").await,
+        used,
+        "measured again after the kill"
+    );
     assert_eq!(lab.size_used("w").await, before_w);
     // A clean stop saves exact figures and forgets the list.
     lab = restart(lab, true);

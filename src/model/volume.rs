@@ -547,6 +547,15 @@ impl Cluster {
             .clone()
             .unwrap_or_else(|| "default".into());
         self.check_policy_exists(svm, &export_policy)?;
+        if let Some(style) = spec
+            .style
+            .as_deref()
+            .filter(|s| !["flexvol", "flexgroup"].contains(s))
+        {
+            return Err(ModelError::InvalidInput(format!(
+                "Invalid volume style \"{style}\" (flexvol or flexgroup)"
+            )));
+        }
         let security_style = spec.security_style.clone().unwrap_or_else(|| "unix".into());
         check_security_style(&security_style)?;
         let tiering_policy = spec.tiering_policy.clone().unwrap_or_else(|| "none".into());
