@@ -168,36 +168,68 @@ impl DataDirs {
                 move_aside(&entry.path(), "a data directory has no volume in the model")?;
             }
         }
-        let mut created = 0;
-        for v in cluster.volumes.values() {
-            let d = self.volume_dir(&v.uuid);
-            if !d.exists() {
-                std::fs::create_dir_all(&d)?;
-                if !quiet {
-                    warn!(volume = %v.name, svm = %v.svm, dir = %d.display(),
-                        "a volume had no data directory; created an empty one");
-                    created += 1;
+        // Checking 100k volumes is mostly waiting on the file system: scan in parallel, then act.
+        enum Finding<'a> {
+            NoVolumeDir(&'a crate::model::Volume),
+            OrphanSnapshot(PathBuf),
+            NoSnapshotDir(&'a crate::model::Volume, &'a crate::model::Snapshot),
+        }
+        fn scan<'a>(data: &DataDirs, vols: &[&'a crate::model::Volume]) -> Vec<Finding<'a>> {
+            let mut out = Vec::new();
+            for v in vols {
+                if !data.volume_dir(&v.uuid).exists() {
+                    out.push(Finding::NoVolumeDir(v));
                 }
-            }
-            let snaps: BTreeSet<String> =
-                v.snapshots.values().map(|s| s.uuid.to_string()).collect();
-            let sdir = self.root.join(v.uuid.to_string()).join("snapshots");
-            if let Ok(rd) = std::fs::read_dir(&sdir) {
-                for e in rd.flatten() {
-                    if !snaps.contains(&e.file_name().to_string_lossy().to_string()) {
-                        move_aside(
-                            &e.path(),
-                            "a snapshot directory has no snapshot in the model",
-                        )?;
+                let sdir = data.root.join(v.uuid.to_string()).join("snapshots");
+                if let Ok(rd) = std::fs::read_dir(&sdir) {
+                    let snaps: BTreeSet<String> =
+                        v.snapshots.values().map(|s| s.uuid.to_string()).collect();
+                    for e in rd.flatten() {
+                        if !snaps.contains(&e.file_name().to_string_lossy().to_string()) {
+                            out.push(Finding::OrphanSnapshot(e.path()));
+                        }
+                    }
+                }
+                for snap in v.snapshots.values() {
+                    if !data.snapshot_dir(&v.uuid, &snap.uuid).exists() {
+                        out.push(Finding::NoSnapshotDir(v, snap));
                     }
                 }
             }
-            for s in v.snapshots.values() {
-                let d = self.snapshot_dir(&v.uuid, &s.uuid);
-                if !d.exists() {
+            out
+        }
+        let vols: Vec<&crate::model::Volume> = cluster.volumes.values().collect();
+        let threads = std::thread::available_parallelism().map_or(1, |n| n.get().min(4));
+        let chunk = vols.len().div_ceil(threads).max(1);
+        let findings: Vec<Finding> = std::thread::scope(|s| {
+            let handles: Vec<_> = vols
+                .chunks(chunk)
+                .map(|c| s.spawn(move || scan(self, c)))
+                .collect();
+            handles
+                .into_iter()
+                .flat_map(|h| h.join().unwrap_or_default())
+                .collect()
+        });
+        let mut created = 0;
+        for f in findings {
+            match f {
+                Finding::NoVolumeDir(v) => {
+                    let d = self.volume_dir(&v.uuid);
                     std::fs::create_dir_all(&d)?;
                     if !quiet {
-                        warn!(volume = %v.name, snapshot = %s.name, "a snapshot had no data directory; created an empty one");
+                        warn!(volume = %v.name, svm = %v.svm, dir = %d.display(),
+                            "a volume had no data directory; created an empty one");
+                        created += 1;
+                    }
+                }
+                Finding::OrphanSnapshot(p) => {
+                    move_aside(&p, "a snapshot directory has no snapshot in the model")?
+                }
+                Finding::NoSnapshotDir(v, snap) => {
+                    std::fs::create_dir_all(self.snapshot_dir(&v.uuid, &snap.uuid))?;
+                    if !quiet {
+                        warn!(volume = %v.name, snapshot = %snap.name, "a snapshot had no data directory; created an empty one");
                         created += 1;
                     }
                 }
