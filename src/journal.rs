@@ -22,7 +22,7 @@ pub struct Entry {
     pub user: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub svm: Option<String>,
-    pub front: String,
+    pub front: &'static str,
     /// ZAPI name, NFS procedure, or the HTTP request line when no API was reached.
     pub api: String,
     /// `passed`, `failed`, `denied` (HTTP 401/403/404/405/413) or `fault`.
@@ -76,7 +76,7 @@ pub struct Record<'a> {
     pub peer: String,
     pub user: Option<&'a str>,
     pub svm: Option<&'a str>,
-    pub front: &'a str,
+    pub front: &'static str,
     pub api: &'a str,
     pub result: &'a str,
     pub errno: Option<u32>,
@@ -94,19 +94,19 @@ impl Journal {
             peer: r.peer,
             user: r.user.map(str::to_string),
             svm: r.svm.map(str::to_string),
-            front: r.front.to_string(),
+            front: r.front,
             api: r.api.to_string(),
             result: r.result.to_string(),
             errno: r.errno,
             fault: r.fault,
             latency_us: r.latency.as_micros() as u64,
         };
-        bump(&mut g.requests, &e.front, &e.api, &e.result);
+        bump(&mut g.requests, e.front, &e.api, &e.result);
         let secs = r.latency.as_secs_f64();
-        if !g.latency.contains_key(&e.front) {
-            g.latency.insert(e.front.clone(), Histogram::default());
+        if !g.latency.contains_key(e.front) {
+            g.latency.insert(e.front.to_string(), Histogram::default());
         }
-        let h = g.latency.get_mut(&e.front).expect("inserted above");
+        let h = g.latency.get_mut(e.front).expect("inserted above");
         if h.buckets.is_empty() {
             h.buckets = vec![0; BUCKETS.len()];
         }
@@ -246,6 +246,6 @@ impl Filter {
         m(&self.api, Some(&e.api))
             && m(&self.svm, e.svm.as_deref())
             && m(&self.result, Some(&e.result))
-            && m(&self.front, Some(&e.front))
+            && m(&self.front, Some(e.front))
     }
 }

@@ -255,7 +255,8 @@ async fn route(shared: &Shared, peer: &Peer, req: Request<Incoming>) -> Answer {
         svm = tracing::field::Empty, api = tracing::field::Empty);
     async move {
         let started = Instant::now();
-        let line = format!("{} {}", req.method(), req.uri().path());
+        // The request line names a call that never reached an API (a refusal).
+        let line = || format!("{} {}", req.method(), req.uri().path());
         let journal = |user: Option<&str>, svm: Option<&str>, api: &str, result: &str, errno, fault| {
             shared.sim.journal.record(Record {
                 peer: peer.addr.to_string(),
@@ -306,6 +307,7 @@ async fn route(shared: &Shared, peer: &Peer, req: Request<Incoming>) -> Answer {
         let user = match user {
             Ok(u) => u,
             Err(r) => {
+                let line = line();
                 let r = match read_body(req.into_body()).await {
                     Ok(_) => r,
                     Err(_) => too_large(),
@@ -319,7 +321,7 @@ async fn route(shared: &Shared, peer: &Peer, req: Request<Incoming>) -> Answer {
             Ok(b) => b,
             Err(BodyError::TooLarge) => {
                 info!(status = 413, "body too large");
-                journal(Some(&user.name), None, &line, "http_413", None, None);
+                journal(Some(&user.name), None, concat!("POST ", "/servlets/netapp.servlets.admin.XMLrequest_filer"), "http_413", None, None);
                 return Ok(too_large());
             }
             Err(BodyError::Broken(e)) => {
