@@ -35,6 +35,21 @@ impl Call {
     pub fn var(&self, i: usize) -> &str {
         self.vars.get(i).map(String::as_str).unwrap_or("")
     }
+
+    /// Answer a collection GET from its records, in the schema's order (see
+    /// [`query::collection`]).
+    pub fn collection(
+        &self,
+        schema: &query::Schema,
+        records: impl IntoIterator<Item = Value>,
+    ) -> Result<Reply, RestError> {
+        Ok(Reply::ok(query::collection(
+            &self.query,
+            &self.path,
+            schema,
+            records,
+        )?))
+    }
 }
 
 pub struct Ctx<'a> {

@@ -2,7 +2,7 @@
 //! for the pool's media and `space` for `limitAggregateUsage`.
 
 use super::super::error::RestError;
-use super::super::query::{collection, links, Schema};
+use super::super::query::{links, Schema};
 use super::super::{get, Call, Ctx, Reply, Route};
 use super::instance;
 use super::node_ref;
@@ -97,12 +97,7 @@ fn aggregates(ctx: &Ctx, call: &mut Call) -> Result<Reply, RestError> {
         .values()
         .filter(|a| visible(ctx, &c, a))
         .map(|a| record(&c, a));
-    Ok(Reply::ok(collection(
-        &call.query,
-        &call.path,
-        &AGGREGATE,
-        records,
-    )?))
+    call.collection(&AGGREGATE, records)
 }
 
 fn aggregate(ctx: &Ctx, call: &mut Call) -> Result<Reply, RestError> {

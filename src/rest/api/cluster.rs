@@ -2,7 +2,7 @@
 //! REST or ZAPI by, nodes, and the jobs asynchronous verbs leave behind.
 
 use super::super::error::RestError;
-use super::super::query::{collection, links, select, Fields, Schema};
+use super::super::query::{links, select, Fields, Schema};
 use super::super::{get, Call, Ctx, Reply, Route};
 use super::{instance, svm_ref, time};
 use crate::model::{Cluster, Job, JobState, Node};
@@ -160,12 +160,7 @@ fn nodes(ctx: &Ctx, call: &mut Call) -> Result<Reply, RestError> {
     let mut all: Vec<&Node> = c.nodes.iter().collect();
     all.sort_by(|a, b| a.name.cmp(&b.name));
     let records = all.into_iter().map(|n| node_record(&c, n));
-    Ok(Reply::ok(collection(
-        &call.query,
-        &call.path,
-        &NODE,
-        records,
-    )?))
+    call.collection(&NODE, records)
 }
 
 fn node(ctx: &Ctx, call: &mut Call) -> Result<Reply, RestError> {
@@ -244,12 +239,7 @@ fn jobs(ctx: &Ctx, call: &mut Call) -> Result<Reply, RestError> {
         .collect();
     all.sort_by(|a, b| a.0.cmp(&b.0));
     let records = all.into_iter().map(|(_, j)| job_record(&c, j));
-    Ok(Reply::ok(collection(
-        &call.query,
-        &call.path,
-        &JOB,
-        records,
-    )?))
+    call.collection(&JOB, records)
 }
 
 fn job(ctx: &Ctx, call: &mut Call) -> Result<Reply, RestError> {

@@ -2,7 +2,7 @@
 //! whose `state` is `up` (`ontap-sim lif down` makes one disappear from its list).
 
 use super::super::error::RestError;
-use super::super::query::{collection, links, Schema};
+use super::super::query::{links, Schema};
 use super::super::{get, Call, Ctx, Reply, Route};
 use super::instance;
 use super::svm::services;
@@ -91,12 +91,7 @@ fn all<'a>(ctx: &'a Ctx, c: &'a Cluster) -> impl Iterator<Item = (&'a Svm, &'a L
 fn interfaces(ctx: &Ctx, call: &mut Call) -> Result<Reply, RestError> {
     let c = ctx.sim.read();
     let records = all(ctx, &c).map(|(s, l)| record(&c, s, l));
-    Ok(Reply::ok(collection(
-        &call.query,
-        &call.path,
-        &INTERFACE,
-        records,
-    )?))
+    call.collection(&INTERFACE, records)
 }
 
 fn interface(ctx: &Ctx, call: &mut Call) -> Result<Reply, RestError> {

@@ -4,7 +4,7 @@
 
 use super::super::body::Body;
 use super::super::error::{self, RestError};
-use super::super::query::{collection, links, Schema};
+use super::super::query::{links, Schema};
 use super::super::{delete, get, patch, post, Call, Ctx, Reply, Route};
 use super::instance;
 use super::svm_ref;
@@ -152,12 +152,7 @@ fn list(ctx: &Ctx, call: &mut Call) -> Result<Reply, RestError> {
         .values()
         .filter(|p| ctx.sees(&p.svm))
         .map(|p| record(&c, p));
-    Ok(Reply::ok(collection(
-        &call.query,
-        &call.path,
-        &POLICY,
-        records,
-    )?))
+    call.collection(&POLICY, records)
 }
 
 fn show(ctx: &Ctx, call: &mut Call) -> Result<Reply, RestError> {
@@ -326,7 +321,7 @@ fn rules(ctx: &Ctx, call: &mut Call) -> Result<Reply, RestError> {
     let c = ctx.sim.read();
     let p = by_id(ctx, &c, call.var(0))?;
     let records = p.rules.iter().map(|r| rule_record(&c, p, r));
-    Ok(Reply::ok(collection(&call.query, &call.path, &RULE, records)?).svm(p.svm.clone()))
+    Ok(call.collection(&RULE, records)?.svm(p.svm.clone()))
 }
 
 fn rule_index(s: &str) -> Result<u32, RestError> {

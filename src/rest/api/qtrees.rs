@@ -4,7 +4,7 @@
 use super::super::body::Body;
 use super::super::error::RestError;
 use super::super::job::{self, Op};
-use super::super::query::{self, collection, links, Schema};
+use super::super::query::{self, links, Schema};
 use super::super::{delete, get, patch, post, Call, Ctx, Reply, Route};
 use super::instance;
 use super::volumes::by_uuid;
@@ -87,12 +87,7 @@ fn list(ctx: &Ctx, call: &mut Call) -> Result<Reply, RestError> {
                 .as_deref()
                 .is_none_or(|p| query::matches(r, "volume.name", p))
         });
-    Ok(Reply::ok(collection(
-        &call.query,
-        &call.path,
-        &QTREE,
-        records,
-    )?))
+    call.collection(&QTREE, records)
 }
 
 fn find<'a>(ctx: &Ctx, c: &'a Cluster, volume: &str, id: &str) -> Result<&'a Qtree, RestError> {

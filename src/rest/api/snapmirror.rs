@@ -3,7 +3,7 @@
 //! and a relationship UUID is never found.
 
 use super::super::error::RestError;
-use super::super::query::{collection, Schema};
+use super::super::query::Schema;
 use super::super::{delete, get, Call, Ctx, Reply, Route};
 use serde_json::Value;
 
@@ -38,12 +38,7 @@ pub const RELATIONSHIP: Schema = Schema {
 fn list(_ctx: &Ctx, call: &mut Call) -> Result<Reply, RestError> {
     // Flags that narrow the answer; with no relationships they change nothing.
     call.query.take_bool("list_destinations_only")?;
-    Ok(Reply::ok(collection(
-        &call.query,
-        &call.path,
-        &RELATIONSHIP,
-        std::iter::empty::<Value>(),
-    )?))
+    call.collection(&RELATIONSHIP, std::iter::empty::<Value>())
 }
 
 fn show(_ctx: &Ctx, call: &mut Call) -> Result<Reply, RestError> {

@@ -4,7 +4,7 @@
 
 use super::super::error::RestError;
 use super::super::job::{self, Op};
-use super::super::query::{collection, links, Schema};
+use super::super::query::{links, Schema};
 use super::super::{delete, get, patch, post, Call, Ctx, Reply, Route};
 use super::instance;
 use super::volumes::by_uuid;
@@ -75,7 +75,7 @@ fn list(ctx: &Ctx, call: &mut Call) -> Result<Reply, RestError> {
     let c = ctx.sim.read();
     let v = by_uuid(ctx, &c, call.var(0))?;
     let records = in_order(v).into_iter().map(|s| record(&c, v, s));
-    Ok(Reply::ok(collection(&call.query, &call.path, &SNAPSHOT, records)?).svm(v.svm.clone()))
+    Ok(call.collection(&SNAPSHOT, records)?.svm(v.svm.clone()))
 }
 
 fn find<'a>(v: &'a Volume, uuid: &str) -> Result<&'a Snapshot, RestError> {

@@ -2,7 +2,7 @@
 //! UUID from here and refuses a backend whose SVM has no aggregates or is not running.
 
 use super::super::error::RestError;
-use super::super::query::{collection, links, Schema};
+use super::super::query::{links, Schema};
 use super::super::{get, Call, Ctx, Reply, Route};
 use super::aggregate_ref;
 use super::instance;
@@ -108,12 +108,7 @@ fn svms(ctx: &Ctx, call: &mut Call) -> Result<Reply, RestError> {
         .values()
         .filter(|s| ctx.sees(&s.name))
         .map(|s| svm_record(&c, s));
-    Ok(Reply::ok(collection(
-        &call.query,
-        &call.path,
-        &SVM,
-        records,
-    )?))
+    call.collection(&SVM, records)
 }
 
 fn svm(ctx: &Ctx, call: &mut Call) -> Result<Reply, RestError> {

@@ -6,7 +6,7 @@
 use super::super::body::Body;
 use super::super::error::RestError;
 use super::super::job::{self, Op};
-use super::super::query::{collection, links, Schema};
+use super::super::query::{links, Schema};
 use super::super::{delete, get, patch, post, Call, Ctx, Reply, Route};
 use super::instance;
 use super::{aggregate_ref, applied, location_query, observed, svm_ref, time};
@@ -252,7 +252,7 @@ fn list(ctx: &Ctx, call: &mut Call) -> Result<Reply, RestError> {
         (None, None) => Box::new(c.volumes.values()),
     };
     let records = records.filter(|v| ctx.sees(&v.svm)).map(|v| record(c, v));
-    Ok(Reply::ok(collection(q, &call.path, &VOLUME, records)?))
+    call.collection(&VOLUME, records)
 }
 
 fn show(ctx: &Ctx, call: &mut Call) -> Result<Reply, RestError> {
