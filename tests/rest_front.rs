@@ -118,6 +118,13 @@ async fn trident_ontap_nas_sequence_over_rest() {
         .await;
     assert_eq!(lifs["records"][0]["state"], "up");
     assert_eq!(lifs["records"][0]["ip"]["address"], "127.0.0.1");
+    // Can the SVM be a DR source? No peers: an empty list, not an error.
+    let peers = r
+        .get(&format!(
+            "/api/svm/peers?fields=peer.svm.name&svm.uuid={svm_uuid}"
+        ))
+        .await;
+    assert_eq!(peers["num_records"], 0);
     let (st, _) = r
         .send(
             "POST",

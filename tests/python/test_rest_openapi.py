@@ -292,6 +292,8 @@ def test_real_responses_match_the_document(base_url, http):
     svm = s("GET", "/svm/svms", 200, query={"fields": "**", "name": "svm1"})["records"][0]
     assert svm["aggregates"] and svm["state"] == "running"
     s("GET", "/svm/svms/{uuid}", 200, {"uuid": svm["uuid"]})
+    peers = s("GET", "/svm/peers", 200, query={"fields": "peer.svm.name", "svm.uuid": svm["uuid"]})
+    assert peers["num_records"] == 0 and peers["records"] == []
     aggr = s("GET", "/storage/aggregates", 200, query={"fields": "**"})["records"][0]
     s("GET", "/storage/aggregates/{uuid}", 200, {"uuid": aggr["uuid"]})
     lif = s("GET", "/network/ip/interfaces", 200,

@@ -9,7 +9,38 @@ use super::instance;
 use crate::model::{Cluster, Svm};
 use serde_json::{json, Value};
 
-pub static ROUTES: &[Route] = &[get("/svm/svms", svms), get("/svm/svms/{uuid}", svm)];
+pub static ROUTES: &[Route] = &[
+    get("/svm/svms", svms),
+    get("/svm/svms/{uuid}", svm),
+    get("/svm/peers", peers),
+];
+
+/// SVM peer relationships. The simulator peers with no other cluster, so there are none (as
+/// `vserver-peer-get-iter` answers); Trident asks at start whether the SVM can be a DR source.
+pub const PEER: Schema = Schema {
+    keys: &["uuid"],
+    defaults: &[],
+    order: &["uuid"],
+    fields: &[
+        "uuid",
+        "svm",
+        "svm.name",
+        "svm.uuid",
+        "peer",
+        "peer.svm",
+        "peer.svm.name",
+        "peer.svm.uuid",
+        "peer.cluster",
+        "peer.cluster.name",
+        "state",
+        "applications",
+        "_links",
+    ],
+};
+
+fn peers(_ctx: &Ctx, call: &mut Call) -> Result<Reply, RestError> {
+    call.collection(&PEER, std::iter::empty::<Value>())
+}
 
 pub const SVM: Schema = Schema {
     keys: &["uuid", "name"],
