@@ -79,6 +79,11 @@ impl R {
     }
 }
 
+/// The body of a 1 GiB volume create in an SVM.
+fn new_volume(name: impl std::fmt::Display, svm: &str) -> Option<Value> {
+    Some(json!({"name": name.to_string(), "size": 1u64 << 30, "svm": {"name": svm}}))
+}
+
 fn q(s: &str) -> String {
     s.replace('*', "%2A").replace(',', "%2C")
 }
@@ -437,11 +442,7 @@ name = "admin"
 async fn jobs_take_their_time_and_return_timeout_waits() {
     let mut r = R::start(Some(SLOW_JOBS)).await;
     let (st, v) = r
-        .send(
-            "POST",
-            "/api/storage/volumes",
-            Some(json!({"name": "slow", "size": 1u64 << 30, "svm": {"name": "svm1"}})),
-        )
+        .send("POST", "/api/storage/volumes", new_volume("slow", "svm1"))
         .await;
     assert_eq!(st, 202);
     let uuid = v["job"]["uuid"].as_str().unwrap().to_string();
@@ -486,7 +487,7 @@ async fn jobs_take_their_time_and_return_timeout_waits() {
         .send(
             "POST",
             "/api/storage/volumes?return_timeout=10",
-            Some(json!({"name": "waited", "size": 1u64 << 30, "svm": {"name": "svm1"}})),
+            new_volume("waited", "svm1"),
         )
         .await;
     assert_eq!(st, 201, "{v}");
@@ -495,7 +496,7 @@ async fn jobs_take_their_time_and_return_timeout_waits() {
         .send(
             "POST",
             "/api/storage/volumes?return_timeout=10",
-            Some(json!({"name": "waited", "size": 1u64 << 30, "svm": {"name": "svm1"}})),
+            new_volume("waited", "svm1"),
         )
         .await;
     assert_eq!(
@@ -505,11 +506,7 @@ async fn jobs_take_their_time_and_return_timeout_waits() {
     );
     // A job cut off by a crash reads as failed after the restart, not as running for ever.
     let (st, v) = r
-        .send(
-            "POST",
-            "/api/storage/volumes",
-            Some(json!({"name": "cut", "size": 1u64 << 30, "svm": {"name": "svm1"}})),
-        )
+        .send("POST", "/api/storage/volumes", new_volume("cut", "svm1"))
         .await;
     assert_eq!(st, 202);
     let uuid = v["job"]["uuid"].as_str().unwrap().to_string();
@@ -704,12 +701,8 @@ async fn conventions_and_errors() {
 #[tokio::test]
 async fn fault_rules_bite_rest_calls() {
     let mut r = R::start(None).await;
-    r.ok_job(
-        "POST",
-        "/api/storage/volumes",
-        Some(json!({"name": "busy", "size": 1u64 << 30, "svm": {"name": "svm1"}})),
-    )
-    .await;
+    r.ok_job("POST", "/api/storage/volumes", new_volume("busy", "svm1"))
+        .await;
     let uuid = r.one("/api/storage/volumes?name=busy").await["uuid"]
         .as_str()
         .unwrap()
@@ -787,7 +780,7 @@ async fn scope_and_roles() {
         r.ok_job(
             "POST",
             "/api/storage/volumes",
-            Some(json!({"name": format!("{svm}_v"), "size": 1u64 << 30, "svm": {"name": svm}})),
+            new_volume(format!("{svm}_v"), svm),
         )
         .await;
     }
@@ -806,11 +799,7 @@ async fn scope_and_roles() {
     assert_eq!(r.get("/api/svm/svms").await["num_records"], 1);
     assert_eq!(r.get("/api/storage/aggregates").await["num_records"], 1);
     let (st, e) = r
-        .send(
-            "POST",
-            "/api/storage/volumes",
-            Some(json!({"name": "x", "size": 1u64 << 30, "svm": {"name": "svm2"}})),
-        )
+        .send("POST", "/api/storage/volumes", new_volume("x", "svm2"))
         .await;
     assert_eq!((st, e["error"]["code"].as_str()), (403, Some("6")), "{e}");
     // An SVM user's create needs no SVM: its own is implied.
@@ -827,11 +816,7 @@ async fn scope_and_roles() {
         "svm1"
     );
     let (st, e) = r
-        .send(
-            "POST",
-            "/api/storage/volumes",
-            Some(json!({"name": "y", "size": 1u64 << 30, "svm": {"name": "svm1"}})),
-        )
+        .send("POST", "/api/storage/volumes", new_volume("y", "svm1"))
         .await;
     assert_eq!((st, e["error"]["code"].as_str()), (403, Some("6")), "{e}");
 }
