@@ -375,6 +375,31 @@ async fn one_model_two_fronts() {
     let rules = records(&assert_passed(&zr));
     assert_eq!(rules.len(), 1);
     assert_eq!(txt(&rules[0], "client-match"), "10.0.0.0/8");
+    // A PATCH of `rules` replaces the list, all or nothing.
+    let (st, e) = r
+        .send(
+            "PATCH",
+            &format!("/api/protocols/nfs/export-policies/{id}"),
+            Some(json!({"rules": [{"clients": [{"match": "10.1.0.0/16"}]}, {"clients": [{"match": "10.1.0.0/16"}]}]})),
+        )
+        .await;
+    assert_eq!(
+        (st, e["error"]["code"].as_str()),
+        (409, Some("1704070")),
+        "{e}"
+    );
+    let (st, _) = r
+        .send(
+            "PATCH",
+            &format!("/api/protocols/nfs/export-policies/{id}"),
+            Some(json!({"rules": [{"clients": [{"match": "10.2.0.0/16"}, {"match": "10.3.0.0/16"}]}]})),
+        )
+        .await;
+    assert_eq!(st, 200);
+    let zr = r.c.post(&zapi_vfiler("svm1", "<export-rule-get-iter><query><export-rule-info><policy-name>pol1</policy-name></export-rule-info></query></export-rule-get-iter>"), Some(ADMIN)).await.body;
+    let rules = records(&assert_passed(&zr));
+    assert_eq!(rules.len(), 1);
+    assert_eq!(txt(&rules[0], "client-match"), "10.2.0.0/16,10.3.0.0/16");
     // ZAPI deletes what REST made; REST sees it gone.
     r.ok_job(
         "PATCH",

@@ -315,6 +315,20 @@ impl Cluster {
         Ok(index)
     }
 
+    /// Replace every rule of a policy with these, in order (REST's PATCH of `rules`).
+    pub fn replace_export_rules(
+        &mut self,
+        svm: &str,
+        policy: &str,
+        specs: Vec<RuleSpec>,
+    ) -> Result<(), ModelError> {
+        self.export_policy_mut(svm, policy)?.rules.clear();
+        for s in specs {
+            self.add_export_rule(svm, policy, s)?;
+        }
+        Ok(())
+    }
+
     /// `export-rule-modify`.
     pub fn modify_export_rule(
         &mut self,

@@ -217,11 +217,16 @@ fn rule_spec(b: &Body) -> Result<RuleSpec, RestError> {
     })
 }
 
-fn add_rule(c: &mut Cluster, svm: &str, policy: &str, spec: RuleSpec) -> Result<u32, RestError> {
-    c.add_export_rule(svm, policy, spec).map_err(|e| match e {
+/// A rule that repeats another's clients is code 1704070, which Trident takes as "already there".
+fn rule_error(e: ModelError) -> RestError {
+    match e {
         ModelError::Conflict(m) => RestError::new(409, error::EXPORT_POLICY_RULE_EXISTS, m),
         other => other.into(),
-    })
+    }
+}
+
+fn add_rule(c: &mut Cluster, svm: &str, policy: &str, spec: RuleSpec) -> Result<u32, RestError> {
+    c.add_export_rule(svm, policy, spec).map_err(rule_error)
 }
 
 fn create(ctx: &Ctx, call: &mut Call) -> Result<Reply, RestError> {
@@ -283,20 +288,9 @@ fn modify(ctx: &Ctx, call: &mut Call) -> Result<Reply, RestError> {
     b.finish()?;
     call.query.finish()?;
     ctx.sim.mutate(|c| {
-        // `rules` replaces the whole list, as ONTAP's PATCH does.
         if let Some(specs) = specs {
-            let old: Vec<u32> = c
-                .export_policy(&svm, &name)?
-                .rules
-                .iter()
-                .map(|r| r.index)
-                .collect();
-            for i in old.into_iter().rev() {
-                c.destroy_export_rule(&svm, &name, i)?;
-            }
-            for s in specs {
-                add_rule(c, &svm, &name, s)?;
-            }
+            c.replace_export_rules(&svm, &name, specs)
+                .map_err(rule_error)?;
         }
         if let Some(n) = new_name.filter(|n| *n != name) {
             c.rename_export_policy(&svm, &name, &n)?;
