@@ -64,13 +64,14 @@ impl Switch {
         *self.want.borrow()
     }
 
-    /// Ask for a mode and wait (up to a few seconds) until the listener has it in place. Returns
-    /// whether it did (false when no listener follows this switch, e.g. NFS not served).
+    /// Ask for a mode and wait (up to ten seconds: a loaded machine can be slow to schedule the
+    /// listener) until the listener has it in place. Returns whether it did (false when no
+    /// listener follows this switch, e.g. NFS not served).
     pub async fn set(&self, mode: Mode) -> bool {
         let mut applied = self.applied.subscribe();
         self.want.send_replace(mode);
         tokio::time::timeout(
-            std::time::Duration::from_secs(3),
+            std::time::Duration::from_secs(10),
             applied.wait_for(|m| *m == mode),
         )
         .await

@@ -5,6 +5,7 @@ package harness
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -90,6 +91,15 @@ func TestEOFTwiceThenSuccess(t *testing.T) {
 	}
 }
 
+// switchListener sets the management listener's mode and checks the simulator has it in place.
+func switchListener(t *testing.T, s *Sim, mode string) {
+	t.Helper()
+	var r struct{ Applied bool }
+	if err := json.Unmarshal([]byte(admin(t, s, "PUT", "/listeners/management", mode)), &r); err != nil || !r.Applied {
+		t.Fatalf("the listener did not switch to %s (%v)", mode, err)
+	}
+}
+
 func TestListenerModes(t *testing.T) {
 	s, z := startFaultSim(t)
 	z.HTTP.Transport = &http.Transport{
@@ -97,13 +107,13 @@ func TestListenerModes(t *testing.T) {
 		DialContext:       (&net.Dialer{Timeout: time.Second}).DialContext,
 		DisableKeepAlives: true,
 	}
-	admin(t, s, "PUT", "/listeners/management", "refuse")
+	switchListener(t, s, "refuse")
 	_, err := z.Call("svm1", "<vserver-get/>")
 	want := fmt.Sprintf(`Post "%s": dial tcp %s: connect: connection refused`, z.URL, s.Host)
 	if err == nil || err.Error() != want {
 		t.Fatalf("refuse: got %v, want %s", err, want)
 	}
-	admin(t, s, "PUT", "/listeners/management", "blackhole")
+	switchListener(t, s, "blackhole")
 	_, err = z.Call("svm1", "<vserver-get/>")
 	if err == nil || !strings.Contains(err.Error(), "dial tcp "+s.Host+": i/o timeout") {
 		t.Fatalf("blackhole: got %v, want a dial timeout", err)
