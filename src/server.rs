@@ -216,6 +216,11 @@ pub async fn serve(opts: ServeOptions) -> Result<()> {
         println!("  portmap  {a}");
     }
     println!("  admin    http://{admin_bound}");
+    // Follow the mode switch before anyone can flip it (the control API serves after `ready`).
+    let listener = crate::faults::listener::ManagedListener::new(
+        listener,
+        sim.faults.listeners.management.subscribe(),
+    )?;
     println!("ready");
     let sim = Arc::new(sim);
     tokio::spawn(crate::admin::serve(
@@ -224,10 +229,6 @@ pub async fn serve(opts: ServeOptions) -> Result<()> {
         opts.admin_token.clone(),
         stopped(),
     ));
-    let listener = crate::faults::listener::ManagedListener::new(
-        listener,
-        sim.faults.listeners.management.subscribe(),
-    )?;
     let nfs_task =
         nfs_listeners.map(|l| tokio::spawn(crate::nfs::serve(l, sim.clone(), stopped())));
     crate::http::serve(listener, server_cfg, sim.clone(), stopped()).await;

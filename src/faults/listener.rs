@@ -152,9 +152,12 @@ fn blackhole(addr: SocketAddr) -> std::io::Result<State> {
 
 impl ManagedListener {
     pub fn new(listener: TcpListener, switch: Subscription) -> std::io::Result<Self> {
+        let mut mode = switch.want;
+        // A mode asked for before this listener subscribed is applied at its first accept.
+        mode.mark_changed();
         Ok(ManagedListener {
             addr: listener.local_addr()?,
-            mode: switch.want,
+            mode,
             applied: switch.applied,
             state: State::Open(listener),
         })
