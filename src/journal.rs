@@ -25,7 +25,8 @@ pub struct Entry {
     pub front: &'static str,
     /// ZAPI name, NFS procedure, or the HTTP request line when no API was reached.
     pub api: String,
-    /// `passed`, `failed`, `denied` (HTTP 401/403/404/405/413) or `fault`.
+    /// `passed`, `failed`, `http_<status>` (refused before any API: 401, 404, 405, 413) or
+    /// `fault`.
     pub result: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub errno: Option<u32>,

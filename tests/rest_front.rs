@@ -752,6 +752,14 @@ async fn fault_rules_bite_rest_calls() {
         1,
         "the failed job changed nothing"
     );
+    let journal = ctl
+        .call("GET", "/journal?result=fault", vec![])
+        .await
+        .unwrap();
+    assert!(
+        journal.contains("DELETE /api/storage/volumes/{uuid}") && journal.contains("524486"),
+        "the job failure is the rule's doing: {journal}"
+    );
     r.ok_job("DELETE", &format!("/api/storage/volumes/{uuid}"), None)
         .await;
     ctl.call("POST", "/faults", br#"{"match":{"method":"GET","api":"/api/svm/svms*"},"action":{"type":"rest_error","status":503,"code":13001,"message":"injected"}}"#.to_vec())

@@ -128,6 +128,14 @@ async fn connection_fault(
         }
         Action::Close => {
             journal("close");
+            // Send FIN and read what the client already sent: closing with unread data would
+            // make the kernel answer with a reset instead of the EOF the rule promises.
+            let _ = tcp.shutdown().await;
+            let mut buf = [0u8; 4096];
+            let _ = tokio::time::timeout(Duration::from_secs(2), async {
+                while matches!(tcp.read(&mut buf).await, Ok(n) if n > 0) {}
+            })
+            .await;
             None
         }
         Action::Reset => {
@@ -288,31 +296,33 @@ async fn route(shared: &Shared, peer: &Peer, req: Request<Incoming>) -> Answer {
             None
         };
         let user = match refusal {
-            Some(r) => Err(r),
+            Some(r) => Err((r, None)),
             None => {
                 let cluster = shared.sim.read();
                 match auth::authenticate(&cluster, peer.cert_cn.as_deref(), req.headers()) {
                     auth::Outcome::User(u) => Ok(u),
                     auth::Outcome::NoCredentials => {
                         info!(status = 401, "no credentials; sending the Basic challenge");
-                        Err(unauthorized())
+                        Err((unauthorized(), None))
                     }
                     auth::Outcome::Rejected(who) => {
                         warn!(status = 401, user = %who, "authentication failed");
-                        Err(unauthorized())
+                        Err((unauthorized(), Some(who)))
                     }
                 }
             }
         };
         let user = match user {
             Ok(u) => u,
-            Err(r) => {
+            Err((r, who)) => {
                 let line = line();
                 let r = match read_body(req.into_body()).await {
                     Ok(_) => r,
                     Err(_) => too_large(),
                 };
-                journal(None, None, &line, &format!("http_{}", r.status().as_u16()), None, None);
+                // A failed login names the user it tried, as ONTAP's security.invalid.login does.
+                let status = format!("http_{}", r.status().as_u16());
+                journal(who.as_deref(), None, &line, &status, None, None);
                 return Ok(r);
             }
         };
@@ -485,15 +495,16 @@ async fn rest(shared: &Shared, peer: &Peer, req: Request<Incoming>, started: Ins
         let cluster = shared.sim.read();
         match auth::authenticate(&cluster, peer.cert_cn.as_deref(), req.headers()) {
             auth::Outcome::User(u) => Ok(u),
-            auth::Outcome::NoCredentials | auth::Outcome::Rejected(_) => Err(()),
+            auth::Outcome::NoCredentials => Err(None),
+            auth::Outcome::Rejected(who) => Err(Some(who)),
         }
     };
     let body = read_body(req.into_body()).await;
     let user = match user {
         Ok(u) => u,
-        Err(()) => {
-            warn!(status = 401, path, "REST call without valid credentials");
-            journal(None, None, &api, "http_401", None, None);
+        Err(who) => {
+            warn!(status = 401, path, user = ?who, "REST call without valid credentials");
+            journal(who.as_deref(), None, &api, "http_401", None, None);
             return Ok(rest_error(&rest::error::RestError::new(
                 401,
                 rest::error::NOT_AUTHORIZED,
@@ -555,6 +566,7 @@ async fn rest(shared: &Shared, peer: &Peer, req: Request<Incoming>, started: Ins
         ..Point::new(Front::Rest, peer.addr.ip())
     };
     let mut fail_job = None;
+    let mut job_fault = None;
     if let Some((fid, action)) = shared.sim.faults.check(&point) {
         let fault = |result| journal(Some(&user.name), None, &api, result, None, Some(fid));
         match action {
@@ -598,11 +610,15 @@ async fn rest(shared: &Shared, peer: &Peer, req: Request<Incoming>, started: Ins
                     status, code, message,
                 )));
             }
-            Action::JobFailure { code, message } => fail_job = Some((code, message)),
+            Action::JobFailure { code, message } => {
+                fail_job = Some((code, message));
+                job_fault = Some(fid);
+            }
             Action::TlsFail | Action::Zapi { .. } | Action::NfsError { .. } => {}
         }
     }
     let sim = shared.sim.clone();
+    let fail_job_code = fail_job.as_ref().map(|(c, _)| *c);
     let full_path = format!("/api{api_path}");
     let outcome = rest::handle(
         &sim,
@@ -643,13 +659,20 @@ async fn rest(shared: &Shared, peer: &Peer, req: Request<Incoming>, started: Ins
     match outcome {
         Ok(reply) => {
             info!(status = reply.status, micros, "rest");
+            // A job a rule makes fail is accepted (202) but is the rule's doing.
+            let result = if job_fault.is_some() {
+                "fault"
+            } else {
+                "passed"
+            };
+            let code = fail_job_code.filter(|_| job_fault.is_some());
             journal(
                 Some(&user.name),
                 reply.svm.as_deref(),
                 &api,
-                "passed",
-                None,
-                None,
+                result,
+                code,
+                job_fault,
             );
             let mut r = json_response(reply.status, &reply.body);
             if let Some(l) = reply.location.and_then(|l| HeaderValue::from_str(&l).ok()) {

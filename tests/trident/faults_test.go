@@ -151,3 +151,22 @@ func TestInjectedErrnoAndSwitches(t *testing.T) {
 		t.Fatal("reset brings the SVM back to its seed state")
 	}
 }
+
+// A connection closed by a tcp-front rule ends in EOF, the failure Trident retries, not in a reset.
+func TestTCPCloseIsEOF(t *testing.T) {
+	s, z := startFaultSim(t)
+	z.HTTP.Transport = &http.Transport{
+		TLSClientConfig:   z.HTTP.Transport.(*http.Transport).TLSClientConfig,
+		DisableKeepAlives: true,
+	}
+	admin(t, s, "POST", "/faults", `{"match":{"front":"tcp"},"action":{"type":"close"},"fire":{"times":5}}`)
+	for i := 0; i < 5; i++ {
+		_, err := z.Call("svm1", "<system-get-ontapi-version/>")
+		if err == nil || !errors.Is(err, io.EOF) {
+			t.Fatalf("attempt %d: got %v, want EOF", i, err)
+		}
+	}
+	if _, err := z.Call("svm1", "<system-get-ontapi-version/>"); err != nil {
+		t.Fatalf("after the rule's five times: %v", err)
+	}
+}
