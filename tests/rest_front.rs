@@ -777,38 +777,9 @@ async fn fault_rules_bite_rest_calls() {
     assert_eq!(r.get("/api/svm/svms").await["num_records"], 1);
 }
 
-const SCOPED: &str = r#"
-[[aggregates]]
-name = "aggr1"
-size = "2TiB"
-[[aggregates]]
-name = "aggr2"
-size = "1TiB"
-[[svms]]
-name = "svm1"
-aggregates = ["aggr1"]
-[[svms.lifs]]
-name = "svm1_data"
-address = "127.0.0.1"
-[[svms]]
-name = "svm2"
-aggregates = ["aggr2"]
-[[svms.lifs]]
-name = "svm2_data"
-address = "127.0.0.2"
-[[users]]
-name = "admin"
-[[users]]
-name = "vsadmin"
-scope = "svm1"
-[[users]]
-name = "ro"
-role = "readonly"
-"#;
-
 #[tokio::test]
 async fn scope_and_roles() {
-    let mut r = R::start(Some(SCOPED)).await;
+    let mut r = R::start(Some(TWO_SVMS)).await;
     for svm in ["svm1", "svm2"] {
         r.ok_job(
             "POST",

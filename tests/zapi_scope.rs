@@ -8,46 +8,6 @@ mod common;
 use common::*;
 use ontap_sim::zapi::api::{Access, Exposure, FAMILIES};
 
-const CONFIG: &str = r#"
-seed = "zapi-scope"
-[[aggregates]]
-name = "aggr1"
-size = "2TiB"
-[[aggregates]]
-name = "aggr2"
-size = "1TiB"
-
-[[svms]]
-name = "svm1"
-aggregates = ["aggr1"]
-[[svms.lifs]]
-name = "svm1_data"
-address = "127.0.0.1"
-
-[[svms]]
-name = "svm2"
-aggregates = ["aggr2"]
-[[svms.lifs]]
-name = "svm2_data"
-address = "127.0.0.2"
-
-[[users]]
-name = "admin"
-[[users]]
-name = "vsadmin"
-scope = "svm1"
-[[users]]
-name = "vs2admin"
-scope = "svm2"
-[[users]]
-name = "ro"
-role = "readonly"
-[[users]]
-name = "vsro"
-scope = "svm1"
-role = "readonly"
-"#;
-
 const VSADMIN: (&str, &str) = ("vsadmin", PASSWORD);
 const VS2ADMIN: (&str, &str) = ("vs2admin", PASSWORD);
 const RO: (&str, &str) = ("ro", PASSWORD);
@@ -88,7 +48,7 @@ async fn expect_all(
 
 #[tokio::test]
 async fn svm_apis_are_unknown_in_cluster_context() {
-    let mut z = Z::start(Some(CONFIG)).await;
+    let mut z = Z::start(Some(TWO_SVMS)).await;
     let svm_only = apis(|_, e| e == Exposure::Svm);
     for must in [
         "volume-create",
@@ -111,7 +71,7 @@ async fn svm_apis_are_unknown_in_cluster_context() {
 
 #[tokio::test]
 async fn cluster_apis_are_unknown_in_svm_context() {
-    let mut z = Z::start(Some(CONFIG)).await;
+    let mut z = Z::start(Some(TWO_SVMS)).await;
     let cluster_only = apis(|_, e| e == Exposure::Cluster);
     for must in [
         "aggr-get-iter",
@@ -131,7 +91,7 @@ async fn cluster_apis_are_unknown_in_svm_context() {
 
 #[tokio::test]
 async fn readonly_users_are_refused_every_write() {
-    let mut z = Z::start(Some(CONFIG)).await;
+    let mut z = Z::start(Some(TWO_SVMS)).await;
     let writes_svm = apis(|a, e| a == Access::Write && e != Exposure::Cluster);
     let writes_cluster = apis(|a, e| a == Access::Write && e != Exposure::Svm);
     for family in [
@@ -197,7 +157,7 @@ async fn readonly_users_are_refused_every_write() {
 
 #[tokio::test]
 async fn svm_scoped_users_see_and_touch_only_their_svm() {
-    let mut z = Z::start(Some(CONFIG)).await;
+    let mut z = Z::start(Some(TWO_SVMS)).await;
     z.create("v1", "aggr1", "1g", "none").await;
     z.ok("<snapshot-create><snapshot>s1</snapshot><volume>v1</volume></snapshot-create>")
         .await;

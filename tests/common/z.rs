@@ -7,6 +7,48 @@ use ontap_sim::zapi::xml::Element;
 
 pub const ADMIN: (&str, &str) = ("admin", PASSWORD);
 
+/// Two SVMs on their own aggregates, with cluster, SVM-scoped and read-only users: the topology
+/// the scope and role tests of both fronts share.
+pub const TWO_SVMS: &str = r#"
+seed = "zapi-scope"
+[[aggregates]]
+name = "aggr1"
+size = "2TiB"
+[[aggregates]]
+name = "aggr2"
+size = "1TiB"
+
+[[svms]]
+name = "svm1"
+aggregates = ["aggr1"]
+[[svms.lifs]]
+name = "svm1_data"
+address = "127.0.0.1"
+
+[[svms]]
+name = "svm2"
+aggregates = ["aggr2"]
+[[svms.lifs]]
+name = "svm2_data"
+address = "127.0.0.2"
+
+[[users]]
+name = "admin"
+[[users]]
+name = "vsadmin"
+scope = "svm1"
+[[users]]
+name = "vs2admin"
+scope = "svm2"
+[[users]]
+name = "ro"
+role = "readonly"
+[[users]]
+name = "vsro"
+scope = "svm1"
+role = "readonly"
+"#;
+
 /// One simulator and one keep-alive TLS connection to it.
 pub struct Z {
     #[allow(dead_code)]
