@@ -17,7 +17,8 @@ pub struct Entry {
     /// RFC 3339, UTC (formatted when the entry is read, not on the request path).
     #[serde(serialize_with = "rfc3339")]
     pub time: time::OffsetDateTime,
-    pub peer: String,
+    /// Serialised as `ip:port`; formatted when read, not on the request path.
+    pub peer: std::net::SocketAddr,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub user: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -74,7 +75,7 @@ impl Default for Journal {
 
 /// What a front reports about one request.
 pub struct Record<'a> {
-    pub peer: String,
+    pub peer: std::net::SocketAddr,
     pub user: Option<&'a str>,
     pub svm: Option<&'a str>,
     pub front: &'static str,

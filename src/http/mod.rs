@@ -92,7 +92,7 @@ async fn connection_fault(
     let started = Instant::now();
     let journal = |what: &str| {
         shared.sim.journal.record(Record {
-            peer: addr.to_string(),
+            peer: addr,
             user: None,
             svm: None,
             front: if front == Front::Tcp { "tcp" } else { "tls" },
@@ -267,7 +267,7 @@ async fn route(shared: &Shared, peer: &Peer, req: Request<Incoming>) -> Answer {
         let line = || format!("{} {}", req.method(), req.uri().path());
         let journal = |user: Option<&str>, svm: Option<&str>, api: &str, result: &str, errno, fault| {
             shared.sim.journal.record(Record {
-                peer: peer.addr.to_string(),
+                peer: peer.addr,
                 user,
                 svm,
                 front: "zapi",
@@ -480,7 +480,7 @@ async fn rest(shared: &Shared, peer: &Peer, req: Request<Incoming>, started: Ins
     let mut api = format!("{method} {path}");
     let journal = |user: Option<&str>, svm: Option<&str>, api: &str, result: &str, errno, fault| {
         shared.sim.journal.record(Record {
-            peer: peer.addr.to_string(),
+            peer: peer.addr,
             user,
             svm,
             front: "rest",

@@ -503,6 +503,18 @@ impl Cluster {
             .map(|(_, v)| v)
     }
 
+    /// An SVM's volumes whose names start with `prefix`, in name order.
+    pub fn volumes_with_prefix<'a>(
+        &'a self,
+        svm: &'a str,
+        prefix: &'a str,
+    ) -> impl Iterator<Item = &'a Volume> + 'a {
+        self.volumes
+            .range((svm.to_string(), prefix.to_string())..)
+            .take_while(move |((s, n), _)| s == svm && n.starts_with(prefix))
+            .map(|(_, v)| v)
+    }
+
     fn next_dsid(&mut self) -> u64 {
         self.counters.next_dsid += 1;
         self.counters.next_dsid

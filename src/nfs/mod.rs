@@ -276,7 +276,7 @@ pub fn dispatch(nfs: &Nfs, conn: &Conn, record: &[u8]) -> Outcome {
     let proc_name = procedure_name(&call);
     let journal = |result: &str| {
         nfs.sim.journal.record(crate::journal::Record {
-            peer: conn.peer.to_string(),
+            peer: conn.peer,
             user: None,
             svm: Some(&svm),
             front: "nfs",

@@ -67,9 +67,9 @@ pub fn decode(body: &[u8]) -> Result<Request, ZapiError> {
 const PROLOGUE: &str =
     "<?xml version='1.0' encoding='UTF-8' ?>\n<!DOCTYPE netapp SYSTEM 'file:/etc/netapp_gx.dtd'>\n";
 
-fn open(ontapi: &str) -> String {
-    // Sized for a typical answer (a volume record is about 4 KiB), so it rarely grows.
-    let mut s = String::with_capacity(4096);
+fn open(ontapi: &str, content: usize) -> String {
+    // Sized for the answer, so it rarely grows.
+    let mut s = String::with_capacity(content + 1024);
     s.push_str(PROLOGUE);
     s.push_str("<netapp version='");
     s.push_str(ontapi);
@@ -78,7 +78,9 @@ fn open(ontapi: &str) -> String {
 }
 
 pub fn passed(ontapi: &str, outputs: &[Element]) -> String {
-    let mut s = open(ontapi);
+    // A written page is most of an answer; other outputs are small trees.
+    let content = outputs.iter().map(|o| o.text.len() + 256).sum();
+    let mut s = open(ontapi, content);
     s.push_str("<results status=\"passed\"");
     if outputs.is_empty() {
         s.push_str("/>");
@@ -94,7 +96,7 @@ pub fn passed(ontapi: &str, outputs: &[Element]) -> String {
 }
 
 pub fn failed(ontapi: &str, err: &ZapiError) -> String {
-    let mut s = open(ontapi);
+    let mut s = open(ontapi, err.reason.len());
     Element::new("results")
         .attr("status", "failed")
         .attr("errno", err.errno.to_string())

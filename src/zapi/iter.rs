@@ -7,7 +7,7 @@
 //! when records are created or deleted between pages.
 
 use super::errno::ZapiError;
-use super::xml::{self, Element};
+use super::xml::{self, Element, Sink, TreeBuilder, XmlWriter};
 
 /// ONTAP's page size when the caller sends no `max-records`.
 pub const DEFAULT_MAX_RECORDS: u64 = 20;
@@ -72,15 +72,46 @@ impl IterRequest {
         })
     }
 
-    /// Produce one page. `items` must be in ascending `key` order.
+    /// Take a leaf pattern out of the query so the caller can apply it to its own items before
+    /// any record is written (a lookup by name then costs no record per volume). Containers left
+    /// empty on the way are dropped, and a query left with nothing is no query. Only for paths
+    /// every record has.
+    pub fn take_query_leaf(&mut self, path: &[&str]) -> Option<String> {
+        fn take(el: &mut Element, path: &[&str]) -> Option<String> {
+            let (first, rest) = path.split_first()?;
+            let i = el.children.iter().position(|c| c.name == *first)?;
+            let child = &mut el.children[i];
+            let found = if rest.is_empty() {
+                let pattern = child.text.trim();
+                (child.is_leaf() && !pattern.is_empty()).then(|| pattern.to_string())
+            } else {
+                take(child, rest)
+            };
+            if found.is_some() && (rest.is_empty() || el.children[i].children.is_empty()) {
+                el.children.remove(i);
+            }
+            found
+        }
+        let found = take(self.query.as_mut()?, path);
+        if self.query.as_ref().is_some_and(|q| q.children.is_empty()) {
+            self.query = None;
+        }
+        found
+    }
+
+    /// Produce one page. `items` must be in ascending `key` order; `render` writes one record to
+    /// a sink. Records go straight to XML; one is built as a tree only when a query must
+    /// inspect it.
     pub fn page<T>(
         &self,
         api: &str,
         items: impl IntoIterator<Item = T>,
         key: impl Fn(&T) -> Vec<String>,
-        render: impl Fn(&T) -> Element,
+        render: impl Fn(&T, &mut dyn Sink),
     ) -> Vec<Element> {
-        let mut out: Vec<Element> = Vec::new();
+        // About 4 KiB per volume record: sized for one, doubling beyond.
+        let mut xml = String::with_capacity(4096);
+        let mut count: u64 = 0;
         let mut last_key: Option<Vec<String>> = None;
         let mut more = false;
         let mut previous: Option<Vec<String>> = None;
@@ -97,30 +128,31 @@ impl IterRequest {
                     continue;
                 }
             }
-            let record = render(&item);
-            if let Some(q) = &self.query {
-                if !matches(&record, q) {
-                    continue;
+            let record = match &self.query {
+                Some(q) => {
+                    let record = TreeBuilder::build(|s| render(&item, s));
+                    if !matches(&record, q) {
+                        continue;
+                    }
+                    Some(record)
                 }
-            }
-            if out.len() as u64 >= self.max_records {
+                None => None,
+            };
+            if count >= self.max_records {
                 more = true;
                 break;
             }
             last_key = Some(k);
-            out.push(match &self.desired {
-                Some(d) => prune(&record, d),
-                None => record,
-            });
+            count += 1;
+            let mut w = XmlWriter::new(&mut xml, self.desired.as_ref());
+            match record {
+                Some(r) => r.emit(&mut w),
+                None => render(&item, &mut w),
+            }
         }
         let mut results = Vec::new();
-        let count = out.len();
         if count > 0 {
-            results.push(Element {
-                name: "attributes-list".into(),
-                children: out,
-                ..Default::default()
-            });
+            results.push(Element::verbatim("attributes-list", xml));
         }
         if more {
             if let Some(k) = last_key {
@@ -129,6 +161,19 @@ impl IterRequest {
         }
         results.push(Element::leaf("num-records", count));
         results
+    }
+}
+
+impl IterRequest {
+    /// [`IterRequest::page`] for families whose small records are built as trees.
+    pub fn page_tree<T>(
+        &self,
+        api: &str,
+        items: impl IntoIterator<Item = T>,
+        key: impl Fn(&T) -> Vec<String>,
+        render: impl Fn(&T) -> Element,
+    ) -> Vec<Element> {
+        self.page(api, items, key, |t, s| render(t).emit(s))
     }
 }
 
@@ -314,7 +359,7 @@ mod tests {
                 "vserver-get-iter",
                 names.iter(),
                 |n| vec![n.to_string()],
-                |n| rec(n, &[]),
+                |n, s| rec(n, &[]).emit(s),
             );
             let num: usize = page
                 .iter()
@@ -324,6 +369,7 @@ mod tests {
                 .parse()
                 .unwrap();
             if let Some(list) = page.iter().find(|e| e.name == "attributes-list") {
+                let list = xml::parse(&list.to_xml()).unwrap();
                 assert_eq!(list.children.len(), num);
                 seen.extend(
                     list.children
@@ -355,6 +401,61 @@ mod tests {
             .unwrap()
             .reason
             .contains("expected <x-info>"));
+    }
+
+    #[test]
+    fn written_pages_prune_as_trees_do() {
+        let r = rec("svm1", &["nfs", "cifs"]).with_leaf("comment", "a < b");
+        for d in [
+            None,
+            Some(Element::new("vserver-info")),
+            Some(Element::new("vserver-info").with(Element::new("allowed-protocols"))),
+            Some(Element::new("vserver-info").with_leaf("comment", "")),
+            Some(
+                Element::new("vserver-info")
+                    .with(Element::new("state").with(Element::new("x")))
+                    .with(Element::new("missing")),
+            ),
+        ] {
+            let mut out = String::new();
+            r.emit(&mut XmlWriter::new(&mut out, d.as_ref()));
+            let want = d.as_ref().map(|d| prune(&r, d)).unwrap_or(r.clone());
+            assert_eq!(xml::parse(&out).unwrap(), want, "template {d:?}");
+            assert_eq!(TreeBuilder::build(|s| r.emit(s)), r);
+        }
+    }
+
+    #[test]
+    fn query_leaves_taken_out() {
+        let api = Element::new("vserver-get-iter").with(
+            Element::new("query").with(
+                Element::new("vserver-info")
+                    .with_leaf("vserver-name", " svm* ")
+                    .with_leaf("state", "running"),
+            ),
+        );
+        let mut req = IterRequest::parse(&api, "vserver-info").unwrap();
+        assert_eq!(
+            req.take_query_leaf(&["vserver-name"]).as_deref(),
+            Some("svm*")
+        );
+        assert_eq!(req.take_query_leaf(&["vserver-name"]), None);
+        assert_eq!(req.query.as_ref().unwrap().children.len(), 1);
+        assert_eq!(req.take_query_leaf(&["state"]).as_deref(), Some("running"));
+        assert!(req.query.is_none(), "nothing left to match");
+        let api = Element::new("volume-get-iter").with(
+            Element::new("query").with(
+                Element::new("volume-attributes").with(
+                    Element::new("volume-id-attributes")
+                        .with_leaf("name", "v1")
+                        .with_leaf("comment", ""),
+                ),
+            ),
+        );
+        let mut req = IterRequest::parse(&api, "volume-attributes").unwrap();
+        let path = ["volume-id-attributes", "name"];
+        assert_eq!(req.take_query_leaf(&path).as_deref(), Some("v1"));
+        assert!(req.query.is_some(), "the empty comment leaf is still there");
     }
 
     #[test]

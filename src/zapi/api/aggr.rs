@@ -65,7 +65,7 @@ fn attributes(c: &Cluster, a: &Aggregate) -> Element {
 fn get_iter(ctx: &Ctx, el: &Element) -> Result<Vec<Element>, ZapiError> {
     let req = IterRequest::parse(el, "aggr-attributes")?;
     let c = ctx.sim.read();
-    Ok(req.page(
+    Ok(req.page_tree(
         &el.name,
         c.aggregates.values(),
         |a| vec![a.name.clone()],
@@ -91,7 +91,7 @@ fn space_info(a: &Aggregate) -> Element {
 fn space_get_iter(ctx: &Ctx, el: &Element) -> Result<Vec<Element>, ZapiError> {
     let req = IterRequest::parse(el, "space-information")?;
     let c = ctx.sim.read();
-    Ok(req.page(
+    Ok(req.page_tree(
         &el.name,
         c.aggregates.values(),
         |a| vec![a.name.clone()],

@@ -153,7 +153,7 @@ fn policy_get_iter(ctx: &Ctx, el: &Element) -> Result<Vec<Element>, ZapiError> {
         Some(s) => Box::new(c.export_policies_of(s)),
         None => Box::new(c.export_policies.values()),
     };
-    Ok(req.page(
+    Ok(req.page_tree(
         &el.name,
         items,
         |p| vec![p.svm.clone(), p.name.clone()],
@@ -241,7 +241,7 @@ fn rule_get_iter(ctx: &Ctx, el: &Element) -> Result<Vec<Element>, ZapiError> {
         None => Box::new(c.export_policies.values()),
     };
     let items = policies.flat_map(|p| p.rules.iter().map(move |r| (p, r)));
-    Ok(req.page(
+    Ok(req.page_tree(
         &el.name,
         items,
         |(p, r)| vec![p.svm.clone(), p.name.clone(), format!("{:010}", r.index)],

@@ -40,7 +40,7 @@ fn info(j: &Job, cluster: &str) -> Element {
 fn get_iter(ctx: &Ctx, el: &Element) -> Result<Vec<Element>, ZapiError> {
     let req = IterRequest::parse(el, "job-info")?;
     let c = ctx.sim.read();
-    Ok(req.page(
+    Ok(req.page_tree(
         &el.name,
         c.jobs
             .values()
@@ -62,7 +62,7 @@ const SCHEDULES: &[(&str, &str)] = &[
 fn schedule_get_iter(ctx: &Ctx, el: &Element) -> Result<Vec<Element>, ZapiError> {
     let req = IterRequest::parse(el, "job-schedule-info")?;
     let cluster = ctx.sim.read().name.clone();
-    Ok(req.page(
+    Ok(req.page_tree(
         &el.name,
         SCHEDULES.iter(),
         |(n, _)| vec![n.to_string()],

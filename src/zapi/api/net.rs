@@ -63,7 +63,7 @@ fn get_iter(ctx: &Ctx, el: &Element) -> Result<Vec<Element>, ZapiError> {
             lifs.sort_by(|a, b| a.name.cmp(&b.name));
             lifs.into_iter().map(move |l| (s, l))
         });
-    Ok(req.page(
+    Ok(req.page_tree(
         &el.name,
         items,
         |(s, l)| vec![s.name.clone(), l.name.clone()],

@@ -201,7 +201,7 @@ fn list_iter(ctx: &Ctx, el: &Element) -> Result<Vec<Element>, ZapiError> {
                 .map(move |(_, q)| (v, Some(q)));
             std::iter::once((v, None)).chain(qtrees)
         });
-    Ok(req.page(
+    Ok(req.page_tree(
         &el.name,
         items,
         |(v, q)| {

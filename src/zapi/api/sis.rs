@@ -41,7 +41,7 @@ fn get_iter(ctx: &Ctx, el: &Element) -> Result<Vec<Element>, ZapiError> {
         Some(s) => Box::new(c.volumes_of(s)),
         None => Box::new(c.volumes.values()),
     };
-    Ok(req.page(
+    Ok(req.page_tree(
         &el.name,
         items.filter(|v| v.state == crate::model::VolumeState::Online),
         |v| vec![v.svm.clone(), v.name.clone()],

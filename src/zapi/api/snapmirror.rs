@@ -88,7 +88,7 @@ fn location(el: &Element) -> String {
 
 fn get_iter(_: &Ctx, el: &Element) -> Result<Vec<Element>, ZapiError> {
     let req = IterRequest::parse(el, "snapmirror-info")?;
-    Ok(req.page(
+    Ok(req.page_tree(
         &el.name,
         std::iter::empty::<()>(),
         |_| vec![],
@@ -98,7 +98,7 @@ fn get_iter(_: &Ctx, el: &Element) -> Result<Vec<Element>, ZapiError> {
 
 fn get_destination_iter(_: &Ctx, el: &Element) -> Result<Vec<Element>, ZapiError> {
     let req = IterRequest::parse(el, "snapmirror-destination-info")?;
-    Ok(req.page(
+    Ok(req.page_tree(
         &el.name,
         std::iter::empty::<()>(),
         |_| vec![],
@@ -173,7 +173,7 @@ const POLICIES: &[BuiltinPolicy] = &[
 fn policy_get_iter(ctx: &Ctx, el: &Element) -> Result<Vec<Element>, ZapiError> {
     let req = IterRequest::parse(el, "snapmirror-policy-info")?;
     let cluster = ctx.sim.read().name.clone();
-    Ok(req.page(
+    Ok(req.page_tree(
         &el.name,
         POLICIES.iter(),
         |(name, _, _)| vec![name.to_string()],

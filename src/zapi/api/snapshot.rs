@@ -134,7 +134,7 @@ fn get_iter(ctx: &Ctx, el: &Element) -> Result<Vec<Element>, ZapiError> {
     let items = volumes
         .filter(|v| exact_volume.as_deref().is_none_or(|n| n == v.name))
         .flat_map(|v| v.snapshots.values().map(move |s| (v, s)));
-    Ok(req.page(
+    Ok(req.page_tree(
         &el.name,
         items,
         |(v, s)| vec![v.svm.clone(), v.name.clone(), s.name.clone()],

@@ -124,7 +124,7 @@ fn node_get_iter(ctx: &Ctx, el: &Element) -> Result<Vec<Element>, ZapiError> {
     let c = ctx.sim.read();
     let mut nodes: Vec<&Node> = c.nodes.iter().collect();
     nodes.sort_by(|a, b| a.name.cmp(&b.name));
-    Ok(req.page(
+    Ok(req.page_tree(
         &el.name,
         nodes,
         |n| vec![n.name.clone()],

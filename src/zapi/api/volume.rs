@@ -9,7 +9,7 @@ use crate::model::volume::parse_permissions;
 use crate::model::{Cluster, Guarantee, ModelError, Volume, VolumeChange, VolumeSpec, VolumeState};
 use crate::zapi::errno::{ZapiError, EOBJECTNOTFOUND};
 use crate::zapi::iter::{matches, value_matches, IterRequest};
-use crate::zapi::xml::Element;
+use crate::zapi::xml::{Element, Sink, TreeBuilder, Value};
 
 const CREATE_INPUTS: &[super::Input] = &[
     req("volume", Kind::Str),
@@ -386,175 +386,183 @@ fn size_async(ctx: &Ctx, el: &Element) -> Result<Vec<Element>, ZapiError> {
     })
 }
 
-fn yes(b: bool) -> &'static str {
-    if b {
-        "true"
-    } else {
-        "false"
-    }
+/// The full `volume-attributes` record every client reads, as a tree.
+pub fn attributes(c: &Cluster, v: &Volume) -> Element {
+    TreeBuilder::build(|s| write_attributes(c, v, s))
 }
 
-/// The full `volume-attributes` record every client reads.
-pub fn attributes(c: &Cluster, v: &Volume) -> Element {
+/// The full `volume-attributes` record, written to a sink (pages go straight to XML).
+pub fn write_attributes(c: &Cluster, v: &Volume, s: &mut dyn Sink) {
     let aggr = c.aggregates.get(&v.aggregate);
+    let node = aggr.map(|a| a.node.as_str()).unwrap_or_default();
+    // UUIDs are formatted on the stack: a record costs no allocation per field.
+    let (mut b1, mut b2, mut b3) = ([0u8; 36], [0u8; 36], [0u8; 36]);
+    let vol_uuid = Value::Raw(v.uuid.hyphenated().encode_lower(&mut b1));
     let svm_uuid = c
         .svms
         .get(&v.svm)
-        .map(|s| s.uuid.to_string())
-        .unwrap_or_default();
-    let node = aggr.map(|a| a.node.clone()).unwrap_or_default();
-    let mut id = Element::new("volume-id-attributes");
-    if v.style == "flexgroup" {
-        id = id.with_list("aggr-list", "aggr-name", [&v.aggregate]);
-    }
-    id = id
-        .with_leaf("comment", &v.comment)
-        .with_leaf("containing-aggregate-name", &v.aggregate)
-        .with_leaf(
-            "containing-aggregate-uuid",
-            aggr.map(|a| a.uuid.to_string()).unwrap_or_default(),
-        )
-        .with_leaf("creation-time", v.creation_time)
-        .with_leaf("dsid", v.dsid)
-        .with_leaf("fsid", v.dsid)
-        .with_leaf("instance-uuid", v.uuid)
-        .with_opt("junction-path", v.junction_path.as_deref())
-        .with_leaf("msid", 2_147_483_648u64 + v.dsid)
-        .with_leaf("name", &v.name)
-        .with_leaf("node", &node)
-        .with_list("nodes", "node-name", [&node])
-        .with_leaf("owning-vserver-name", &v.svm)
-        .with_leaf("owning-vserver-uuid", &svm_uuid)
-        .with_leaf("provenance-uuid", v.uuid)
-        .with_leaf("style", "flex")
-        .with_leaf("style-extended", &v.style)
-        .with_leaf("type", &v.vtype)
-        .with_leaf("uuid", v.uuid)
-        .with_leaf("vserver", &v.svm);
-    let mut e = Element::new("volume-attributes")
-        .with_leaf("encrypt", yes(v.encrypt))
-        .with(
-            Element::new("volume-autosize-attributes")
-                .with_leaf("grow-threshold-percent", 85)
-                .with_leaf("is-enabled", yes(v.autosize_mode != "off"))
-                .with_leaf("maximum-size", v.size + v.size / 5)
-                .with_leaf("minimum-size", v.size)
-                .with_leaf("mode", &v.autosize_mode)
-                .with_leaf("shrink-threshold-percent", 50),
-        );
+        .map(|s| Value::Raw(s.uuid.hyphenated().encode_lower(&mut b2)))
+        .unwrap_or(Value::Raw(""));
+    let aggr_uuid = aggr
+        .map(|a| Value::Raw(a.uuid.hyphenated().encode_lower(&mut b3)))
+        .unwrap_or(Value::Raw(""));
+    let dp = v.vtype == "dp";
+    s.open("volume-attributes");
+    s.put("encrypt", v.encrypt);
+    s.open("volume-autosize-attributes");
+    s.put("grow-threshold-percent", 85u64);
+    s.put("is-enabled", v.autosize_mode != "off");
+    s.put("maximum-size", v.size + v.size / 5);
+    s.put("minimum-size", v.size);
+    s.put("mode", &v.autosize_mode);
+    s.put("shrink-threshold-percent", 50u64);
+    s.close("volume-autosize-attributes");
     if let Some(p) = &v.clone_parent {
-        e = e.with(
-            Element::new("volume-clone-attributes").with(
-                Element::new("volume-clone-parent-attributes")
-                    .with_leaf("name", &p.volume)
-                    .with_leaf("snapshot-name", &p.snapshot),
-            ),
-        );
+        s.open("volume-clone-attributes");
+        s.open("volume-clone-parent-attributes");
+        s.put("name", &p.volume);
+        s.put("snapshot-name", &p.snapshot);
+        s.close("volume-clone-parent-attributes");
+        s.close("volume-clone-attributes");
     }
-    e.with(
-        Element::new("volume-comp-aggr-attributes").with_leaf("tiering-policy", &v.tiering_policy),
-    )
-    .with(Element::new("volume-export-attributes").with_leaf("policy", &v.export_policy))
-    .with(id)
-    .with(
-        Element::new("volume-inode-attributes")
-            .with_leaf("files-private-used", 502)
-            .with_leaf("files-total", v.files_total)
-            .with_leaf("files-used", v.files_used)
-            .with_leaf("inodefile-private-capacity", v.files_total)
-            .with_leaf("inodefile-public-capacity", v.files_total),
-    )
-    .with(
-        Element::new("volume-language-attributes")
-            .with_leaf("is-convert-ucode-enabled", "true")
-            .with_leaf("is-create-ucode-enabled", "true")
-            .with_leaf("language", format!("{} (POSIX with UTF-8)", v.language))
-            .with_leaf("language-code", &v.language),
-    )
-    .with(
-        Element::new("volume-mirror-attributes")
-            .with_leaf("is-data-protection-mirror", yes(v.vtype == "dp"))
-            .with_leaf("is-load-sharing-mirror", "false")
-            .with_leaf("is-move-mirror", "false")
-            .with_leaf("is-replica-volume", yes(v.vtype == "dp"))
-            .with_leaf("is-snapmirror-source", "false"),
-    )
-    .with(
-        Element::new("volume-qos-attributes")
-            .with_opt(
-                "adaptive-policy-group-name",
-                v.qos_adaptive_policy_group.as_deref(),
-            )
-            .with_opt("policy-group-name", v.qos_policy_group.as_deref()),
-    )
-    .with(
-        Element::new("volume-security-attributes")
-            .with_leaf("style", &v.security_style)
-            .with(
-                Element::new("volume-security-unix-attributes")
-                    .with_leaf("group-id", v.group_id)
-                    .with_leaf("permissions", format!("{:04o}", v.unix_permissions))
-                    .with_leaf("user-id", v.user_id),
-            ),
-    )
-    .with(
-        Element::new("volume-snapshot-attributes")
-            .with_leaf("auto-snapshots-enabled", yes(v.snapshot_policy != "none"))
-            .with_leaf("snapdir-access-enabled", yes(v.snapdir_access))
-            .with_leaf("snapshot-count", v.snapshots.len())
-            .with_leaf("snapshot-policy", &v.snapshot_policy),
-    )
-    .with(
-        Element::new("volume-snapshot-autodelete-attributes")
-            .with_leaf("is-autodelete-enabled", "false"),
-    )
-    .with(
-        Element::new("volume-space-attributes")
-            .with_leaf("filesystem-size", v.size)
-            .with_leaf("is-filesys-size-fixed", "false")
-            .with_leaf("is-space-guarantee-enabled", "true")
-            .with_leaf("logical-used", v.size_used())
-            .with_leaf("overwrite-reserve", 0)
-            .with_leaf("percentage-size-used", v.percent_used())
-            .with_leaf("percentage-snapshot-reserve", v.snapshot_reserve_percent)
-            .with_leaf(
-                "percentage-snapshot-reserve-used",
-                match v.snapshot_reserve() {
-                    0 => 0,
-                    r => v.size_used_by_snapshots() * 100 / r,
-                },
-            )
-            .with_leaf("physical-used", v.footprint().min(v.size))
-            .with_leaf("size", v.size)
-            .with_leaf("size-available", v.size_available())
-            .with_leaf(
-                "size-available-for-snapshots",
-                v.snapshot_reserve()
-                    .saturating_sub(v.size_used_by_snapshots()),
-            )
-            .with_leaf("size-total", v.size_total())
-            .with_leaf("size-used", v.size_used())
-            .with_leaf("size-used-by-snapshots", v.size_used_by_snapshots())
-            .with_leaf("snapshot-reserve-size", v.snapshot_reserve())
-            .with_leaf("space-full-threshold-percent", 98)
-            .with_leaf("space-guarantee", v.guarantee.as_str())
-            .with_leaf("space-nearly-full-threshold-percent", 95)
-            .with_leaf("space-slo", &v.space_slo),
-    )
-    .with(
-        Element::new("volume-state-attributes")
-            .with_leaf("is-cluster-volume", "true")
-            .with_leaf("is-constituent", "false")
-            .with_leaf("is-flexgroup", yes(v.style == "flexgroup"))
-            .with_leaf("is-node-root", "false")
-            .with_leaf("is-nvfail-enabled", yes(v.nvfail))
-            .with_leaf("is-vserver-root", yes(v.is_svm_root))
-            .with_leaf("state", v.state.as_str()),
-    )
-    .with(
-        Element::new("volume-vserver-dr-protection-attributes")
-            .with_leaf("vserver-dr-protection", &v.dr_protection),
-    )
+    s.open("volume-comp-aggr-attributes");
+    s.put("tiering-policy", &v.tiering_policy);
+    s.close("volume-comp-aggr-attributes");
+    s.open("volume-export-attributes");
+    s.put("policy", &v.export_policy);
+    s.close("volume-export-attributes");
+
+    s.open("volume-id-attributes");
+    if v.style == "flexgroup" {
+        s.list("aggr-list", "aggr-name", [&v.aggregate]);
+    }
+    s.put("comment", &v.comment);
+    s.put("containing-aggregate-name", &v.aggregate);
+    s.put("containing-aggregate-uuid", aggr_uuid);
+    s.put("creation-time", v.creation_time);
+    s.put("dsid", v.dsid);
+    s.put("fsid", v.dsid);
+    s.put("instance-uuid", vol_uuid);
+    s.put_opt("junction-path", v.junction_path.as_deref());
+    s.put("msid", 2_147_483_648u64 + v.dsid);
+    s.put("name", &v.name);
+    s.put("node", node);
+    s.list("nodes", "node-name", [node]);
+    s.put("owning-vserver-name", &v.svm);
+    s.put("owning-vserver-uuid", svm_uuid);
+    s.put("provenance-uuid", vol_uuid);
+    s.put("style", Value::Raw("flex"));
+    s.put("style-extended", &v.style);
+    s.put("type", &v.vtype);
+    s.put("uuid", vol_uuid);
+    s.put("vserver", &v.svm);
+    s.close("volume-id-attributes");
+
+    s.open("volume-inode-attributes");
+    s.put("files-private-used", 502u64);
+    s.put("files-total", v.files_total);
+    s.put("files-used", v.files_used);
+    s.put("inodefile-private-capacity", v.files_total);
+    s.put("inodefile-public-capacity", v.files_total);
+    s.close("volume-inode-attributes");
+
+    s.open("volume-language-attributes");
+    s.put("is-convert-ucode-enabled", true);
+    s.put("is-create-ucode-enabled", true);
+    s.put(
+        "language",
+        format!("{} (POSIX with UTF-8)", v.language).as_str(),
+    );
+    s.put("language-code", &v.language);
+    s.close("volume-language-attributes");
+
+    s.open("volume-mirror-attributes");
+    s.put("is-data-protection-mirror", dp);
+    s.put("is-load-sharing-mirror", false);
+    s.put("is-move-mirror", false);
+    s.put("is-replica-volume", dp);
+    s.put("is-snapmirror-source", false);
+    s.close("volume-mirror-attributes");
+
+    s.open("volume-qos-attributes");
+    s.put_opt(
+        "adaptive-policy-group-name",
+        v.qos_adaptive_policy_group.as_deref(),
+    );
+    s.put_opt("policy-group-name", v.qos_policy_group.as_deref());
+    s.close("volume-qos-attributes");
+
+    s.open("volume-security-attributes");
+    s.put("style", &v.security_style);
+    s.open("volume-security-unix-attributes");
+    s.put("group-id", v.group_id);
+    s.put(
+        "permissions",
+        format!("{:04o}", v.unix_permissions).as_str(),
+    );
+    s.put("user-id", v.user_id);
+    s.close("volume-security-unix-attributes");
+    s.close("volume-security-attributes");
+
+    s.open("volume-snapshot-attributes");
+    s.put("auto-snapshots-enabled", v.snapshot_policy != "none");
+    s.put("snapdir-access-enabled", v.snapdir_access);
+    s.put("snapshot-count", v.snapshots.len());
+    s.put("snapshot-policy", &v.snapshot_policy);
+    s.close("volume-snapshot-attributes");
+
+    s.open("volume-snapshot-autodelete-attributes");
+    s.put("is-autodelete-enabled", false);
+    s.close("volume-snapshot-autodelete-attributes");
+
+    let reserve = v.snapshot_reserve();
+    let by_snapshots = v.size_used_by_snapshots();
+    s.open("volume-space-attributes");
+    s.put("filesystem-size", v.size);
+    s.put("is-filesys-size-fixed", false);
+    s.put("is-space-guarantee-enabled", true);
+    s.put("logical-used", v.size_used());
+    s.put("overwrite-reserve", 0u64);
+    s.put("percentage-size-used", v.percent_used());
+    s.put("percentage-snapshot-reserve", v.snapshot_reserve_percent);
+    s.put(
+        "percentage-snapshot-reserve-used",
+        match reserve {
+            0 => 0,
+            r => by_snapshots * 100 / r,
+        },
+    );
+    s.put("physical-used", v.footprint().min(v.size));
+    s.put("size", v.size);
+    s.put("size-available", v.size_available());
+    s.put(
+        "size-available-for-snapshots",
+        reserve.saturating_sub(by_snapshots),
+    );
+    s.put("size-total", v.size_total());
+    s.put("size-used", v.size_used());
+    s.put("size-used-by-snapshots", by_snapshots);
+    s.put("snapshot-reserve-size", reserve);
+    s.put("space-full-threshold-percent", 98u64);
+    s.put("space-guarantee", Value::Raw(v.guarantee.as_str()));
+    s.put("space-nearly-full-threshold-percent", 95u64);
+    s.put("space-slo", &v.space_slo);
+    s.close("volume-space-attributes");
+
+    s.open("volume-state-attributes");
+    s.put("is-cluster-volume", true);
+    s.put("is-constituent", false);
+    s.put("is-flexgroup", v.style == "flexgroup");
+    s.put("is-node-root", false);
+    s.put("is-nvfail-enabled", v.nvfail);
+    s.put("is-vserver-root", v.is_svm_root);
+    s.put("state", Value::Raw(v.state.as_str()));
+    s.close("volume-state-attributes");
+
+    s.open("volume-vserver-dr-protection-attributes");
+    s.put("vserver-dr-protection", &v.dr_protection);
+    s.close("volume-vserver-dr-protection-attributes");
+    s.close("volume-attributes");
 }
 
 fn scoped_volumes<'a>(
@@ -568,37 +576,39 @@ fn scoped_volumes<'a>(
 }
 
 fn get_iter(ctx: &Ctx, el: &Element) -> Result<Vec<Element>, ZapiError> {
-    let req = IterRequest::parse(el, "volume-attributes")?;
+    let mut req = IterRequest::parse(el, "volume-attributes")?;
     let c = ctx.sim.read();
-    // Test the name and SVM patterns on the volume itself before rendering its record: the full
-    // query still decides, but a lookup by name no longer renders every volume.
-    let id = req
-        .query
-        .as_ref()
-        .and_then(|q| q.child("volume-id-attributes"));
-    let pattern = |field: &str| {
-        id.and_then(|i| i.child_text(field))
-            .map(str::trim)
-            .filter(|p| !p.is_empty())
-            .map(str::to_string)
-    };
-    let (name, svm) = (
-        pattern("name"),
-        pattern("owning-vserver-name").or(pattern("vserver")),
-    );
-    let items = scoped_volumes(&c, ctx.svm.as_deref()).filter(|v| {
-        name.as_deref().is_none_or(|p| value_matches(p, &v.name))
-            && svm.as_deref().is_none_or(|p| value_matches(p, &v.svm))
+    // The name and SVM patterns are applied to the volumes themselves (a lookup by name reads
+    // only the volumes under its literal prefix); the rest of the query, if any, is matched
+    // against each record.
+    let mut id = |field| req.take_query_leaf(&["volume-id-attributes", field]);
+    let name = id("name");
+    let svm = id("owning-vserver-name").or_else(|| id("vserver"));
+    let prefix = name.as_deref().map(literal_prefix).unwrap_or_default();
+    let svms = c.svms.keys().filter(|s| {
+        ctx.svm.as_deref().is_none_or(|scope| scope == s.as_str())
+            && svm.as_deref().is_none_or(|p| value_matches(p, s))
     });
+    let items = svms
+        .flat_map(|s| c.volumes_with_prefix(s, prefix))
+        .filter(|v| name.as_deref().is_none_or(|p| value_matches(p, &v.name)));
     Ok(req.page(
         &el.name,
         items,
         |v| vec![v.svm.clone(), v.name.clone()],
-        |v| attributes(&c, v),
+        |v, s| write_attributes(&c, v, s),
     ))
 }
 
-/// What `attributes/volume-attributes` asks `volume-modify-iter` to change.
+/// The part every value matching `pattern` starts with: up to its first wildcard, or nothing
+/// for patterns that are not plain globs (alternatives, negations, comparisons, ranges).
+fn literal_prefix(pattern: &str) -> &str {
+    if pattern.contains(['|', '!', '<', '>']) || pattern.contains("..") {
+        return "";
+    }
+    pattern.split('*').next().unwrap_or_default()
+}
+
 fn parse_change(attrs: &Element) -> Result<VolumeChange, ZapiError> {
     let mut ch = VolumeChange::default();
     let not_modifiable = |path: String| {
@@ -874,7 +884,7 @@ fn recovery_queue_get_iter(ctx: &Ctx, el: &Element) -> Result<Vec<Element>, Zapi
         .values()
         .filter(|e| ctx.svm.as_deref().is_none_or(|s| s == e.svm));
     let retention = 12 * 3600;
-    Ok(req.page(
+    Ok(req.page_tree(
         &el.name,
         entries,
         |e| vec![e.svm.clone(), e.name.clone()],

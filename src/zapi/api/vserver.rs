@@ -153,7 +153,7 @@ fn get_iter(ctx: &Ctx, el: &Element) -> Result<Vec<Element>, ZapiError> {
     let req = IterRequest::parse(el, "vserver-info")?;
     let c = ctx.sim.read();
     let all = visible(&c, ctx.svm.as_deref());
-    Ok(req.page(
+    Ok(req.page_tree(
         &el.name,
         all,
         |v| vec![v.name(&c).to_string()],
@@ -164,7 +164,7 @@ fn get_iter(ctx: &Ctx, el: &Element) -> Result<Vec<Element>, ZapiError> {
 /// SVM peer relationships: the simulator's SVMs have none, so the list is always empty.
 fn peer_get_iter(_: &Ctx, el: &Element) -> Result<Vec<Element>, ZapiError> {
     let req = IterRequest::parse(el, "vserver-peer-info")?;
-    Ok(req.page(
+    Ok(req.page_tree(
         &el.name,
         std::iter::empty::<()>(),
         |_| vec![],
@@ -192,7 +192,7 @@ fn show_aggr_get_iter(ctx: &Ctx, el: &Element) -> Result<Vec<Element>, ZapiError
             aggrs.sort_by(|a, b| a.name.cmp(&b.name));
             aggrs.into_iter().map(move |a| (s, a))
         });
-    Ok(req.page(
+    Ok(req.page_tree(
         &el.name,
         items,
         |(s, a)| vec![s.name.clone(), a.name.clone()],
