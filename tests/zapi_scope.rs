@@ -292,3 +292,57 @@ async fn svm_scoped_users_see_and_touch_only_their_svm() {
         "svm1-mc",
     );
 }
+
+/// In cluster context a listing spans SVMs: pages that end in one SVM go on in the next, with
+/// every volume once, in (SVM, name) order, with and without a name pattern.
+#[tokio::test]
+async fn cluster_listing_pages_across_svms() {
+    let mut z = Z::start(Some(TWO_SVMS)).await;
+    for (svm, aggr) in [("svm1", "aggr1"), ("svm2", "aggr2")] {
+        for i in 0..5 {
+            let body = z
+                .post_as(
+                    ADMIN,
+                    Some(svm),
+                    &trident_create(&format!("pg_{i}"), aggr, "1g", "none"),
+                )
+                .await;
+            assert_passed_api(&body, "volume-create");
+        }
+    }
+    for (pattern, want) in [("", 12), ("pg_*", 10), ("pg_3", 2)] {
+        let query = if pattern.is_empty() {
+            String::new()
+        } else {
+            format!(
+                "<query><volume-attributes><volume-id-attributes><name>{pattern}</name>\
+                 </volume-id-attributes></volume-attributes></query>"
+            )
+        };
+        let mut seen = Vec::new();
+        let mut tag = String::new();
+        for page in 0.. {
+            assert!(page < 20, "paging does not end");
+            let api = format!(
+                "<volume-get-iter><max-records>3</max-records>{tag}{query}</volume-get-iter>"
+            );
+            let r = results_el(&z.cluster(&api).await);
+            for rec in records(&r) {
+                seen.push((
+                    txt(&rec, "volume-id-attributes/owning-vserver-name").to_string(),
+                    txt(&rec, "volume-id-attributes/name").to_string(),
+                ));
+            }
+            match r.child("next-tag") {
+                Some(t) => tag = format!("<tag>{}</tag>", quick_xml::escape::escape(&t.text)),
+                None => break,
+            }
+        }
+        let mut sorted = seen.clone();
+        sorted.sort();
+        sorted.dedup();
+        assert_eq!(seen, sorted, "{pattern}: order or duplicates");
+        assert_eq!(seen.len(), want, "{pattern}: {seen:?}");
+        assert!(seen.iter().any(|(s, _)| s == "svm1") && seen.iter().any(|(s, _)| s == "svm2"));
+    }
+}

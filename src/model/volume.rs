@@ -503,14 +503,17 @@ impl Cluster {
             .map(|(_, v)| v)
     }
 
-    /// An SVM's volumes whose names start with `prefix`, in name order.
+    /// An SVM's volumes whose names start with `prefix`, in name order, from the name `from`
+    /// on when given.
     pub fn volumes_with_prefix<'a>(
         &'a self,
         svm: &'a str,
         prefix: &'a str,
+        from: Option<&str>,
     ) -> impl Iterator<Item = &'a Volume> + 'a {
+        let start = from.filter(|f| *f > prefix).unwrap_or(prefix);
         self.volumes
-            .range((svm.to_string(), prefix.to_string())..)
+            .range((svm.to_string(), start.to_string())..)
             .take_while(move |((s, n), _)| s == svm && n.starts_with(prefix))
             .map(|(_, v)| v)
     }

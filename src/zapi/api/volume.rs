@@ -585,12 +585,21 @@ fn get_iter(ctx: &Ctx, el: &Element) -> Result<Vec<Element>, ZapiError> {
     let name = id("name");
     let svm = id("owning-vserver-name").or_else(|| id("vserver"));
     let prefix = name.as_deref().map(literal_prefix).unwrap_or_default();
+    // A later page starts at its tag's key, so a full listing reads each volume once.
+    let (tag_svm, tag_name) = match req.tag.as_deref() {
+        Some([s, n, ..]) => (Some(s.as_str()), Some(n.as_str())),
+        _ => (None, None),
+    };
     let svms = c.svms.keys().filter(|s| {
         ctx.svm.as_deref().is_none_or(|scope| scope == s.as_str())
             && svm.as_deref().is_none_or(|p| value_matches(p, s))
+            && tag_svm.is_none_or(|t| s.as_str() >= t)
     });
     let items = svms
-        .flat_map(|s| c.volumes_with_prefix(s, prefix))
+        .flat_map(|s| {
+            let from = tag_name.filter(|_| tag_svm == Some(s.as_str()));
+            c.volumes_with_prefix(s, prefix, from)
+        })
         .filter(|v| name.as_deref().is_none_or(|p| value_matches(p, &v.name)));
     Ok(req.page(
         &el.name,
