@@ -1,8 +1,17 @@
 //! The benchmark program: ZAPI throughput and latency against a minimal hyper + rustls server (the
-//! ceiling of this stack on this machine), new-connection cycles, scale to many volumes, memory per
-//! volume, binary size and start-up time. Prints a table and writes bench/latest.{json,md}.
+//! ceiling of this stack on this machine), new-connection cycles, scale to many volumes (first
+//! page, filtered query, full paged listing), memory per volume, binary size, start-up time, NFS
+//! throughput beside the local file system (`nfs_bench.rs`, included below) and the wall time of
+//! Trident's ontap-nas ZAPI call sequence for a create-snapshot-clone-delete cycle of 50 volumes
+//! with the share of it spent inside ontap-sim (`tests/trident`, run with `go test`; skipped when
+//! Go is not installed). Prints a table and writes bench/latest.{json,md}.
 //!
 //! Run: `cargo build --release && cargo run --release --example bench -- [--volumes N] [--secs S]`.
+
+/// The NFS benchmark example, whose measuring code this program reuses (its `main` is unused here).
+#[allow(dead_code)]
+#[path = "nfs_bench.rs"]
+mod nfs_bench;
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
@@ -264,6 +273,64 @@ async fn ceiling(state: &Path, body: Bytes) -> SocketAddr {
     addr
 }
 
+/// The text of the last `<name>` element of a ZAPI answer (kept escaped, as it can be sent back).
+fn element<'a>(xml: &'a str, name: &str) -> Option<&'a str> {
+    let start = xml.rfind(&format!("<{name}>"))? + name.len() + 2;
+    let end = start + xml[start..].find(&format!("</{name}>"))?;
+    Some(&xml[start..end])
+}
+
+/// A full paged listing as a client makes it: volume-get-iter with 100 records a page, following
+/// `next-tag` to the end. Returns the seconds taken and the records listed.
+async fn full_listing(addr: SocketAddr, tls: &Arc<rustls::ClientConfig>) -> (f64, usize) {
+    let mut s = connect(addr, tls).await;
+    let t = Instant::now();
+    let (mut tag, mut listed) = (String::new(), 0);
+    loop {
+        let body = zapi(&format!(
+            "<volume-get-iter><max-records>100</max-records>{tag}</volume-get-iter>"
+        ));
+        let (status, answer) = post(&mut s, &body, true).await;
+        let xml = std::str::from_utf8(&answer).unwrap();
+        assert!(status == 200 && xml.contains("status=\"passed\""), "{xml}");
+        listed += element(xml, "num-records").map_or(0, |n| n.parse().unwrap());
+        match element(xml, "next-tag") {
+            Some(next) if !next.is_empty() => tag = format!("<tag>{next}</tag>"),
+            _ => break,
+        }
+    }
+    (t.elapsed().as_secs_f64(), listed)
+}
+
+/// Trident's ontap-nas ZAPI call sequence for 50 volumes, driven by Go's net/http
+/// (`tests/trident/cycle_bench_test.go`). Its figures as JSON, or why there are none.
+fn trident_cycle() -> Result<serde_json::Value, String> {
+    let sim = std::fs::canonicalize(bin()).map_err(|e| format!("skipped ({}: {e})", bin()))?;
+    let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
+    let out = dir.path().join("cycle.json");
+    let run = Command::new("go")
+        .args(["test", "-count=1", "-run", "^TestTridentCycleBench$", "."])
+        .current_dir("tests/trident")
+        .env("ONTAP_SIM_BIN", sim)
+        .env("ONTAP_SIM_CYCLE_JSON", &out)
+        .output();
+    match run {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err("skipped (go not found)".into()),
+        Err(e) => Err(format!("skipped (go: {e})")),
+        Ok(o) if !o.status.success() => {
+            eprintln!(
+                "{}{}",
+                String::from_utf8_lossy(&o.stdout),
+                String::from_utf8_lossy(&o.stderr)
+            );
+            Err("failed (go test output above)".into())
+        }
+        Ok(_) => std::fs::read(&out)
+            .map_err(|e| format!("failed (no figures written: {e})"))
+            .and_then(|b| serde_json::from_slice(&b).map_err(|e| format!("failed ({e})"))),
+    }
+}
+
 fn arg(name: &str, default: f64) -> f64 {
     let args: Vec<String> = std::env::args().collect();
     args.iter()
@@ -275,6 +342,7 @@ fn arg(name: &str, default: f64) -> f64 {
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
+    let run_started = Instant::now();
     let volumes = arg("--volumes", 100_000.0) as usize;
     let secs = arg("--secs", 3.0);
     let clients = 8;
@@ -341,12 +409,14 @@ async fn main() {
     let mut made = 1usize;
     let page = zapi("<volume-get-iter><max-records>100</max-records></volume-get-iter>");
     let filtered = zapi("<volume-get-iter><max-records>100</max-records><query><volume-attributes><volume-id-attributes><name>trident_pvc_0000042*</name></volume-id-attributes></volume-attributes></query></volume-get-iter>");
-    let mut page_1k = 0.0;
-    let t_create = Instant::now();
+    let (mut page_1k, mut listing_1k) = (0.0, 0.0);
+    // Creation time only: the timed reads between the scale points are not part of it.
+    let mut creating = Duration::ZERO;
     for target in [1_000usize, 10_000, volumes] {
         if target < made {
             continue;
         }
+        let t_create = Instant::now();
         let per = (target - made) / clients + 1;
         let mut tasks = Vec::new();
         for c in 0..clients {
@@ -365,6 +435,7 @@ async fn main() {
             t.await.unwrap();
         }
         made += per * clients;
+        creating += t_create.elapsed();
         let time = |body: String| {
             let tls = tls.clone();
             async move {
@@ -395,8 +466,27 @@ async fn main() {
             String::new(),
             String::new(),
         );
+        // Best of up to 3 full listings, within about 5 s.
+        let (mut best, mut listed, spent) = (f64::MAX, 0, Instant::now());
+        for _ in 0..3 {
+            let (t, n) = full_listing(sim.addr, &tls).await;
+            (best, listed) = (best.min(t), n);
+            if spent.elapsed().as_secs_f64() > 5.0 {
+                break;
+            }
+        }
+        let per_volume = best / listed as f64;
+        if listing_1k == 0.0 {
+            listing_1k = per_volume;
+        }
+        row(
+            &format!("full paged listing (100 a page) of {listed} volumes"),
+            format!("{:.0} ms, {:.2} us/volume", best * 1e3, per_volume * 1e6),
+            "linear: us/volume ~ 1k's".into(),
+            format!("{:.2}x", per_volume / listing_1k),
+        );
     }
-    let create_rate = (made - 1) as f64 / t_create.elapsed().as_secs_f64();
+    let create_rate = (made - 1) as f64 / creating.as_secs_f64();
     row(
         "volume-create through ZAPI (durable), /s",
         format!("{create_rate:.0}"),
@@ -421,13 +511,58 @@ async fn main() {
     drop(sim);
 
     // 5b. Start with the large state.
-    let (_sim, big) = start(&state);
+    let (big_sim, big) = start(&state);
     row(
         &format!("start to ready with {made} volumes"),
         format!("{big:.2} s"),
         "about 1 s".into(),
         String::new(),
     );
+    drop(big_sim);
+
+    // 6. NFS beside the local file system (the nfs_bench example's work, its default sizes).
+    match nfs_bench::measure(&nfs_bench::Opts::default()).await {
+        Ok(nfs) => {
+            for r in nfs {
+                row(
+                    &format!("NFS {}", r.work),
+                    format!("{:.1} {}", r.nfs, r.unit),
+                    format!("local fs {:.1} {}", r.local, r.unit),
+                    format!("{:.2}", r.nfs / r.local),
+                );
+            }
+        }
+        Err(e) => row("NFS", format!("failed ({e})"), String::new(), String::new()),
+    }
+
+    // 7. Trident's ZAPI call sequence (not the Trident binary) for 50 volumes, over Go net/http.
+    let cycle = "Trident cycle, 50 volumes (create, snapshot, clone, delete), Trident's ZAPI call \
+                 sequence sent by Go net/http, not the Trident binary";
+    match trident_cycle() {
+        Ok(c) => {
+            let f = |k: &str| c[k].as_f64().unwrap_or(f64::NAN);
+            let (wall, in_sim, calls) = (f("wall_s"), f("in_sim_s"), f("calls"));
+            row(
+                &format!("{cycle}: wall time"),
+                format!("{wall:.2} s"),
+                String::new(),
+                String::new(),
+            );
+            row(
+                "Trident cycle: ZAPI calls made",
+                format!("{calls:.0}"),
+                format!("{:.0} us a call", wall / calls * 1e6),
+                String::new(),
+            );
+            row(
+                "Trident cycle: share inside ontap-sim (journal latency_us)",
+                format!("{:.0} %", in_sim / wall * 1e2),
+                format!("{in_sim:.2} s of {wall:.2} s"),
+                String::new(),
+            );
+        }
+        Err(why) => row(cycle, why, String::new(), String::new()),
+    }
 
     let host = std::fs::read_to_string("/proc/cpuinfo")
         .ok()
@@ -455,5 +590,13 @@ async fn main() {
         md.push_str(&format!("| {w} | {a} | {b} | {r} |\n"));
     }
     std::fs::write("bench/latest.md", md).unwrap();
-    println!("\nwritten: bench/latest.json, bench/latest.md");
+    // The scale test's state dir holds a directory per volume: removing it takes a while.
+    let removing = Instant::now();
+    drop(dir);
+    println!(
+        "\nwritten: bench/latest.json, bench/latest.md ({:.0} s in all, {:.0} s of it removing \
+         the {made}-volume state dir)",
+        run_started.elapsed().as_secs_f64(),
+        removing.elapsed().as_secs_f64()
+    );
 }

@@ -17,6 +17,9 @@
 //!
 //! When libnfs-utils is installed, `nfs-cp` and `nfs-cat` figures for the same file are added
 //! (comparable with the nfs-ganesha figures in the project's notes).
+//!
+//! `examples/bench.rs` includes this file as a module and calls [`measure`] with the defaults, so
+//! the one benchmark command reports the same figures.
 
 use nfs3_client::nfs3_types::nfs3::{self, nfs_fh3, Nfs3Option, Nfs3Result};
 use nfs3_client::nfs3_types::rpc::{auth_unix, opaque_auth};
@@ -29,23 +32,29 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 type Conn = Nfs3Connection<TokioIo<tokio::net::TcpStream>>;
-type Res<T> = Result<T, Box<dyn std::error::Error>>;
+pub type Res<T> = Result<T, Box<dyn std::error::Error>>;
 
 const CHUNK: usize = 1 << 20;
 const SMALL: usize = 4096;
 
-struct Opts {
-    size_mib: usize,
-    files: usize,
-    rounds: usize,
+pub struct Opts {
+    pub size_mib: usize,
+    pub files: usize,
+    pub rounds: usize,
+}
+
+impl Default for Opts {
+    fn default() -> Self {
+        Opts {
+            size_mib: 256,
+            files: 1000,
+            rounds: 3,
+        }
+    }
 }
 
 fn opts() -> Opts {
-    let mut o = Opts {
-        size_mib: 256,
-        files: 1000,
-        rounds: 3,
-    };
+    let mut o = Opts::default();
     let args: Vec<String> = std::env::args().skip(1).collect();
     let mut i = 0;
     while i < args.len() {
@@ -390,15 +399,17 @@ fn median(mut v: Vec<f64>) -> f64 {
     v[v.len() / 2]
 }
 
-fn row(work: &str, nfs: f64, local: f64, unit: &str) {
-    println!(
-        "{work:<44} {nfs:>10.1} {unit:<8} {local:>10.1} {unit:<8} {:>6.2}",
-        nfs / local
-    );
+/// One measured line: the median over the rounds on ontap-sim's NFS and on the local file system.
+pub struct Row {
+    pub work: String,
+    pub nfs: f64,
+    pub local: f64,
+    pub unit: &'static str,
 }
 
-async fn run() -> Res<()> {
-    let o = opts();
+/// Run every round and return the medians.
+pub async fn measure(o: &Opts) -> Res<Vec<Row>> {
+    let rounds = o.rounds.max(1);
     let size = o.size_mib << 20;
     let server = start()?;
     let (mut c, root) = mount(server.port).await?;
@@ -417,7 +428,7 @@ async fn run() -> Res<()> {
         (vec![], vec![], vec![], vec![], vec![], vec![]);
     let (mut cw, mut cr) = (vec![], vec![]);
     let with_libnfs = on_path("nfs-cp") && on_path("nfs-cat");
-    for round in 0..o.rounds {
+    for round in 0..rounds {
         nw.push(mbps(size, nfs_write(&mut c, &root, &data, size).await?));
         lw.push(mbps(size, local_write(&local_file, &data, size)?));
         nr.push(mbps(size, nfs_read(&mut c, &root, size).await?));
@@ -442,6 +453,55 @@ async fn run() -> Res<()> {
         }
     }
 
+    let row = |work: String, nfs: Vec<f64>, local: Vec<f64>, unit| Row {
+        work,
+        nfs: median(nfs),
+        local: median(local),
+        unit,
+    };
+    let mut rows = vec![
+        row(
+            format!("write {} MiB (1 MiB UNSTABLE + COMMIT / fsync)", o.size_mib),
+            nw,
+            lw,
+            "MB/s",
+        ),
+        row(
+            format!("read {} MiB (1 MiB READs / reads)", o.size_mib),
+            nr,
+            lr,
+            "MB/s",
+        ),
+        row(
+            "small files (CREATE + 4 KiB FILE_SYNC / +fsync)".into(),
+            ns,
+            ls,
+            "files/s",
+        ),
+    ];
+    if with_libnfs {
+        let lw = lw_again(&local_file, &data, size, rounds)?;
+        let lr = lr_again(&local_file, size, rounds)?;
+        rows.push(row(
+            format!("nfs-cp upload {} MiB (libnfs)", o.size_mib),
+            cw,
+            lw,
+            "MB/s",
+        ));
+        rows.push(row(
+            format!("nfs-cat {} MiB to a pipe (libnfs)", o.size_mib),
+            cr,
+            lr,
+            "MB/s",
+        ));
+    }
+    drop(server);
+    Ok(rows)
+}
+
+async fn run() -> Res<()> {
+    let o = opts();
+    let rows = measure(&o).await?;
     println!(
         "ontap-sim NFS benchmark: {} MiB sequential, {} x 4 KiB files, median of {} rounds, {} CPUs",
         o.size_mib,
@@ -453,45 +513,20 @@ async fn run() -> Res<()> {
         "{:<44} {:>19} {:>19} {:>6}",
         "work", "NFS (ontap-sim)", "local file system", "ratio"
     );
-    row(
-        &format!("write {} MiB (1 MiB UNSTABLE + COMMIT / fsync)", o.size_mib),
-        median(nw),
-        median(lw),
-        "MB/s",
-    );
-    row(
-        &format!("read {} MiB (1 MiB READs / reads)", o.size_mib),
-        median(nr),
-        median(lr),
-        "MB/s",
-    );
-    row(
-        "small files (CREATE + 4 KiB FILE_SYNC / +fsync)",
-        median(ns),
-        median(ls),
-        "files/s",
-    );
-    if with_libnfs {
-        let (lwm, lrm) = (
-            median(lw_again(&local_file, &data, size, o.rounds)?),
-            median(lr_again(&local_file, size, o.rounds)?),
+    for r in &rows {
+        println!(
+            "{:<44} {:>10.1} {:<8} {:>10.1} {:<8} {:>6.2}",
+            r.work,
+            r.nfs,
+            r.unit,
+            r.local,
+            r.unit,
+            r.nfs / r.local
         );
-        row(
-            &format!("nfs-cp upload {} MiB (libnfs)", o.size_mib),
-            median(cw),
-            lwm,
-            "MB/s",
-        );
-        row(
-            &format!("nfs-cat {} MiB to a pipe (libnfs)", o.size_mib),
-            median(cr),
-            lrm,
-            "MB/s",
-        );
-    } else {
+    }
+    if !(on_path("nfs-cp") && on_path("nfs-cat")) {
         println!("(install libnfs-utils for nfs-cp / nfs-cat figures)");
     }
-    drop(server);
     Ok(())
 }
 
