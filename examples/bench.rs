@@ -6,7 +6,8 @@
 //! with the share of it spent inside ontap-sim (`tests/trident`, run with `go test`; skipped when
 //! Go is not installed). Prints a table and writes bench/latest.{json,md}.
 //!
-//! Run: `cargo build --release && cargo run --release --example bench -- [--volumes N] [--secs S]`.
+//! Run: `cargo run --release --example bench -- [--volumes N] [--secs S]` (it builds the
+//! simulator's release binary first unless `ONTAP_SIM_BIN` names one).
 
 /// The NFS benchmark example, whose measuring code this program reuses (its `main` is unused here).
 #[allow(dead_code)]
@@ -43,6 +44,20 @@ impl Drop for Proc {
 
 fn bin() -> String {
     std::env::var("ONTAP_SIM_BIN").unwrap_or_else(|_| "target/release/ontap-sim".into())
+}
+
+/// `cargo run --example` builds the example, not the simulator it starts: build that too, so
+/// the figures are never a stale binary's.
+fn build_simulator() {
+    if std::env::var_os("ONTAP_SIM_BIN").is_some() {
+        return;
+    }
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let ok = Command::new(cargo)
+        .args(["build", "--release", "--bin", "ontap-sim"])
+        .status()
+        .is_ok_and(|s| s.success());
+    assert!(ok, "cargo build --release --bin ontap-sim failed");
 }
 
 /// Start the simulator; returns it and the seconds from launch to `ready`.
@@ -157,14 +172,34 @@ struct Load {
     p99_us: f64,
 }
 
-/// `clients` keep-alive connections sending `body` for `secs`.
+/// Rounds in which the simulator and the ceiling are measured alternately, so a change in the
+/// machine's load during the run hits both; a ratio is the median of the rounds' ratios.
+const ROUNDS: usize = 3;
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
+/// Throughput and latency percentiles of the latencies (us) collected over `secs`.
+fn summary(mut lat: Vec<u64>, secs: f64) -> Load {
+    lat.sort_unstable();
+    let pct = |p: f64| lat[((lat.len() as f64 * p) as usize).min(lat.len() - 1)] as f64;
+    Load {
+        rps: lat.len() as f64 / secs,
+        p50_us: pct(0.5),
+        p99_us: pct(0.99),
+    }
+}
+
+/// `clients` keep-alive connections sending `body` for `secs`; the latency of every call (us).
 async fn keepalive_load(
     addr: SocketAddr,
     tls: &Arc<rustls::ClientConfig>,
     body: &str,
     clients: usize,
     secs: f64,
-) -> Load {
+) -> Vec<u64> {
     let deadline = Instant::now() + Duration::from_secs_f64(secs);
     let mut tasks = Vec::new();
     for _ in 0..clients {
@@ -185,13 +220,7 @@ async fn keepalive_load(
     for t in tasks {
         all.extend(t.await.unwrap());
     }
-    all.sort_unstable();
-    let pct = |p: f64| all[((all.len() as f64 * p) as usize).min(all.len() - 1)] as f64;
-    Load {
-        rps: all.len() as f64 / secs,
-        p50_us: pct(0.5),
-        p99_us: pct(0.99),
-    }
+    all
 }
 
 /// Full cycles as netapp-lib makes them: new TLS connection, 401 challenge, authorised call.
@@ -343,6 +372,7 @@ fn arg(name: &str, default: f64) -> f64 {
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
     let run_started = Instant::now();
+    build_simulator();
     let volumes = arg("--volumes", 100_000.0) as usize;
     let secs = arg("--secs", 3.0);
     let clients = 8;
@@ -387,21 +417,33 @@ async fn main() {
         let body = zapi(api);
         let (_, sample) = post(&mut s, &body, true).await;
         let ceil_addr = ceiling(&state, sample).await;
-        let a = keepalive_load(sim.addr, &tls, &body, clients, secs).await;
-        let b = keepalive_load(ceil_addr, &tls, &body, clients, secs).await;
-        row(&format!("{name}: req/s ({clients} keep-alive clients)"), format!("{:.0}", a.rps), format!("{:.0}", b.rps), format!("{:.2}", a.rps / b.rps));
+        let (mut la, mut lb, mut ratios) = (Vec::new(), Vec::new(), Vec::new());
+        for _ in 0..ROUNDS {
+            let a = keepalive_load(sim.addr, &tls, &body, clients, secs).await;
+            let b = keepalive_load(ceil_addr, &tls, &body, clients, secs).await;
+            ratios.push(a.len() as f64 / b.len() as f64);
+            la.extend(a);
+            lb.extend(b);
+        }
+        let total = secs * ROUNDS as f64;
+        let (a, b) = (summary(la, total), summary(lb, total));
+        row(&format!("{name}: req/s ({clients} keep-alive clients)"), format!("{:.0}", a.rps), format!("{:.0}", b.rps), format!("{:.2}", median(ratios)));
         row(&format!("{name}: p50 / p99 us"), format!("{:.0} / {:.0}", a.p50_us, a.p99_us), format!("{:.0} / {:.0}", b.p50_us, b.p99_us), String::new());
     }
 
     // 2. New TLS connection + 401 challenge + call, as netapp-lib does every call.
     let ceil_addr = ceiling(&state, Bytes::from_static(b"ok")).await;
-    let a = new_connection_cycles(sim.addr, &tls, 2, secs).await;
-    let b = new_connection_cycles(ceil_addr, &tls, 2, secs).await;
+    let (mut a, mut b, mut ratios) = (Vec::new(), Vec::new(), Vec::new());
+    for _ in 0..ROUNDS {
+        a.push(new_connection_cycles(sim.addr, &tls, 2, secs).await);
+        b.push(new_connection_cycles(ceil_addr, &tls, 2, secs).await);
+        ratios.push(a[a.len() - 1] / b[b.len() - 1]);
+    }
     row(
         "handshake + 401 + call cycles/s",
-        format!("{a:.0}"),
-        format!("{b:.0}"),
-        format!("{:.2}", a / b),
+        format!("{:.0}", median(a)),
+        format!("{:.0}", median(b)),
+        format!("{:.2}", median(ratios)),
     );
 
     // 3 and 4. Scale: create volumes through ZAPI, timing pages at 1k, 10k and N volumes.

@@ -270,17 +270,16 @@ fn pick_user<'a>(c: &'a Cluster, svm: &str, wanted: Option<&str>) -> Result<&'a 
     let own = |u: &&User| matches!(&u.scope, Scope::Svm(s) if s == svm);
     let cluster = |u: &&User| u.scope == Scope::Cluster;
     let with_password = |u: &&User| u.password.is_some();
-    c.users
-        .iter()
+    let users = || c.users.iter().map(|u| &**u);
+    users()
         .filter(admin)
         .find(|u| own(u) && with_password(u))
         .or_else(|| {
-            c.users
-                .iter()
+            users()
                 .filter(admin)
                 .find(|u| cluster(u) && with_password(u))
         })
-        .or_else(|| c.users.iter().filter(admin).find(|u| own(u) || cluster(u)))
+        .or_else(|| users().filter(admin).find(|u| own(u) || cluster(u)))
         .ok_or_else(|| anyhow!("no admin user can act on SVM \"{svm}\"; give one in the topology"))
 }
 

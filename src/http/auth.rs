@@ -4,9 +4,10 @@ use crate::model::{Cluster, User};
 use base64::Engine;
 use hyper::header::AUTHORIZATION;
 use hyper::HeaderMap;
+use std::sync::Arc;
 
 pub enum Outcome {
-    User(User),
+    User(Arc<User>),
     /// Nothing offered: answer with the Basic challenge (netapp-lib waits for it).
     NoCredentials,
     /// Something offered and refused; the name is for the log only (never the secret).
@@ -25,27 +26,30 @@ pub fn authenticate(cluster: &Cluster, cert_cn: Option<&str>, headers: &HeaderMa
             None => Outcome::NoCredentials,
         };
     };
-    let Some((name, password)) = parse_basic(value.as_bytes()) else {
+    let mut buf = [0u8; MAX_CREDENTIALS];
+    let Some((name, password)) = parse_basic(value.as_bytes(), &mut buf) else {
         return Outcome::Rejected("(malformed Authorization header)".into());
     };
-    match cluster.authenticate_password(&name, &password) {
+    match cluster.authenticate_password(name, password) {
         Some(u) => Outcome::User(u.clone()),
-        None => Outcome::Rejected(name),
+        None => Outcome::Rejected(name.to_string()),
     }
 }
 
-fn parse_basic(value: &[u8]) -> Option<(String, String)> {
+/// Longest decoded `user:password` accepted; longer headers are refused as malformed.
+const MAX_CREDENTIALS: usize = 512;
+
+/// `Basic <base64 of user:password>`, decoded into `buf` (no allocation on every call).
+fn parse_basic<'b>(value: &[u8], buf: &'b mut [u8]) -> Option<(&'b str, &'b str)> {
     let text = std::str::from_utf8(value).ok()?.trim();
     let (scheme, b64) = text.split_once(' ')?;
     if !scheme.eq_ignore_ascii_case("basic") {
         return None;
     }
-    let raw = base64::engine::general_purpose::STANDARD
-        .decode(b64.trim())
+    let n = base64::engine::general_purpose::STANDARD
+        .decode_slice(b64.trim(), buf)
         .ok()?;
-    let s = String::from_utf8(raw).ok()?;
-    let (u, p) = s.split_once(':')?;
-    Some((u.to_string(), p.to_string()))
+    std::str::from_utf8(&buf[..n]).ok()?.split_once(':')
 }
 
 #[cfg(test)]
@@ -54,12 +58,19 @@ mod tests {
 
     #[test]
     fn basic_header() {
+        let mut b = [0u8; MAX_CREDENTIALS];
         assert_eq!(
-            parse_basic(b"Basic YWRtaW46bmV0YXBwMSE="),
-            Some(("admin".into(), "netapp1!".into()))
+            parse_basic(b"Basic YWRtaW46bmV0YXBwMSE=", &mut b),
+            Some(("admin", "netapp1!"))
         );
-        assert_eq!(parse_basic(b"Bearer x"), None);
-        assert_eq!(parse_basic(b"Basic !!!"), None);
-        assert_eq!(parse_basic(b"Basic bm9jb2xvbg=="), None);
+        assert_eq!(parse_basic(b"Bearer x", &mut b), None);
+        assert_eq!(parse_basic(b"Basic !!!", &mut b), None);
+        assert_eq!(parse_basic(b"Basic bm9jb2xvbg==", &mut b), None);
+        let long = format!("Basic {}", "QUFB".repeat(200));
+        assert_eq!(
+            parse_basic(long.as_bytes(), &mut b),
+            None,
+            "longer than the buffer"
+        );
     }
 }

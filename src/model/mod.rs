@@ -153,7 +153,8 @@ pub struct Cluster {
     pub nodes: Vec<Node>,
     pub aggregates: BTreeMap<String, Aggregate>,
     pub svms: BTreeMap<String, Svm>,
-    pub users: Vec<User>,
+    /// Shared, so a signed-in request holds its user without copying it.
+    pub users: Vec<std::sync::Arc<User>>,
     pub ems: Vec<EmsMessage>,
     /// Keyed by (SVM, volume name).
     pub volumes: Table<(String, String), Volume>,
@@ -301,28 +302,30 @@ impl Cluster {
         let users = t
             .users
             .iter()
-            .map(|u| User {
-                name: u.name.clone(),
-                password: match (&u.password, &u.certificate_cn) {
-                    (Some(p), _) => Some(p.clone()),
-                    (None, Some(_)) => None,
-                    (None, None) => Some(
-                        env_password
-                            .clone()
-                            .unwrap_or_else(|| config::DEFAULT_PASSWORD.to_string()),
-                    ),
-                },
-                certificate_cn: u.certificate_cn.clone(),
-                scope: if u.scope == "cluster" {
-                    Scope::Cluster
-                } else {
-                    Scope::Svm(u.scope.clone())
-                },
-                role: if u.role == "readonly" {
-                    Role::Readonly
-                } else {
-                    Role::Admin
-                },
+            .map(|u| {
+                std::sync::Arc::new(User {
+                    name: u.name.clone(),
+                    password: match (&u.password, &u.certificate_cn) {
+                        (Some(p), _) => Some(p.clone()),
+                        (None, Some(_)) => None,
+                        (None, None) => Some(
+                            env_password
+                                .clone()
+                                .unwrap_or_else(|| config::DEFAULT_PASSWORD.to_string()),
+                        ),
+                    },
+                    certificate_cn: u.certificate_cn.clone(),
+                    scope: if u.scope == "cluster" {
+                        Scope::Cluster
+                    } else {
+                        Scope::Svm(u.scope.clone())
+                    },
+                    role: if u.role == "readonly" {
+                        Role::Readonly
+                    } else {
+                        Role::Admin
+                    },
+                })
             })
             .collect();
         let mut c = Cluster {

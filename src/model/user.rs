@@ -1,5 +1,7 @@
 //! Management users: who may call which APIs on which SVM.
 
+use std::sync::Arc;
+
 use super::{Cluster, ModelError};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -45,7 +47,7 @@ fn same_secret(a: &str, b: &str) -> bool {
 
 impl Cluster {
     /// Basic-auth sign-in.
-    pub fn authenticate_password(&self, name: &str, password: &str) -> Option<&User> {
+    pub fn authenticate_password(&self, name: &str, password: &str) -> Option<&Arc<User>> {
         self.users.iter().find(|u| {
             u.name == name
                 && u.password
@@ -55,7 +57,7 @@ impl Cluster {
     }
 
     /// Client-certificate sign-in: the CN names the user (or a user's configured `certificate_cn`).
-    pub fn authenticate_certificate(&self, cn: &str) -> Option<&User> {
+    pub fn authenticate_certificate(&self, cn: &str) -> Option<&Arc<User>> {
         self.users
             .iter()
             .find(|u| u.certificate_cn.as_deref() == Some(cn))

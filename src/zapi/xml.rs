@@ -62,6 +62,17 @@ impl Element {
         }
     }
 
+    /// Outputs a handler writes straight to XML (no tree), sent as they are.
+    pub fn written(write: impl FnOnce(&mut dyn Sink)) -> Self {
+        let mut xml = String::with_capacity(1024);
+        write(&mut XmlWriter::new(&mut xml, None));
+        Element {
+            text: xml,
+            verbatim: true,
+            ..Default::default()
+        }
+    }
+
     /// Send this subtree to a sink, as a record writer would.
     pub fn emit(&self, sink: &mut dyn Sink) {
         if self.children.is_empty() {
@@ -141,6 +152,10 @@ impl Element {
 
     /// Serialise this element (and its subtree) without an XML declaration.
     pub fn write_to(&self, out: &mut String) {
+        if self.verbatim && self.name.is_empty() {
+            out.push_str(&self.text);
+            return;
+        }
         out.push('<');
         out.push_str(&self.name);
         for (k, v) in &self.attrs {

@@ -4,7 +4,7 @@ use super::{opt, Access, Api, Ctx, Exposure, Kind, ITER_INPUTS};
 use crate::model::{Cluster, Node};
 use crate::zapi::errno::ZapiError;
 use crate::zapi::iter::IterRequest;
-use crate::zapi::xml::Element;
+use crate::zapi::xml::{Element, Sink, TreeBuilder};
 
 pub static APIS: &[Api] = &[
     Api {
@@ -43,36 +43,37 @@ pub static APIS: &[Api] = &[
 /// A fixed build time per release keeps responses reproducible run to run.
 const BUILD_TIMESTAMP: u64 = 1_704_715_200;
 
-fn version_tuple(c: &Cluster) -> Element {
-    Element::new("version-tuple").with(
-        Element::new("system-version-tuple")
-            .with_leaf("generation", c.version.generation)
-            .with_leaf("major", c.version.major)
-            .with_leaf("minor", c.version.minor),
-    )
+fn version_tuple(c: &Cluster, s: &mut dyn Sink) {
+    s.open("version-tuple");
+    s.open("system-version-tuple");
+    s.put("generation", c.version.generation);
+    s.put("major", c.version.major);
+    s.put("minor", c.version.minor);
+    s.close("system-version-tuple");
+    s.close("version-tuple");
 }
 
 fn get_version(ctx: &Ctx, _: &Element) -> Result<Vec<Element>, ZapiError> {
     let c = ctx.sim.read();
-    let mut out = vec![
-        Element::leaf("build-timestamp", BUILD_TIMESTAMP),
-        Element::leaf("is-clustered", "true"),
-    ];
-    if ctx.svm.is_none() {
-        let mut details = Element::new("node-version-details");
-        for n in &c.nodes {
-            details.children.push(
-                Element::new("node-version-detail-info")
-                    .with_leaf("build-timestamp", BUILD_TIMESTAMP)
-                    .with_leaf("node-name", &n.name)
-                    .with_leaf("version", c.version.banner()),
-            );
+    let banner = c.version.banner();
+    // Clients call this most (netapp-lib and Trident ping with it): written straight to XML.
+    Ok(vec![Element::written(|s| {
+        s.put("build-timestamp", BUILD_TIMESTAMP);
+        s.put("is-clustered", true);
+        if ctx.svm.is_none() {
+            s.open("node-version-details");
+            for n in &c.nodes {
+                s.open("node-version-detail-info");
+                s.put("build-timestamp", BUILD_TIMESTAMP);
+                s.put("node-name", &n.name);
+                s.put("version", banner.as_str());
+                s.close("node-version-detail-info");
+            }
+            s.close("node-version-details");
         }
-        out.push(details);
-    }
-    out.push(Element::leaf("version", c.version.banner()));
-    out.push(version_tuple(&c));
-    Ok(out)
+        s.put("version", banner.as_str());
+        version_tuple(&c, s);
+    })])
 }
 
 fn get_ontapi_version(ctx: &Ctx, _: &Element) -> Result<Vec<Element>, ZapiError> {
@@ -94,7 +95,7 @@ fn get_ontapi_version(ctx: &Ctx, _: &Element) -> Result<Vec<Element>, ZapiError>
         }
         out.push(details);
     }
-    out.push(version_tuple(&c));
+    out.push(TreeBuilder::build(|s| version_tuple(&c, s)));
     Ok(out)
 }
 
