@@ -159,11 +159,11 @@ async fn bad_state_is_refused_and_left_untouched() {
     let (_d, state) = made_state().await;
     let s = state.join("state.snap");
     let text = std::fs::read_to_string(&s).unwrap();
-    let body = text
-        .rsplitn(3, '\n')
-        .nth(2)
-        .unwrap()
-        .replacen("\"version\":1", "\"version\":7", 1);
+    let body = text.rsplitn(3, '\n').nth(2).unwrap().replacen(
+        &format!("\"version\":{}", ontap_sim::store::FORMAT_VERSION),
+        "\"version\":7",
+        1,
+    );
     let crc = format!("{:08x}", crc32(body.as_bytes()));
     std::fs::write(&s, format!("{body}\ncrc {crc} len {}\n", body.len())).unwrap();
     let err = start_err(&state);

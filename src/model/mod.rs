@@ -514,9 +514,7 @@ impl Cluster {
             })
             .collect();
         self.junctions = Table::default();
-        for (k, v) in all {
-            self.junctions.load(k, v);
-        }
+        self.junctions.load_all(all);
     }
 
     /// Set every aggregate's used space from its volumes (after loading saved state).
@@ -540,7 +538,10 @@ impl Cluster {
     /// concurrent changes; a violation names what is wrong.
     pub fn check_invariants(&self) -> Result<(), String> {
         let mut footprints: BTreeMap<&str, u64> = BTreeMap::new();
-        let mut junctions: BTreeSet<(&str, &str)> = BTreeSet::new();
+        // (SVM, junction path) -> volume, borrowed: checked against the index after the loop.
+        let mut junctions: Vec<((&str, &str), &str)> = Vec::new();
+        // Volumes come in SVM order and mostly share a policy: look each pair up once.
+        let mut policy_seen: Option<(&str, &str)> = None;
         for ((svm, name), v) in self.volumes.iter() {
             if &v.svm != svm || &v.name != name {
                 return Err(format!("volume {svm}/{name} is filed under the wrong key"));
@@ -554,9 +555,7 @@ impl Cluster {
             }
             *footprints.entry(v.aggregate.as_str()).or_default() += v.footprint();
             if let Some(j) = &v.junction_path {
-                if !junctions.insert((svm, j)) {
-                    return Err(format!("junction path {j} in {svm} is used twice"));
-                }
+                junctions.push(((svm, j), name));
                 if v.state != VolumeState::Online {
                     return Err(format!(
                         "volume {svm}/{name} is mounted but {}",
@@ -575,14 +574,17 @@ impl Cluster {
                     ));
                 }
             }
-            if !self
-                .export_policies
-                .contains_key(&(svm.clone(), v.export_policy.clone()))
-            {
-                return Err(format!(
-                    "volume {svm}/{name} uses missing policy {}",
-                    v.export_policy
-                ));
+            if policy_seen != Some((svm, &v.export_policy)) {
+                if !self
+                    .export_policies
+                    .contains_key(&(svm.clone(), v.export_policy.clone()))
+                {
+                    return Err(format!(
+                        "volume {svm}/{name} uses missing policy {}",
+                        v.export_policy
+                    ));
+                }
+                policy_seen = Some((svm, &v.export_policy));
             }
             if v.size_used() > v.size_total() + v.snapshot_reserve() {
                 return Err(format!("volume {svm}/{name} holds more than its size"));
@@ -591,16 +593,17 @@ impl Cluster {
         for e in self.recovery_queue.values() {
             *footprints.entry(e.aggregate.as_str()).or_default() += e.footprint;
         }
-        let derived: BTreeMap<(String, String), String> = self
-            .volumes
-            .values()
-            .filter_map(|v| {
-                v.junction_path
-                    .as_ref()
-                    .map(|j| ((v.svm.clone(), j.clone()), v.name.clone()))
-            })
-            .collect();
-        if derived != *self.junctions {
+        // Sorted as the index is ((&str, &str) orders as (String, String)).
+        junctions.sort_unstable();
+        if let Some(w) = junctions.windows(2).find(|w| w[0].0 == w[1].0) {
+            let (svm, j) = w[0].0;
+            return Err(format!("junction path {j} in {svm} is used twice"));
+        }
+        let index_matches = junctions.len() == self.junctions.len()
+            && junctions.iter().zip(self.junctions.iter()).all(
+                |(((svm, j), name), ((isvm, ij), iname))| svm == isvm && j == ij && name == iname,
+            );
+        if !index_matches {
             return Err("the junction index does not match the volumes' junction paths".into());
         }
         for a in self.aggregates.values() {

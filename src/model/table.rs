@@ -91,6 +91,22 @@ impl<K: Ord + Clone, V: Clone> Table<K, V> {
         self.map.insert(k, v);
     }
 
+    /// Load saved entries without recording a change: they replace entries under the same key
+    /// (the last of equal keys wins); entries whose key they lack are kept, and their keys
+    /// returned in order. The map is built in bulk, in linear time when `items` come sorted (as
+    /// a snapshot holds them), instead of one insertion per entry.
+    pub fn load_all(&mut self, items: impl IntoIterator<Item = (K, V)>) -> Vec<K> {
+        let before = std::mem::replace(&mut self.map, items.into_iter().collect());
+        let mut kept = Vec::new();
+        for (k, v) in before {
+            if let std::collections::btree_map::Entry::Vacant(e) = self.map.entry(k) {
+                kept.push(e.key().clone());
+                e.insert(v);
+            }
+        }
+        kept
+    }
+
     /// The keys this operation touched, with their values now (None: removed).
     pub fn changed(&self) -> impl Iterator<Item = (&K, Option<&V>)> {
         self.undo.keys().map(|k| (k, self.map.get(k)))
@@ -139,6 +155,20 @@ mod tests {
         assert_eq!(
             t.iter().map(|(k, v)| (*k, *v)).collect::<Vec<_>>(),
             [(1, "a"), (2, "b")]
+        );
+        assert_eq!(t.changed().count(), 0);
+    }
+
+    #[test]
+    fn loads_in_bulk_over_existing_entries() {
+        let mut t: Table<u32, &str> = Table::default();
+        t.load(1, "seeded");
+        t.load(5, "seeded");
+        let kept = t.load_all([(3, "c"), (1, "a"), (4, "x"), (4, "d")]);
+        assert_eq!(kept, [5]);
+        assert_eq!(
+            t.iter().map(|(k, v)| (*k, *v)).collect::<Vec<_>>(),
+            [(1, "a"), (3, "c"), (4, "d"), (5, "seeded")]
         );
         assert_eq!(t.changed().count(), 0);
     }

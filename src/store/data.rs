@@ -139,12 +139,6 @@ impl DataDirs {
     /// snapshot without a directory gets an empty one; a directory without its object is moved
     /// to `orphans/` beside the data root. Both are logged, unless `quiet` (a first start).
     pub fn reconcile(&self, cluster: &Cluster, quiet: bool) -> Result<(usize, usize)> {
-        let mut expected: BTreeSet<String> = cluster
-            .volumes
-            .values()
-            .map(|v| v.uuid.to_string())
-            .collect();
-        expected.extend(cluster.recovery_queue.values().map(|e| e.uuid.to_string()));
         let orphans = self.root.parent().unwrap_or(&self.root).join("orphans");
         let mut moved = 0;
         let mut move_aside = |path: &Path, what: &str| -> Result<()> {
@@ -159,29 +153,50 @@ impl DataDirs {
             moved += 1;
             Ok(())
         };
-        for entry in std::fs::read_dir(&self.root)
-            .with_context(|| format!("reading {}", self.root.display()))?
-        {
-            let entry = entry?;
-            let name = entry.file_name().to_string_lossy().to_string();
-            if !expected.contains(&name) {
-                move_aside(&entry.path(), "a data directory has no volume in the model")?;
-            }
-        }
-        // Checking 100k volumes is mostly waiting on the file system: scan in parallel, then act.
+        // Path lookups are most of the cost at 100k volumes (kernel time): they are made relative
+        // to the root (short paths, no allocation), mostly one per volume, on every core, while
+        // another thread lists the root; then the findings are acted on.
+        let root_fd = rustix::fs::open(
+            &self.root,
+            rustix::fs::OFlags::DIRECTORY
+                | rustix::fs::OFlags::RDONLY
+                | rustix::fs::OFlags::CLOEXEC,
+            rustix::fs::Mode::empty(),
+        )
+        .with_context(|| format!("opening {}", self.root.display()))?;
         enum Finding<'a> {
             NoVolumeDir(&'a crate::model::Volume),
             OrphanSnapshot(PathBuf),
             NoSnapshotDir(&'a crate::model::Volume, &'a crate::model::Snapshot),
         }
-        fn scan<'a>(data: &DataDirs, vols: &[&'a crate::model::Volume]) -> Vec<Finding<'a>> {
+        fn scan<'a>(
+            data: &DataDirs,
+            root_fd: &std::os::fd::OwnedFd,
+            vols: &[&'a crate::model::Volume],
+        ) -> Vec<Finding<'a>> {
+            let stat = |volume: &Uuid, sub: &str| {
+                let mut buf = [0u8; 64];
+                let path = sub_path(&mut buf, volume, sub);
+                rustix::fs::statat(root_fd, path, rustix::fs::AtFlags::empty())
+            };
             let mut out = Vec::new();
             for v in vols {
-                if !data.volume_dir(&v.uuid).exists() {
+                // `<uuid>/data/..` is found only if data/ is a directory, and is `<uuid>` itself:
+                // its link count (2 + its subdirectories on ext4, xfs, tmpfs) of 3 says data/
+                // is the only subdirectory, so there is no snapshots/ to look into. Elsewhere
+                // (btrfs counts 1) snapshots/ is looked up.
+                let (has_data, only_data) = match stat(&v.uuid, "data/..") {
+                    Ok(st) => (true, st.st_nlink == 3),
+                    Err(_) => (stat(&v.uuid, "data").is_ok(), false),
+                };
+                if !has_data {
                     out.push(Finding::NoVolumeDir(v));
                 }
-                let sdir = data.root.join(v.uuid.to_string()).join("snapshots");
-                if let Ok(rd) = std::fs::read_dir(&sdir) {
+                // A volume without snapshots has no snapshots/ directory, unless left over.
+                let look =
+                    !v.snapshots.is_empty() || (!only_data && stat(&v.uuid, "snapshots").is_ok());
+                let sdir = || data.root.join(v.uuid.to_string()).join("snapshots");
+                if let Some(rd) = look.then(|| std::fs::read_dir(sdir()).ok()).flatten() {
                     let snaps: BTreeSet<String> =
                         v.snapshots.values().map(|s| s.uuid.to_string()).collect();
                     for e in rd.flatten() {
@@ -198,19 +213,56 @@ impl DataDirs {
             }
             out
         }
+        /// The root's entries: the volume UUIDs they are named after (as `volume_dir` spells
+        /// them), sorted, and the paths of the other entries.
+        fn list(root: &Path) -> Result<(Vec<Uuid>, Vec<PathBuf>)> {
+            let (mut named, mut other) = (Vec::new(), Vec::new());
+            for entry in
+                std::fs::read_dir(root).with_context(|| format!("reading {}", root.display()))?
+            {
+                let entry = entry?;
+                match entry.file_name().to_str().and_then(dir_uuid) {
+                    Some(u) => named.push(u),
+                    None => other.push(entry.path()),
+                }
+            }
+            named.sort_unstable();
+            Ok((named, other))
+        }
         let vols: Vec<&crate::model::Volume> = cluster.volumes.values().collect();
         let threads = std::thread::available_parallelism().map_or(1, |n| n.get().min(4));
         let chunk = vols.len().div_ceil(threads).max(1);
-        let findings: Vec<Finding> = std::thread::scope(|s| {
-            let handles: Vec<_> = vols
+        let (listed, findings, expected) = std::thread::scope(|s| {
+            let listing = s.spawn(|| list(&self.root));
+            let root_fd = &root_fd;
+            let scans: Vec<_> = vols
                 .chunks(chunk)
-                .map(|c| s.spawn(move || scan(self, c)))
+                .map(|c| s.spawn(move || scan(self, root_fd, c)))
                 .collect();
-            handles
-                .into_iter()
-                .flat_map(|h| h.join().unwrap_or_default())
-                .collect()
+            let mut expected: Vec<Uuid> = vols
+                .iter()
+                .map(|v| v.uuid)
+                .chain(cluster.recovery_queue.values().map(|e| e.uuid))
+                .collect();
+            expected.sort_unstable();
+            fn join<T>(h: std::thread::ScopedJoinHandle<'_, T>) -> T {
+                h.join().unwrap_or_else(|p| std::panic::resume_unwind(p))
+            }
+            let findings: Vec<Finding> = scans.into_iter().flat_map(join).collect();
+            (join(listing), findings, expected)
         });
+        let (named, mut other) = listed?;
+        // Directories named after no volume of the model (both lists are sorted).
+        let mut known = expected.iter().peekable();
+        for u in named {
+            while known.next_if(|k| **k < u).is_some() {}
+            if known.peek() != Some(&&u) {
+                other.push(self.root.join(u.to_string()));
+            }
+        }
+        for path in other {
+            move_aside(&path, "a data directory has no volume in the model")?;
+        }
         let mut created = 0;
         for f in findings {
             match f {
@@ -237,6 +289,23 @@ impl DataDirs {
         }
         Ok((moved, created))
     }
+}
+
+/// The volume a data root entry is the directory of: a UUID spelled as `volume_dir` spells it.
+fn dir_uuid(name: &str) -> Option<Uuid> {
+    let u: Uuid = name.parse().ok()?;
+    let mut buf = [0u8; uuid::fmt::Hyphenated::LENGTH];
+    (u.hyphenated().encode_lower(&mut buf) == name).then_some(u)
+}
+
+/// `<volume uuid>/<sub>` as a C string in `buf`, for a lookup relative to the data root.
+fn sub_path<'b>(buf: &'b mut [u8; 64], volume: &Uuid, sub: &str) -> &'b std::ffi::CStr {
+    let n = uuid::fmt::Hyphenated::LENGTH;
+    volume.hyphenated().encode_lower(&mut buf[..n]);
+    buf[n] = b'/';
+    buf[n + 1..n + 1 + sub.len()].copy_from_slice(sub.as_bytes());
+    buf[n + 1 + sub.len()] = 0;
+    std::ffi::CStr::from_bytes_with_nul(&buf[..n + 2 + sub.len()]).expect("one NUL, at the end")
 }
 
 fn remove_if_present(p: &Path) -> Result<()> {

@@ -5,7 +5,9 @@
 //! line of JSON records, written with one `fdatasync`. JSON keeps the state readable and
 //! diffable; a CRC on every line and on the snapshot catches truncation and hand edits. The journal
 //! is folded into a snapshot (`state.snap`, written to a temporary file, fsynced and renamed) every
-//! [`COMPACT_EVERY`] changes and at start, so loading stays one sequential read.
+//! [`COMPACT_EVERY`] changes and at a clean stop, so loading stays one sequential read. The
+//! snapshot holds a header line and then one record per line, in key order: its lines are decoded
+//! on every core at once, and the tables are built from them in bulk.
 //!
 //! Layout of a state dir: `state.lock` (one simulator per dir), `state.snap`, `journal.log`,
 //! `state.clean` (a clean stop), `volumes/<volume uuid>/` (each volume's data, see [`data`]),
@@ -20,12 +22,16 @@ use records::{Record, RecordKey};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashSet};
 use std::fs::{File, OpenOptions};
-use std::io::{BufWriter, Read, Write};
+use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 use tracing::{info, warn};
 
 /// The state format this build writes. Older formats are migrated on load; newer ones refused.
-pub const FORMAT_VERSION: u32 = 1;
+/// 2: `state.snap` is a header line and one record per line (1: one JSON document, the layout of
+/// [`StateDoc`]). Journal lines and the state document are the same in both.
+pub const FORMAT_VERSION: u32 = 2;
+/// The oldest state format this build reads.
+pub const OLDEST_FORMAT_VERSION: u32 = 1;
 const SNAP_FORMAT: &str = "ontap-sim-state";
 const JOURNAL_FORMAT: &str = "ontap-sim-journal";
 /// Journal lines written before the journal is folded into the snapshot.
@@ -96,6 +102,25 @@ impl StateDoc {
     }
 }
 
+/// The first line of a snapshot (format 2 on); the records follow, one per line.
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SnapHeader {
+    format: String,
+    version: u32,
+    seq: u64,
+    counters: Counters,
+}
+
+/// What `state.snap` held.
+struct Snapshot {
+    seq: u64,
+    counters: Counters,
+    records: Vec<Record>,
+    /// The records ascend by key, one per key (as this build writes them).
+    sorted: bool,
+}
+
 #[derive(Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct JournalHeader {
@@ -108,6 +133,8 @@ pub struct Loaded {
     /// The last run stopped cleanly (usage figures in the state are exact).
     pub clean: bool,
     pub counters: Counters,
+    /// From a state dir: sorted by key, one per key (as [`records::load_into`] builds tables
+    /// fastest); from a state document: as the document lists them.
     pub records: Vec<Record>,
     pub seq: u64,
     pub journal_lines: u64,
@@ -149,13 +176,13 @@ fn check_version(file: &Path, format: &str, expected: &str, version: u32) -> Res
         );
     }
     match version {
-        FORMAT_VERSION => Ok(()),
+        OLDEST_FORMAT_VERSION..=FORMAT_VERSION => Ok(()),
         v if v > FORMAT_VERSION => bail!(
             "{}: written by a newer ontap-sim (state format {v}; this build reads up to {FORMAT_VERSION}); refusing to start rather than misread it. Run the newer build, or move the state dir aside",
             file.display()
         ),
         v => bail!(
-            "{}: state format {v} is older than any this build can migrate (it reads {FORMAT_VERSION}); move the state dir aside",
+            "{}: state format {v} is older than any this build can migrate (it reads {OLDEST_FORMAT_VERSION} to {FORMAT_VERSION}); move the state dir aside",
             file.display()
         ),
     }
@@ -180,34 +207,43 @@ impl Store {
                 LOCK_FILE
             );
         }
-        let snap = read_snapshot(&dir.join(SNAPSHOT_FILE))?;
-        let (mut seq, counters, mut map) = match snap {
-            Some(doc) => {
-                let mut m = BTreeMap::new();
-                for r in doc.records {
-                    m.insert(r.key(), r);
-                }
-                (doc.seq, Some(doc.counters), m)
-            }
-            None => (0, None, BTreeMap::new()),
-        };
-        let mut counters = counters;
         let journal_path = dir.join(JOURNAL_FILE);
+        // The journal is read beside the snapshot: both are CPU-bound decoding.
+        let (snap, journal) = std::thread::scope(|s| {
+            let journal = s.spawn(|| {
+                journal_path
+                    .exists()
+                    .then(|| read_journal(&journal_path))
+                    .transpose()
+            });
+            let snap = read_snapshot(&dir.join(SNAPSHOT_FILE));
+            let journal = journal
+                .join()
+                .unwrap_or_else(|p| std::panic::resume_unwind(p));
+            (snap, journal)
+        });
+        let (mut seq, mut counters, base, sorted) = match snap? {
+            Some(s) => (s.seq, Some(s.counters), s.records, s.sorted),
+            None => (0, None, Vec::new(), true),
+        };
         let mut journal_lines = 0;
-        if journal_path.exists() {
-            let replay = read_journal(&journal_path, seq)?;
-            for b in replay.batches {
+        // What the journal changed since the snapshot, by key (None: removed); the last change
+        // to a key wins. Few next to the snapshot's records: they are merged in one pass below.
+        let mut changes: BTreeMap<RecordKey, Option<Record>> = BTreeMap::new();
+        if let Some(journal) = journal? {
+            let torn_at = journal.torn_at;
+            for b in journal.after(&journal_path, seq)? {
                 seq = b.seq;
                 counters = Some(b.counters);
                 for k in b.del {
-                    map.remove(&k);
+                    changes.insert(k, None);
                 }
                 for r in b.put {
-                    map.insert(r.key(), r);
+                    changes.insert(r.key(), Some(r));
                 }
                 journal_lines += 1;
             }
-            if let Some(good) = replay.torn_at {
+            if let Some(good) = torn_at {
                 preserve_torn_tail(&journal_path, good)?;
             }
         }
@@ -230,10 +266,12 @@ impl Store {
             .append(true)
             .open(&dirty_path)
             .with_context(|| format!("opening {}", dirty_path.display()))?;
+        let records = merge(base, sorted, changes);
+
         let loaded = counters.map(|counters| Loaded {
             clean,
             counters,
-            records: map.into_values().collect(),
+            records,
             seq,
             journal_lines,
             dirty: dirty.iter().copied().collect(),
@@ -326,21 +364,11 @@ impl Store {
     pub fn compact(&mut self, cluster: &Cluster) -> Result<()> {
         let path = self.dir.join(SNAPSHOT_FILE);
         let tmp = self.dir.join(format!("{SNAPSHOT_FILE}.tmp"));
-        // The same document as `StateDoc`, with the records borrowed from the model.
-        #[derive(Serialize)]
-        struct Doc<'a> {
-            format: &'a str,
-            version: u32,
-            seq: u64,
-            counters: Counters,
-            records: records::AllRecords<'a>,
-        }
-        let doc = Doc {
-            format: SNAP_FORMAT,
+        let header = SnapHeader {
+            format: SNAP_FORMAT.into(),
             version: FORMAT_VERSION,
             seq: self.seq,
             counters: cluster.counters,
-            records: records::AllRecords(cluster),
         };
         {
             let f = File::create(&tmp).with_context(|| format!("creating {}", tmp.display()))?;
@@ -349,7 +377,12 @@ impl Store {
                 hasher: crc32fast::Hasher::new(),
                 len: 0,
             };
-            serde_json::to_writer(&mut w, &doc)?;
+            // Compact JSON has no raw newline: one record per line, in key order.
+            serde_json::to_writer(&mut w, &header)?;
+            for r in records::refs(cluster) {
+                w.write_all(b"\n")?;
+                serde_json::to_writer(&mut w, &r)?;
+            }
             let (crc, len) = (w.hasher.clone().finalize(), w.len);
             let mut inner = w.inner;
             write!(inner, "\ncrc {crc:08x} len {len}\n")?;
@@ -395,14 +428,48 @@ impl<W: Write> Write for CrcWriter<W> {
     }
 }
 
-fn read_snapshot(path: &Path) -> Result<Option<StateDoc>> {
-    let mut bytes = Vec::new();
-    match File::open(path) {
-        Ok(mut f) => f
-            .read_to_end(&mut bytes)
-            .with_context(|| format!("reading {}", path.display()))?,
+/// The whole of a file, or None if there is none. A large file is read in parts by several
+/// threads: the copy and the page faults of a fresh 80 MB buffer are shared among the cores.
+fn read_whole(path: &Path) -> Result<Option<Vec<u8>>> {
+    use std::os::unix::fs::FileExt;
+    let f = match File::open(path) {
+        Ok(f) => f,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(e).with_context(|| format!("opening {}", path.display())),
+    };
+    let reading = || format!("reading {}", path.display());
+    let len = f.metadata().with_context(reading)?.len() as usize;
+    let mut bytes = vec![0u8; len];
+    let part = len.div_ceil(workers(len)).max(1);
+    std::thread::scope(|s| {
+        let f = &f;
+        let mut parts = bytes.chunks_mut(part).enumerate();
+        let first = parts.next();
+        let others: Vec<_> = parts
+            .map(|(i, p)| s.spawn(move || f.read_exact_at(p, (i * part) as u64)))
+            .collect();
+        let mut result = first.map_or(Ok(()), |(_, p)| f.read_exact_at(p, 0));
+        for h in others {
+            let r = h.join().unwrap_or_else(|p| std::panic::resume_unwind(p));
+            result = result.and(r);
+        }
+        result
+    })
+    .with_context(reading)?;
+    Ok(Some(bytes))
+}
+
+/// How many threads share work on `len` bytes: below a MiB each, a thread costs more than it saves.
+fn workers(len: usize) -> usize {
+    std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(len >> 20)
+        .clamp(1, 8)
+}
+
+fn read_snapshot(path: &Path) -> Result<Option<Snapshot>> {
+    let Some(bytes) = read_whole(path)? else {
+        return Ok(None);
     };
     let bad = |why: &str| {
         anyhow!(
@@ -433,31 +500,202 @@ fn read_snapshot(path: &Path) -> Result<Option<StateDoc>> {
             "checksum mismatch: the file was changed or damaged after it was written",
         ));
     }
+    // The format and version lead the first line in every format.
     #[derive(Deserialize)]
     struct Head {
         format: String,
         version: u32,
     }
-    let head: Head = serde_json::from_slice(body).map_err(|e| bad(&format!("unreadable: {e}")))?;
+    let first_end = body.iter().position(|c| *c == b'\n').unwrap_or(body.len());
+    let first = &body[..first_end];
+    let head: Head = serde_json::from_slice(first).map_err(|e| bad(&format!("unreadable: {e}")))?;
     check_version(path, &head.format, SNAP_FORMAT, head.version)?;
-    let doc: StateDoc =
-        serde_json::from_slice(body).map_err(|e| bad(&format!("unreadable: {e}")))?;
-    Ok(Some(doc))
+    if head.version == 1 {
+        let doc: StateDoc =
+            serde_json::from_slice(body).map_err(|e| bad(&format!("unreadable: {e}")))?;
+        let sorted = doc.records.is_sorted_by(|a, b| a.key_ref() < b.key_ref());
+        return Ok(Some(Snapshot {
+            seq: doc.seq,
+            counters: doc.counters,
+            records: doc.records,
+            sorted,
+        }));
+    }
+    let header: SnapHeader =
+        serde_json::from_slice(first).map_err(|e| bad(&format!("unreadable: line 1: {e}")))?;
+    let rest = body.get(first_end + 1..).unwrap_or_default();
+    let (records, sorted) = decode_lines(rest, workers(rest.len())).map_err(|(line, e)| {
+        bad(&format!(
+            "unreadable: line {}: {e}",
+            line + 2 // 1-based, after the header line
+        ))
+    })?;
+    Ok(Some(Snapshot {
+        seq: header.seq,
+        counters: header.counters,
+        records,
+        sorted,
+    }))
 }
 
-struct Replay {
-    batches: Vec<Batch>,
+/// Decode one record per line, the lines split among `threads` threads (a snapshot of 100k
+/// volumes is most of the start-up time otherwise). Also says whether the keys strictly ascend,
+/// checked while each record is still in cache. On error: the 0-based line and what is wrong.
+fn decode_lines(
+    text: &[u8],
+    threads: usize,
+) -> std::result::Result<(Vec<Record>, bool), (usize, serde_json::Error)> {
+    if text.is_empty() {
+        return Ok((Vec::new(), true));
+    }
+    // Chunk boundaries: just after a newline near each even share of the bytes.
+    let mut starts = vec![0];
+    for i in 1..threads {
+        let from = (text.len() * i / threads).max(*starts.last().unwrap_or(&0));
+        match text[from..].iter().position(|c| *c == b'\n') {
+            Some(nl) if from + nl + 1 < text.len() => starts.push(from + nl + 1),
+            _ => break,
+        }
+    }
+    starts.dedup();
+    let chunk = |i: usize| &text[starts[i]..starts.get(i + 1).map_or(text.len(), |e| e - 1)];
+    // Ok((records, ascending)), or Err(byte offset of the bad line in the chunk, error).
+    type Decoded = std::result::Result<(Vec<Record>, bool), (usize, serde_json::Error)>;
+    let decode = |bytes: &[u8]| -> Decoded {
+        let mut out: Vec<Record> = Vec::with_capacity(bytes.len() / 512);
+        let mut ascending = true;
+        let mut at = 0;
+        // Checked as UTF-8 once, so that the parser need not check each string again (a chunk
+        // that is not UTF-8 is parsed as bytes, which names the bad line).
+        let utf8 = std::str::from_utf8(bytes);
+        for line in bytes.split(|c| *c == b'\n') {
+            let r: Record = match utf8 {
+                Ok(text) => serde_json::from_str(&text[at..at + line.len()]),
+                Err(_) => serde_json::from_slice(line),
+            }
+            .map_err(|e| (at, e))?;
+            ascending = ascending && out.last().is_none_or(|p| p.key_ref() < r.key_ref());
+            out.push(r);
+            at += line.len() + 1;
+        }
+        Ok((out, ascending))
+    };
+    let results: Vec<Decoded> = std::thread::scope(|s| {
+        let others: Vec<_> = (1..starts.len())
+            .map(|i| s.spawn(move || decode(chunk(i))))
+            .collect();
+        let mut all = vec![decode(chunk(0))];
+        all.extend(
+            others
+                .into_iter()
+                .map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p))),
+        );
+        all
+    });
+    let total = results
+        .iter()
+        .map(|r| r.as_ref().map_or(0, |(v, _)| v.len()))
+        .sum();
+    let mut records: Vec<Record> = Vec::with_capacity(total);
+    let mut ascending = true;
+    for (i, r) in results.into_iter().enumerate() {
+        match r {
+            Ok((mut v, asc)) => {
+                let joins = match (records.last(), v.first()) {
+                    (Some(a), Some(b)) => a.key_ref() < b.key_ref(),
+                    _ => true,
+                };
+                ascending = ascending && asc && joins;
+                records.append(&mut v);
+            }
+            Err((at, e)) => {
+                let offset = starts[i] + at;
+                let line = text[..offset].iter().filter(|c| **c == b'\n').count();
+                return Err((line, e));
+            }
+        }
+    }
+    Ok((records, ascending))
+}
+
+/// The snapshot's records with the journal's changes applied: one per key, in key order. The
+/// snapshot's records come sorted (see [`records::refs`]) unless it was written otherwise
+/// (`sorted` false): then they are sorted here.
+fn merge(
+    base: Vec<Record>,
+    sorted: bool,
+    changes: BTreeMap<RecordKey, Option<Record>>,
+) -> Vec<Record> {
+    let mut base = base;
+    if !sorted {
+        // Stable, so that of records with one key the last one wins, as on replay.
+        base.sort_by(|a, b| a.key_ref().cmp(&b.key_ref()));
+        base.dedup_by(|later, kept| {
+            let same = later.key_ref() == kept.key_ref();
+            if same {
+                std::mem::swap(later, kept);
+            }
+            same
+        });
+    }
+    if changes.is_empty() {
+        return base;
+    }
+    // Each change is placed by binary search: the records between changes move without their
+    // keys being read (100k keys read one by one cost a cache miss each).
+    let mut out = Vec::with_capacity(base.len() + changes.len());
+    let mut rest = base.into_iter();
+    for (k, change) in changes {
+        let before = rest
+            .as_slice()
+            .partition_point(|r| r.key_ref() < k.key_ref());
+        out.extend(rest.by_ref().take(before));
+        if rest
+            .as_slice()
+            .first()
+            .is_some_and(|r| r.key_ref() == k.key_ref())
+        {
+            rest.next(); // replaced or removed
+        }
+        out.extend(change);
+    }
+    out.extend(rest);
+    out
+}
+
+/// A journal as read: its changes in order, each with where it is, for messages.
+struct Journal {
+    lines: Vec<JournalLine>,
+    /// The first line that could not be read, if any: it is reported once the lines before it
+    /// have been checked against the snapshot, so that the first problem in the file is named.
+    error: Option<anyhow::Error>,
     /// Byte offset where an unfinished last line starts (a write cut short by a crash).
     torn_at: Option<u64>,
 }
 
-fn read_journal(path: &Path, after_seq: u64) -> Result<Replay> {
+struct JournalLine {
+    line_no: usize,
+    at: usize,
+    batch: Batch,
+}
+
+fn journal_error(path: &Path, line_no: usize, at: usize, why: String) -> anyhow::Error {
+    anyhow!(
+        "{} line {line_no} (byte {at}): {why}; refusing to start (nothing was changed: restore the file or move the state dir aside)",
+        path.display()
+    )
+}
+
+/// Read and check every line of the journal; which changes to apply is decided once the
+/// snapshot's sequence number is known ([`Journal::after`]), so this can run beside the
+/// snapshot's decoding.
+fn read_journal(path: &Path) -> Result<Journal> {
     let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
-    let mut batches = Vec::new();
+    let mut lines = Vec::new();
     let mut offset = 0usize;
     let mut line_no = 0usize;
-    let mut last_seq = after_seq;
     let mut torn_at = None;
+    let mut error = None;
     while offset < bytes.len() {
         line_no += 1;
         let Some(nl) = bytes[offset..].iter().position(|c| *c == b'\n') else {
@@ -468,35 +706,37 @@ fn read_journal(path: &Path, after_seq: u64) -> Result<Replay> {
         let raw = &bytes[offset..offset + nl];
         let here = offset;
         offset += nl + 1;
-        let bad = |why: String| {
-            anyhow!(
-                "{} line {line_no} (byte {here}): {why}; refusing to start (nothing was changed: restore the file or move the state dir aside)",
-                path.display()
-            )
-        };
-        let line = std::str::from_utf8(raw).map_err(|_| bad("not UTF-8".into()))?;
-        let json = unframe(line).ok_or_else(|| {
-            bad("checksum mismatch: the line was changed or damaged after it was written".into())
-        })?;
-        if line_no == 1 {
-            let h: JournalHeader = serde_json::from_str(json)
-                .map_err(|e| bad(format!("not a journal header: {e}")))?;
-            check_version(path, &h.format, JOURNAL_FORMAT, h.version)?;
-            continue;
+        let bad = |why: String| journal_error(path, line_no, here, why);
+        let parsed = (|| {
+            let line = std::str::from_utf8(raw).map_err(|_| bad("not UTF-8".into()))?;
+            let json = unframe(line).ok_or_else(|| {
+                bad(
+                    "checksum mismatch: the line was changed or damaged after it was written"
+                        .into(),
+                )
+            })?;
+            if line_no == 1 {
+                let h: JournalHeader = serde_json::from_str(json)
+                    .map_err(|e| bad(format!("not a journal header: {e}")))?;
+                check_version(path, &h.format, JOURNAL_FORMAT, h.version)?;
+                return Ok(None);
+            }
+            serde_json::from_str(json)
+                .map(Some)
+                .map_err(|e| bad(format!("unreadable change: {e}")))
+        })();
+        match parsed {
+            Ok(Some(batch)) => lines.push(JournalLine {
+                line_no,
+                at: here,
+                batch,
+            }),
+            Ok(None) => {}
+            Err(e) => {
+                error = Some(e);
+                break;
+            }
         }
-        let b: Batch =
-            serde_json::from_str(json).map_err(|e| bad(format!("unreadable change: {e}")))?;
-        if b.seq <= after_seq {
-            continue; // already in the snapshot
-        }
-        if b.seq != last_seq + 1 {
-            return Err(bad(format!(
-                "change {} follows change {last_seq}: a change is missing",
-                b.seq
-            )));
-        }
-        last_seq = b.seq;
-        batches.push(b);
     }
     if line_no == 0 {
         return Err(anyhow!(
@@ -504,7 +744,41 @@ fn read_journal(path: &Path, after_seq: u64) -> Result<Replay> {
             path.display()
         ));
     }
-    Ok(Replay { batches, torn_at })
+    Ok(Journal {
+        lines,
+        error,
+        torn_at,
+    })
+}
+
+impl Journal {
+    /// The changes made after the snapshot's `after_seq`, checked to follow one another.
+    fn after(self, path: &Path, after_seq: u64) -> Result<Vec<Batch>> {
+        let mut batches = Vec::new();
+        let mut last_seq = after_seq;
+        for JournalLine { line_no, at, batch } in self.lines {
+            if batch.seq <= after_seq {
+                continue; // already in the snapshot
+            }
+            if batch.seq != last_seq + 1 {
+                return Err(journal_error(
+                    path,
+                    line_no,
+                    at,
+                    format!(
+                        "change {} follows change {last_seq}: a change is missing",
+                        batch.seq
+                    ),
+                ));
+            }
+            last_seq = batch.seq;
+            batches.push(batch);
+        }
+        match self.error {
+            Some(e) => Err(e),
+            None => Ok(batches),
+        }
+    }
 }
 
 /// Keep the bytes of an unfinished last line in a side file, then cut them from the journal so
@@ -545,4 +819,129 @@ fn open_journal(path: &Path) -> Result<File> {
         .append(true)
         .open(path)
         .with_context(|| format!("opening {}", path.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{Cluster, Listeners, VolumeSpec};
+
+    fn cluster(volumes: usize) -> Cluster {
+        let listen = Listeners {
+            management: "127.0.0.1:0".parse().unwrap(),
+            nfs: "127.0.0.1:0".parse().unwrap(),
+        };
+        let mut c = Cluster::from_topology(&crate::config::Topology::builtin_default(), &listen);
+        for i in 0..volumes {
+            let spec = VolumeSpec {
+                name: format!("v{i:03}"),
+                aggregate: "aggr1".into(),
+                size: 1 << 30,
+                guarantee: Some(crate::model::Guarantee::None),
+                ..Default::default()
+            };
+            c.create_volume("svm1", spec).unwrap();
+        }
+        c.commit();
+        c
+    }
+
+    fn lines(c: &Cluster) -> String {
+        let lines: Vec<String> = records::refs(c)
+            .map(|r| serde_json::to_string(&r).unwrap())
+            .collect();
+        lines.join("\n")
+    }
+
+    fn keys(records: &[Record]) -> Vec<RecordKey> {
+        records.iter().map(Record::key).collect()
+    }
+
+    #[test]
+    fn any_split_decodes_the_same_records() {
+        let c = cluster(40);
+        let text = lines(&c);
+        let want = keys(&records::all(&c));
+        for threads in 1..=7 {
+            let (got, sorted) = decode_lines(text.as_bytes(), threads).unwrap();
+            assert_eq!(keys(&got), want, "{threads} threads");
+            assert!(sorted);
+        }
+        assert!(decode_lines(b"", 3).unwrap().0.is_empty());
+    }
+
+    #[test]
+    fn a_bad_line_is_named_whichever_thread_reads_it() {
+        let c = cluster(40);
+        let mut all: Vec<String> = lines(&c).split('\n').map(str::to_string).collect();
+        all[29] = "{\"kind\":\"volume\",\"value\":{}}".into();
+        let text = all.join("\n");
+        for threads in 1..=7 {
+            let (line, _) = decode_lines(text.as_bytes(), threads).unwrap_err();
+            assert_eq!(line, 29, "{threads} threads");
+        }
+    }
+
+    #[test]
+    fn out_of_order_records_are_sorted_and_the_last_of_a_key_wins() {
+        let c = cluster(10);
+        let mut all: Vec<String> = lines(&c).split('\n').map(str::to_string).collect();
+        all.reverse();
+        let i = all
+            .iter()
+            .position(|l| l.contains("\"kind\":\"volume\""))
+            .unwrap();
+        let mut changed: serde_json::Value = serde_json::from_str(&all[i]).unwrap();
+        changed["value"]["comment"] = "later".into();
+        all.push(changed.to_string());
+        for threads in 1..=3 {
+            let (got, sorted) = decode_lines(all.join("\n").as_bytes(), threads).unwrap();
+            assert!(!sorted);
+            let merged = merge(got, sorted, BTreeMap::new());
+            assert_eq!(keys(&merged), keys(&records::all(&c)));
+            let comments: Vec<&str> = merged
+                .iter()
+                .filter_map(|r| match r {
+                    Record::Volume(v) => Some(v.comment.as_str()),
+                    _ => None,
+                })
+                .collect();
+            assert_eq!(comments.iter().filter(|c| **c == "later").count(), 1);
+        }
+    }
+
+    #[test]
+    fn journal_changes_are_merged_in_key_order() {
+        let c = cluster(10);
+        let base = records::all(&c);
+        let vol = |name: &str, comment: &str| {
+            let mut v = c.volumes.values().next().unwrap().clone();
+            v.svm = "svm1".into();
+            v.name = name.into();
+            v.comment = comment.into();
+            Record::Volume(Box::new(v))
+        };
+        let mut changes = BTreeMap::new();
+        for r in [
+            vol("a_first", "new"),
+            vol("v004", "changed"),
+            vol("zz_last", "new"),
+        ] {
+            changes.insert(r.key(), Some(r));
+        }
+        changes.insert(RecordKey::Volume("svm1".into(), "v007".into()), None);
+        changes.insert(RecordKey::Volume("svm1".into(), "absent".into()), None);
+        let merged = merge(base.clone(), true, changes);
+        let mut want: Vec<RecordKey> = keys(&base)
+            .into_iter()
+            .filter(|k| *k != RecordKey::Volume("svm1".into(), "v007".into()))
+            .chain(["a_first", "zz_last"].map(|n| RecordKey::Volume("svm1".into(), n.into())))
+            .collect();
+        want.sort();
+        assert_eq!(keys(&merged), want);
+        let changed = merged
+            .iter()
+            .find(|r| r.key() == RecordKey::Volume("svm1".into(), "v004".into()));
+        assert!(matches!(changed, Some(Record::Volume(v)) if v.comment == "changed"));
+    }
 }

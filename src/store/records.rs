@@ -6,14 +6,15 @@ use crate::model::table::Table;
 use crate::model::{Cluster, ExportPolicy, Job, Qtree, RecoveryEntry, Volume};
 use serde::{Deserialize, Serialize};
 
+/// Boxed, so that a record is two words: loading 100k of them moves pointers, not objects.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(tag = "kind", content = "value", rename_all = "snake_case")]
 pub enum Record {
     Volume(Box<Volume>),
-    ExportPolicy(ExportPolicy),
-    Qtree(Qtree),
-    Job(Job),
-    Recovery(RecoveryEntry),
+    ExportPolicy(Box<ExportPolicy>),
+    Qtree(Box<Qtree>),
+    Job(Box<Job>),
+    Recovery(Box<RecoveryEntry>),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
@@ -26,7 +27,40 @@ pub enum RecordKey {
     Recovery(String, String),
 }
 
+/// A record's key borrowed from it, to order and compare records without copying their names.
+/// Orders exactly as [`RecordKey`] does (same variants in the same order, `str` as `String`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum KeyRef<'a> {
+    Volume(&'a str, &'a str),
+    ExportPolicy(&'a str, &'a str),
+    Qtree(&'a str, &'a str, &'a str),
+    Job(u64),
+    Recovery(&'a str, &'a str),
+}
+
+impl RecordKey {
+    pub fn key_ref(&self) -> KeyRef<'_> {
+        match self {
+            RecordKey::Volume(a, b) => KeyRef::Volume(a, b),
+            RecordKey::ExportPolicy(a, b) => KeyRef::ExportPolicy(a, b),
+            RecordKey::Qtree(a, b, c) => KeyRef::Qtree(a, b, c),
+            RecordKey::Job(id) => KeyRef::Job(*id),
+            RecordKey::Recovery(a, b) => KeyRef::Recovery(a, b),
+        }
+    }
+}
+
 impl Record {
+    pub fn key_ref(&self) -> KeyRef<'_> {
+        match self {
+            Record::Volume(v) => KeyRef::Volume(&v.svm, &v.name),
+            Record::ExportPolicy(p) => KeyRef::ExportPolicy(&p.svm, &p.name),
+            Record::Qtree(q) => KeyRef::Qtree(&q.svm, &q.volume, &q.name),
+            Record::Job(j) => KeyRef::Job(j.id),
+            Record::Recovery(e) => KeyRef::Recovery(&e.svm, &e.name),
+        }
+    }
+
     pub fn key(&self) -> RecordKey {
         match self {
             Record::Volume(v) => RecordKey::Volume(v.svm.clone(), v.name.clone()),
@@ -67,30 +101,37 @@ pub fn changes(c: &Cluster) -> (Vec<Record>, Vec<RecordKey>) {
         &c.export_policies,
         &mut put,
         &mut del,
-        Record::ExportPolicy,
+        |p| Record::ExportPolicy(Box::new(p)),
         |k| RecordKey::ExportPolicy(k.0.clone(), k.1.clone()),
     );
-    table_changes(&c.qtrees, &mut put, &mut del, Record::Qtree, |k| {
-        RecordKey::Qtree(k.0.clone(), k.1.clone(), k.2.clone())
-    });
-    table_changes(&c.jobs, &mut put, &mut del, Record::Job, |k| {
-        RecordKey::Job(*k)
-    });
+    table_changes(
+        &c.qtrees,
+        &mut put,
+        &mut del,
+        |q| Record::Qtree(Box::new(q)),
+        |k| RecordKey::Qtree(k.0.clone(), k.1.clone(), k.2.clone()),
+    );
+    table_changes(
+        &c.jobs,
+        &mut put,
+        &mut del,
+        |j| Record::Job(Box::new(j)),
+        |k| RecordKey::Job(*k),
+    );
     table_changes(
         &c.recovery_queue,
         &mut put,
         &mut del,
-        Record::Recovery,
+        |e| Record::Recovery(Box::new(e)),
         |k| RecordKey::Recovery(k.0.clone(), k.1.clone()),
     );
     (put, del)
 }
 
-/// Every saved record of the cluster, for a snapshot.
 /// A record borrowed from the model: serialises exactly as [`Record`] does, without a copy.
 #[derive(Serialize)]
 #[serde(tag = "kind", content = "value", rename_all = "snake_case")]
-enum RecordRef<'a> {
+pub enum RecordRef<'a> {
     Volume(&'a Volume),
     ExportPolicy(&'a ExportPolicy),
     Qtree(&'a Qtree),
@@ -98,25 +139,20 @@ enum RecordRef<'a> {
     Recovery(&'a RecoveryEntry),
 }
 
-/// Every record of a cluster as one JSON list, written straight from the model (a snapshot of
-/// 100k volumes would otherwise copy the whole model first).
-pub struct AllRecords<'a>(pub &'a Cluster);
-
-impl Serialize for AllRecords<'_> {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let c = self.0;
-        s.collect_seq(
-            c.volumes
-                .values()
-                .map(RecordRef::Volume)
-                .chain(c.export_policies.values().map(RecordRef::ExportPolicy))
-                .chain(c.qtrees.values().map(RecordRef::Qtree))
-                .chain(c.jobs.values().map(RecordRef::Job))
-                .chain(c.recovery_queue.values().map(RecordRef::Recovery)),
-        )
-    }
+/// Every record of a cluster borrowed from the model, in key order (the order of
+/// [`RecordKey`]): a snapshot of 100k volumes is written without copying the model first, and
+/// reads back already sorted.
+pub fn refs(c: &Cluster) -> impl Iterator<Item = RecordRef<'_>> {
+    c.volumes
+        .values()
+        .map(RecordRef::Volume)
+        .chain(c.export_policies.values().map(RecordRef::ExportPolicy))
+        .chain(c.qtrees.values().map(RecordRef::Qtree))
+        .chain(c.jobs.values().map(RecordRef::Job))
+        .chain(c.recovery_queue.values().map(RecordRef::Recovery))
 }
 
+/// Every saved record of the cluster, copied (the state document).
 pub fn all(c: &Cluster) -> Vec<Record> {
     c.volumes
         .values()
@@ -124,12 +160,19 @@ pub fn all(c: &Cluster) -> Vec<Record> {
         .chain(
             c.export_policies
                 .values()
-                .cloned()
-                .map(Record::ExportPolicy),
+                .map(|p| Record::ExportPolicy(Box::new(p.clone()))),
         )
-        .chain(c.qtrees.values().cloned().map(Record::Qtree))
-        .chain(c.jobs.values().cloned().map(Record::Job))
-        .chain(c.recovery_queue.values().cloned().map(Record::Recovery))
+        .chain(
+            c.qtrees
+                .values()
+                .map(|q| Record::Qtree(Box::new(q.clone()))),
+        )
+        .chain(c.jobs.values().map(|j| Record::Job(Box::new(j.clone()))))
+        .chain(
+            c.recovery_queue
+                .values()
+                .map(|e| Record::Recovery(Box::new(e.clone()))),
+        )
         .collect()
 }
 
@@ -137,9 +180,12 @@ pub fn all(c: &Cluster) -> Vec<Record> {
 /// that the state lacks (an SVM added to the config since) keep their new identities. Returns how
 /// many such objects there were, so the caller can save them.
 pub fn load_into(c: &mut Cluster, loaded: Loaded) -> Result<usize, String> {
-    let saved: std::collections::BTreeSet<RecordKey> =
-        loaded.records.iter().map(Record::key).collect();
     c.counters = loaded.counters;
+    let mut volumes = Vec::new();
+    let mut policies = Vec::new();
+    let mut qtrees = Vec::new();
+    let mut jobs = Vec::new();
+    let mut recovery = Vec::new();
     for r in loaded.records {
         match r {
             Record::Volume(v) => {
@@ -149,43 +195,37 @@ pub fn load_into(c: &mut Cluster, loaded: Loaded) -> Result<usize, String> {
                         v.name, v.svm
                     ));
                 }
-                c.volumes.load((v.svm.clone(), v.name.clone()), *v)
+                volumes.push(((v.svm.clone(), v.name.clone()), *v));
             }
-            Record::ExportPolicy(p) => c.export_policies.load((p.svm.clone(), p.name.clone()), p),
-            Record::Qtree(q) => c
-                .qtrees
-                .load((q.svm.clone(), q.volume.clone(), q.name.clone()), q),
-            Record::Job(j) => c.jobs.load(j.id, j),
-            Record::Recovery(e) => c.recovery_queue.load((e.svm.clone(), e.name.clone()), e),
+            Record::ExportPolicy(p) => policies.push(((p.svm.clone(), p.name.clone()), *p)),
+            Record::Qtree(q) => {
+                qtrees.push(((q.svm.clone(), q.volume.clone(), q.name.clone()), *q));
+            }
+            Record::Job(j) => jobs.push((j.id, *j)),
+            Record::Recovery(e) => recovery.push(((e.svm.clone(), e.name.clone()), *e)),
         }
     }
+    // Each table is built in one go from the saved records (sorted as a snapshot holds them).
+    let new_volumes = c.volumes.load_all(volumes);
+    let new_policies = c.export_policies.load_all(policies);
+    c.qtrees.load_all(qtrees);
+    c.jobs.load_all(jobs);
+    c.recovery_queue.load_all(recovery);
     // Objects the topology seeded that the state does not know get fresh numbers after the saved ones.
-    let mut added = 0;
-    let new_volumes: Vec<(String, String)> = c
-        .volumes
-        .keys()
-        .filter(|k| !saved.contains(&RecordKey::Volume(k.0.clone(), k.1.clone())))
-        .cloned()
-        .collect();
+    let added = new_volumes.len() + new_policies.len();
     for k in new_volumes {
         c.counters.next_dsid += 1;
         let dsid = c.counters.next_dsid;
-        c.volumes
-            .update_where(|v| v.svm == k.0 && v.name == k.1, |v| v.dsid = dsid);
-        added += 1;
+        if let Some(v) = c.volumes.get_mut(&k) {
+            v.dsid = dsid;
+        }
     }
-    let new_policies: Vec<(String, String)> = c
-        .export_policies
-        .keys()
-        .filter(|k| !saved.contains(&RecordKey::ExportPolicy(k.0.clone(), k.1.clone())))
-        .cloned()
-        .collect();
     for k in new_policies {
         c.counters.next_policy_id += 1;
         let id = c.counters.next_policy_id;
-        c.export_policies
-            .update_where(|p| p.svm == k.0 && p.name == k.1, |p| p.id = id);
-        added += 1;
+        if let Some(p) = c.export_policies.get_mut(&k) {
+            p.id = id;
+        }
     }
     c.commit();
     c.reindex_junctions();
