@@ -254,8 +254,29 @@ async fn new_connection_cycles(
 }
 
 /// The ceiling: hyper + rustls with the simulator's certificate, answering 401 without credentials
-/// and a fixed body with them.
-async fn ceiling(state: &Path, body: Bytes) -> SocketAddr {
+/// and a fixed body with them. It runs in a process of its own, as the simulator does, so both
+/// sides of a ratio share the machine alike (inside this program it would share the clients'
+/// worker threads).
+fn ceiling(state: &Path, body: &[u8]) -> Proc {
+    let body_file = state.join("ceiling-body");
+    std::fs::write(&body_file, body).unwrap();
+    let mut child = Command::new(std::env::current_exe().unwrap())
+        .arg("--serve-ceiling")
+        .arg(state)
+        .arg(&body_file)
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    std::io::BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let addr = line.trim().parse().expect("the ceiling prints its address");
+    Proc { child, addr }
+}
+
+/// The ceiling process: serve until killed.
+async fn serve_ceiling(state: &Path, body: Bytes) {
     let certs = state.join("certs");
     let cfg = ontap_sim::tls::server_config(
         &std::fs::read_to_string(certs.join("server.pem")).unwrap(),
@@ -264,42 +285,38 @@ async fn ceiling(state: &Path, body: Bytes) -> SocketAddr {
     )
     .unwrap();
     let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = l.local_addr().unwrap();
+    println!("{}", l.local_addr().unwrap());
     let acceptor = tokio_rustls::TlsAcceptor::from(cfg);
-    tokio::spawn(async move {
-        loop {
-            let (tcp, _) = l.accept().await.unwrap();
-            let _ = tcp.set_nodelay(true);
-            let (acceptor, body) = (acceptor.clone(), body.clone());
-            tokio::spawn(async move {
-                let Ok(tls) = acceptor.accept(tcp).await else {
-                    return;
-                };
-                let svc = hyper::service::service_fn(
-                    move |req: hyper::Request<hyper::body::Incoming>| {
-                        let body = body.clone();
-                        async move {
-                            let authed = req.headers().contains_key("authorization");
-                            let _ = req.into_body().collect().await;
-                            let mut r = hyper::Response::new(Full::new(if authed {
-                                body
-                            } else {
-                                Bytes::from_static(b"401\n")
-                            }));
-                            if !authed {
-                                *r.status_mut() = hyper::StatusCode::UNAUTHORIZED;
-                            }
-                            Ok::<_, std::convert::Infallible>(r)
+    loop {
+        let (tcp, _) = l.accept().await.unwrap();
+        let _ = tcp.set_nodelay(true);
+        let (acceptor, body) = (acceptor.clone(), body.clone());
+        tokio::spawn(async move {
+            let Ok(tls) = acceptor.accept(tcp).await else {
+                return;
+            };
+            let svc =
+                hyper::service::service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
+                    let body = body.clone();
+                    async move {
+                        let authed = req.headers().contains_key("authorization");
+                        let _ = req.into_body().collect().await;
+                        let mut r = hyper::Response::new(Full::new(if authed {
+                            body
+                        } else {
+                            Bytes::from_static(b"401\n")
+                        }));
+                        if !authed {
+                            *r.status_mut() = hyper::StatusCode::UNAUTHORIZED;
                         }
-                    },
-                );
-                let _ = hyper::server::conn::http1::Builder::new()
-                    .serve_connection(TokioIo::new(tls), svc)
-                    .await;
-            });
-        }
-    });
-    addr
+                        Ok::<_, std::convert::Infallible>(r)
+                    }
+                });
+            let _ = hyper::server::conn::http1::Builder::new()
+                .serve_connection(TokioIo::new(tls), svc)
+                .await;
+        });
+    }
 }
 
 /// The text of the last `<name>` element of a ZAPI answer (kept escaped, as it can be sent back).
@@ -371,6 +388,13 @@ fn arg(name: &str, default: f64) -> f64 {
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    if let [_, flag, state, body] = args.as_slice() {
+        if flag == "--serve-ceiling" {
+            let body = Bytes::from(std::fs::read(body).unwrap());
+            return serve_ceiling(Path::new(state), body).await;
+        }
+    }
     let run_started = Instant::now();
     build_simulator();
     let volumes = arg("--volumes", 100_000.0) as usize;
@@ -416,7 +440,8 @@ async fn main() {
     ] {
         let body = zapi(api);
         let (_, sample) = post(&mut s, &body, true).await;
-        let ceil_addr = ceiling(&state, sample).await;
+        let ceil = ceiling(&state, &sample);
+        let ceil_addr = ceil.addr;
         let (mut la, mut lb, mut ratios) = (Vec::new(), Vec::new(), Vec::new());
         for _ in 0..ROUNDS {
             let a = keepalive_load(sim.addr, &tls, &body, clients, secs).await;
@@ -432,7 +457,8 @@ async fn main() {
     }
 
     // 2. New TLS connection + 401 challenge + call, as netapp-lib does every call.
-    let ceil_addr = ceiling(&state, Bytes::from_static(b"ok")).await;
+    let ceil = ceiling(&state, b"ok");
+    let ceil_addr = ceil.addr;
     let (mut a, mut b, mut ratios) = (Vec::new(), Vec::new(), Vec::new());
     for _ in 0..ROUNDS {
         a.push(new_connection_cycles(sim.addr, &tls, 2, secs).await);
@@ -445,6 +471,7 @@ async fn main() {
         format!("{:.0}", median(b)),
         format!("{:.2}", median(ratios)),
     );
+    drop(ceil);
 
     // 3 and 4. Scale: create volumes through ZAPI, timing pages at 1k, 10k and N volumes.
     let rss0 = rss_kib(sim.child.id());

@@ -496,10 +496,17 @@ pub fn write_attributes(c: &Cluster, v: &Volume, s: &mut dyn Sink) {
     s.put("style", &v.security_style);
     s.open("volume-security-unix-attributes");
     s.put("group-id", v.group_id);
-    s.put(
-        "permissions",
-        format!("{:04o}", v.unix_permissions).as_str(),
-    );
+    let p = v.unix_permissions;
+    if p <= 0o7777 {
+        // Four octal digits, on the stack.
+        let digits = [9, 6, 3, 0].map(|shift| b'0' + ((p >> shift) & 7) as u8);
+        s.put(
+            "permissions",
+            Value::Raw(std::str::from_utf8(&digits).unwrap_or("0000")),
+        );
+    } else {
+        s.put("permissions", format!("{p:04o}").as_str());
+    }
     s.put("user-id", v.user_id);
     s.close("volume-security-unix-attributes");
     s.close("volume-security-attributes");
