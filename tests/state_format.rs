@@ -148,16 +148,22 @@ fn a_large_state_with_a_journal_loads_exactly() {
     assert_eq!(dump(&load(dir.path()).1), dump(&c));
 }
 
+/// Compact `c` into a fresh state dir; the snapshot's lines without the trailer.
+fn snapshot_lines(dir: &Path, c: &Cluster) -> Vec<String> {
+    let (mut store, _) = Store::open(dir).unwrap();
+    store.compact(c).unwrap();
+    drop(store);
+    let text = std::fs::read_to_string(dir.join("state.snap")).unwrap();
+    let mut lines: Vec<String> = text.lines().map(str::to_string).collect();
+    lines.pop(); // the trailer
+    lines
+}
+
 #[test]
 fn snapshot_lines_in_any_order_load_the_same() {
     let dir = tempfile::tempdir().unwrap();
     let c = rich(50);
-    let (mut store, _) = Store::open(dir.path()).unwrap();
-    store.compact(&c).unwrap();
-    drop(store);
-    let text = std::fs::read_to_string(dir.path().join("state.snap")).unwrap();
-    let mut lines: Vec<&str> = text.lines().collect();
-    lines.pop(); // the trailer
+    let mut lines = snapshot_lines(dir.path(), &c);
     lines[1..].reverse();
     write_snapshot(dir.path(), &lines.join("\n"));
     assert_eq!(dump(&load(dir.path()).1), dump(&c));
@@ -166,13 +172,7 @@ fn snapshot_lines_in_any_order_load_the_same() {
 #[test]
 fn a_damaged_record_is_refused_naming_its_line() {
     let dir = tempfile::tempdir().unwrap();
-    let c = rich(50);
-    let (mut store, _) = Store::open(dir.path()).unwrap();
-    store.compact(&c).unwrap();
-    drop(store);
-    let text = std::fs::read_to_string(dir.path().join("state.snap")).unwrap();
-    let mut lines: Vec<String> = text.lines().map(str::to_string).collect();
-    lines.pop();
+    let mut lines = snapshot_lines(dir.path(), &rich(50));
     lines[30] = lines[30].replacen("\"size\":", "\"sighs\":", 1);
     write_snapshot(dir.path(), &lines.join("\n"));
     let err = format!("{:#}", Store::open(dir.path()).err().expect("refused"));
