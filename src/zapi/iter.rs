@@ -225,6 +225,15 @@ pub fn value_matches(pattern: &str, value: &str) -> bool {
     pattern.split('|').any(|alt| one_matches(alt.trim(), value))
 }
 
+/// The part every value matching `pattern` starts with: up to its first wildcard, or nothing
+/// for patterns that are not plain globs (alternatives, negations, comparisons, ranges).
+pub fn literal_prefix(pattern: &str) -> &str {
+    if pattern.contains(['|', '!', '<', '>']) || pattern.contains("..") {
+        return "";
+    }
+    pattern.split('*').next().unwrap_or_default()
+}
+
 fn one_matches(alt: &str, value: &str) -> bool {
     // Negations counted, not recursed into: a pattern of thousands of `!` must not overflow the
     // stack.
@@ -333,6 +342,12 @@ mod tests {
         assert!(value_matches("10..20", "15"));
         assert!(!value_matches("SVM1", "svm1"));
         assert!(value_matches("default|default-DR", "default-DR"));
+        // The range a lookup may read: every match starts with it.
+        assert_eq!(literal_prefix("trident_pvc_0042*"), "trident_pvc_0042");
+        assert_eq!(literal_prefix("vol1"), "vol1");
+        for wide in ["*x", "a|b", "!a", "<5", ">a", "1..5"] {
+            assert_eq!(literal_prefix(wide), "", "{wide}");
+        }
     }
 
     #[test]

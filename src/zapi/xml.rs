@@ -223,7 +223,6 @@ pub enum Value<'a> {
     /// Text known to hold no XML special character (UUIDs, fixed words), written unescaped.
     Raw(&'a str),
     U64(u64),
-    I64(i64),
 }
 
 impl<'a> From<&'a str> for Value<'a> {
@@ -256,12 +255,6 @@ impl From<usize> for Value<'_> {
     }
 }
 
-impl From<i64> for Value<'_> {
-    fn from(n: i64) -> Self {
-        Value::I64(n)
-    }
-}
-
 impl From<bool> for Value<'_> {
     fn from(b: bool) -> Self {
         Value::Raw(if b { "true" } else { "false" })
@@ -277,7 +270,6 @@ impl Value<'_> {
                 out.push_str(s)
             }
             Value::U64(n) => out.push_str(itoa::Buffer::new().format(n)),
-            Value::I64(n) => out.push_str(itoa::Buffer::new().format(n)),
         }
     }
 
@@ -291,7 +283,6 @@ impl std::fmt::Display for Value<'_> {
         match self {
             Value::Str(s) | Value::Raw(s) => f.write_str(s),
             Value::U64(n) => write!(f, "{n}"),
-            Value::I64(n) => write!(f, "{n}"),
         }
     }
 }

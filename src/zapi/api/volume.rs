@@ -8,7 +8,7 @@ use super::{
 use crate::model::volume::parse_permissions;
 use crate::model::{Cluster, Guarantee, ModelError, Volume, VolumeChange, VolumeSpec, VolumeState};
 use crate::zapi::errno::{ZapiError, EOBJECTNOTFOUND};
-use crate::zapi::iter::{matches, value_matches, IterRequest};
+use crate::zapi::iter::{literal_prefix, matches, value_matches, IterRequest};
 use crate::zapi::xml::{Element, Sink, TreeBuilder, Value};
 
 const CREATE_INPUTS: &[super::Input] = &[
@@ -614,15 +614,6 @@ fn get_iter(ctx: &Ctx, el: &Element) -> Result<Vec<Element>, ZapiError> {
         |v| vec![v.svm.clone(), v.name.clone()],
         |v, s| write_attributes(&c, v, s),
     ))
-}
-
-/// The part every value matching `pattern` starts with: up to its first wildcard, or nothing
-/// for patterns that are not plain globs (alternatives, negations, comparisons, ranges).
-fn literal_prefix(pattern: &str) -> &str {
-    if pattern.contains(['|', '!', '<', '>']) || pattern.contains("..") {
-        return "";
-    }
-    pattern.split('*').next().unwrap_or_default()
 }
 
 fn parse_change(attrs: &Element) -> Result<VolumeChange, ZapiError> {
