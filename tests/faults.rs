@@ -42,12 +42,9 @@ async fn connection_faults_and_delays() {
     let t = Instant::now();
     assert_passed(&sim.call(&zapi("<system-get-version/>")).await);
     assert!(t.elapsed() >= Duration::from_millis(300));
-    let t = Instant::now();
+    // Other APIs are not delayed: the rule's count below stays at the one call above (a time
+    // bound here would fail on a loaded machine).
     assert_passed(&sim.call(&zapi("<system-get-ontapi-version/>")).await);
-    assert!(
-        t.elapsed() < Duration::from_millis(300),
-        "other APIs are not delayed"
-    );
     // Rules are listed with how often they fired, and removed by id.
     let list = sim.control().call("GET", "/faults", vec![]).await.unwrap();
     let rules: serde_json::Value = serde_json::from_str(&list).unwrap();

@@ -71,3 +71,62 @@ def unknown_fields(schema, data, path=""):
                 if isinstance(item, dict):
                     out += unknown_fields(field.schema, item, f"{path}{key}.")
     return out
+
+
+class Sweep:
+    """What a test made, removed after it even when it failed: volumes (clones before their
+    parents, which takes their snapshots and qtrees along), export policies, and snapshots and
+    qtrees added to volumes that existed before the test. Uses the REST front through `conn`."""
+
+    def __init__(self, conn):
+        from netapp_ontap.resources import ExportPolicy, Volume
+
+        self.conn = conn
+        self.volumes = {v.uuid: v.name for v in Volume.get_collection(connection=conn)}
+        self.policies = {p.id for p in ExportPolicy.get_collection(connection=conn)}
+        self.children = {u: self._children(u) for u in self.volumes}
+
+    def _children(self, uuid):
+        from netapp_ontap.resources import Qtree, Snapshot
+
+        snaps = {s.uuid for s in Snapshot.get_collection(uuid, connection=self.conn)}
+        qtrees = {q.id for q in Qtree.get_collection(connection=self.conn, **{"volume.uuid": uuid})
+                  if q.name}
+        return snaps, qtrees
+
+    def clean(self):
+        """Delete what is new; returns the names removed (empty when the test cleaned up)."""
+        from netapp_ontap.resources import ExportPolicy, Qtree, Snapshot, Volume
+
+        removed = []
+        for uuid in self.volumes:
+            now = Volume.find(connection=self.conn, uuid=uuid)
+            if now is None:
+                continue
+            snaps, qtrees = self.children[uuid]
+            for s in Snapshot.get_collection(uuid, connection=self.conn):
+                if s.uuid not in snaps:
+                    Snapshot(uuid, uuid=s.uuid).delete(connection=self.conn)
+                    removed.append(f"snapshot {s.name}")
+            for q in Qtree.get_collection(connection=self.conn, fields="name",
+                                          **{"volume.uuid": uuid}):
+                if q.name and q.id not in qtrees:
+                    Qtree(volume={"uuid": uuid}, id=q.id).delete(connection=self.conn)
+                    removed.append(f"qtree {q.name}")
+        # Clones first: a volume with clones cannot be deleted; repeat while that makes progress.
+        pending = [v for v in Volume.get_collection(connection=self.conn, fields="clone")
+                   if v.uuid not in self.volumes]
+        while pending:
+            parents = {v.clone.parent_volume.uuid for v in pending
+                       if getattr(v, "clone", None) and getattr(v.clone, "parent_volume", None)}
+            leaves = [v for v in pending if v.uuid not in parents] or pending
+            for v in leaves:
+                Volume(uuid=v.uuid).delete(connection=self.conn)
+                removed.append(f"volume {v.name}")
+            done = {v.uuid for v in leaves}
+            pending = [v for v in pending if v.uuid not in done]
+        for p in ExportPolicy.get_collection(connection=self.conn, fields="name"):
+            if p.id not in self.policies:
+                ExportPolicy(id=p.id).delete(connection=self.conn)
+                removed.append(f"export policy {p.name}")
+        return removed

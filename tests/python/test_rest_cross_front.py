@@ -23,7 +23,7 @@ from netapp_ontap.resources import (
     Volume,
 )
 
-from rest_helpers import connect
+from rest_helpers import Sweep, connect
 from test_zapi_netapp_lib import child, records
 from zapi_helpers import api
 
@@ -39,6 +39,15 @@ def rest(sim):
         yield config.CONNECTION
     finally:
         config.CONNECTION = saved
+
+
+@pytest.fixture(autouse=True)
+def _sweep(sim, rest):
+    """Whatever a test made is gone before the next test starts, even when the test failed."""
+    sweep = Sweep(rest)
+    yield
+    if sim.proc.alive():
+        sweep.clean()
 
 
 def z(sim, name, inputs=None, vserver=SVM):

@@ -30,7 +30,7 @@ from netapp_ontap.resources import (
     Volume,
 )
 
-from rest_helpers import RestSim, connect, unknown_fields
+from rest_helpers import RestSim, Sweep, connect, unknown_fields
 
 JOB_MS = 1500
 MIB = 1024**2
@@ -67,6 +67,15 @@ def _alive(rest_sim):
     if not rest_sim.proc.alive():
         pytest.fail(f"ontap-sim died during this test; stderr:\n{rest_sim.proc.stderr()[-5000:]}",
                     pytrace=False)
+
+
+@pytest.fixture(autouse=True)
+def _sweep(rest_sim, conn):
+    """Whatever a test made is gone before the next test starts, even when the test failed."""
+    sweep = Sweep(conn)
+    yield
+    if rest_sim.proc.alive():
+        sweep.clean()
 
 
 def new_volume(name, size=100 * MIB, **extra):
@@ -177,12 +186,18 @@ def test_volume_create_is_a_job_the_library_polls(rest_sim, caplog):
     stop = threading.Event()
     watcher = connect(rest_sim)
 
+    def listed():
+        return Volume.count_collection(connection=watcher, name=name) == 1
+
+    # Each sample reads the volume list, then the jobs, then the list again: the job can end
+    # between two reads, so "listed before" bounds what the jobs may show and "listed after"
+    # what they may not.
     def watch():
         while not stop.is_set():
+            before_jobs = listed()
             states = [j.state for j in Job.get_collection(connection=watcher, fields="state")
                       if j.uuid not in before]
-            listed = Volume.count_collection(connection=watcher, name=name) == 1
-            samples.append((states, listed))
+            samples.append((before_jobs, states, listed()))
             time.sleep(0.05)
 
     t = threading.Thread(target=watch, daemon=True)
@@ -198,9 +213,9 @@ def test_volume_create_is_a_job_the_library_polls(rest_sim, caplog):
     assert took >= JOB_MS / 1000 * 0.9, f"the create returned after {took:.2f} s: no job wait"
     assert_polled(job_states(caplog))
     # Before the job ended the volume was not there; once it was, the job had succeeded.
-    assert any(not listed and states and states[0] in ("queued", "running")
-               for states, listed in samples), samples
-    assert all(states == ["success"] for states, listed in samples if listed), samples
+    assert any(not after and states and states[0] in ("queued", "running")
+               for _, states, after in samples), samples
+    assert all(states == ["success"] for before_jobs, states, _ in samples if before_jobs), samples
     # The library took the key from Location and hydrated the object.
     assert v.uuid and v.state == "online" and v.size == 200 * MIB
     assert v.nas.path == f"/{name}" and v.comment == "made by netapp-ontap"
