@@ -111,6 +111,8 @@ fn start() -> Res<Server> {
     let mut child = Command::new(binary()?)
         .args([
             "serve",
+            "--admin-listen",
+            "127.0.0.1:0",
             "--ephemeral",
             "--listen",
             "127.0.0.1:0",

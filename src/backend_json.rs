@@ -33,11 +33,11 @@ pub struct Args {
     #[arg(long, value_name = "FILE", env = "ONTAP_SIM_CONFIG")]
     pub config: Option<PathBuf>,
     /// The management listener `serve` was given (default: the topology's, else 0.0.0.0:8443).
-    #[arg(long, value_name = "ADDR:PORT", env = "ONTAP_SIM_LISTEN")]
+    #[arg(long, value_name = "ADDR:PORT", env = "ONTAP_SIM_LISTEN", value_parser = crate::cli::parse_listen)]
     pub listen: Option<SocketAddr>,
     /// The NFS listener `serve` was given: data LIFs without an address take its IP, and its port
     /// goes into nfsMountOptions (default: the topology's, else 0.0.0.0:2049).
-    #[arg(long, value_name = "ADDR:PORT", env = "ONTAP_SIM_NFS_LISTEN")]
+    #[arg(long, value_name = "ADDR:PORT", env = "ONTAP_SIM_NFS_LISTEN", value_parser = crate::cli::parse_listen)]
     pub nfs_listen: Option<SocketAddr>,
     /// The state dir `serve` uses; its certs/ holds the CA (certificate auth and --trusted-ca).
     #[arg(long, value_name = "DIR", env = "ONTAP_SIM_STATE_DIR")]
@@ -283,6 +283,39 @@ fn pick_user<'a>(c: &'a Cluster, svm: &str, wanted: Option<&str>) -> Result<&'a 
         .ok_or_else(|| anyhow!("no admin user can act on SVM \"{svm}\"; give one in the topology"))
 }
 
+/// The CN a client certificate for `user` of the topology at `config` (the built-in one when
+/// None) must carry to sign in as that user; an unknown user is refused naming the known ones.
+pub fn certificate_cn(config: Option<&std::path::Path>, user: &str) -> Result<String> {
+    let topology = match config {
+        Some(p) => Topology::load(p)?,
+        None => Topology::builtin_default(),
+    };
+    let any: SocketAddr = "0.0.0.0:0".parse().expect("literal address");
+    let cluster = Cluster::from_topology(
+        &topology,
+        &Listeners {
+            management: any,
+            nfs: any,
+        },
+    );
+    let u = cluster
+        .users
+        .iter()
+        .find(|u| u.name == user)
+        .ok_or_else(|| {
+            anyhow!(
+                "no user \"{user}\" in the topology (users: {})",
+                cluster
+                    .users
+                    .iter()
+                    .map(|u| u.name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
+        })?;
+    Ok(u.certificate_cn.clone().unwrap_or_else(|| u.name.clone()))
+}
+
 /// Build the backend config; the second value holds notes for the user (stderr).
 pub fn generate(args: &Args) -> Result<(Backend, Vec<String>)> {
     let mut notes = Vec::new();
@@ -363,9 +396,14 @@ pub fn generate(args: &Args) -> Result<(Backend, Vec<String>)> {
         })?,
     };
     if data_lif == "127.0.0.1" && args.data_lif.is_none() {
-        notes.push(
-            "dataLIF is 127.0.0.1 (the NFS listener listens on all addresses): clients on other hosts need the simulator started with --nfs-listen <its address>:PORT".into(),
-        );
+        let why = if nfs.ip().is_unspecified() {
+            "the NFS listener listens on all addresses, and a LIF without an address takes loopback"
+        } else {
+            "a loopback address"
+        };
+        notes.push(format!(
+            "dataLIF is 127.0.0.1 ({why}): only clients on this host can mount it; clients on other hosts need the simulator started with --nfs-listen <its address>:PORT"
+        ));
     }
     let nfs_port = match (args.nfs_port, nfs.port()) {
         (Some(p), _) if p != 0 => p,

@@ -47,18 +47,32 @@ impl Admin {
         Ok(b.body(Full::new(Bytes::from(body)))?)
     }
 
+    /// Send one request; an answer that is not HTTP says where the CLI was pointed.
+    async fn send(
+        &self,
+        method: &str,
+        path: &str,
+        body: Vec<u8>,
+    ) -> Result<hyper::Response<hyper::body::Incoming>> {
+        let mut send = self.connect().await?;
+        send.send_request(self.build(method, path, body)?)
+            .await
+            .with_context(|| {
+                format!(
+                    "{} did not answer as the control API does (plain HTTP): is it the ZAPI/REST port (HTTPS) or another server? The control API's address is the `admin` line of the banner `serve` prints; give it with --admin or ONTAP_SIM_ADMIN",
+                    self.base
+                )
+            })
+    }
+
     /// One request; a non-2xx answer becomes an error carrying the server's message.
     pub async fn call(&self, method: &str, path: &str, body: Vec<u8>) -> Result<String> {
-        let mut send = self.connect().await?;
-        let resp = send.send_request(self.build(method, path, body)?).await?;
+        let resp = self.send(method, path, body).await?;
         let status = resp.status();
         let text =
             String::from_utf8_lossy(&resp.into_body().collect().await?.to_bytes()).into_owned();
         if !status.is_success() {
-            let msg = serde_json::from_str::<serde_json::Value>(&text)
-                .ok()
-                .and_then(|v| v.get("error").and_then(|e| e.as_str()).map(str::to_string))
-                .unwrap_or(text);
+            let msg = error_text(text.as_bytes());
             bail!(
                 "{} {}: {msg}",
                 status.as_u16(),
@@ -70,10 +84,11 @@ impl Admin {
 
     /// Stream a body to stdout as it arrives (`journal --follow`).
     pub async fn stream(&self, path: &str) -> Result<()> {
-        let mut send = self.connect().await?;
-        let resp = send.send_request(self.build("GET", path, vec![])?).await?;
+        let resp = self.send("GET", path, vec![]).await?;
         if !resp.status().is_success() {
-            bail!("{}", resp.status());
+            let status = resp.status();
+            let text = resp.into_body().collect().await?.to_bytes();
+            bail!("{status}: {}", error_text(&text));
         }
         let mut body = resp.into_body();
         let mut out = std::io::stdout();
@@ -87,6 +102,14 @@ impl Admin {
     }
 }
 
+/// The `error` of a control API error body, else the body as text.
+fn error_text(body: &[u8]) -> String {
+    serde_json::from_slice::<serde_json::Value>(body)
+        .ok()
+        .and_then(|v| v.get("error").and_then(|e| e.as_str()).map(str::to_string))
+        .unwrap_or_else(|| String::from_utf8_lossy(body).into_owned())
+}
+
 /// Percent-encode a query value.
 pub fn enc(s: &str) -> String {
     s.bytes()
@@ -97,4 +120,31 @@ pub fn enc(s: &str) -> String {
             _ => format!("%{b:02X}"),
         })
         .collect()
+}
+
+/// A listen address as `ADDR:PORT` or `HOST:PORT` (`localhost:0`): a host name is resolved and
+/// its first IPv4 address taken (IPv6 when it has none).
+pub fn parse_listen(s: &str) -> Result<std::net::SocketAddr, String> {
+    use std::net::ToSocketAddrs;
+    if let Ok(a) = s.parse() {
+        return Ok(a);
+    }
+    let (host, port) = s
+        .rsplit_once(':')
+        .ok_or_else(|| format!("\"{s}\" is not ADDR:PORT or HOST:PORT (e.g. 127.0.0.1:8443)"))?;
+    if host.is_empty() || port.parse::<u16>().is_err() {
+        return Err(format!(
+            "\"{s}\" is not ADDR:PORT or HOST:PORT (e.g. 127.0.0.1:8443)"
+        ));
+    }
+    let addrs: Vec<_> = s
+        .to_socket_addrs()
+        .map_err(|e| format!("cannot resolve \"{host}\": {e}"))?
+        .collect();
+    addrs
+        .iter()
+        .find(|a| a.is_ipv4())
+        .or(addrs.first())
+        .copied()
+        .ok_or_else(|| format!("\"{host}\" has no address"))
 }

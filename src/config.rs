@@ -202,7 +202,12 @@ impl<'de> Deserialize<'de> for Size {
             Int(i64),
             Str(String),
         }
-        match Raw::deserialize(d)? {
+        let raw = Raw::deserialize(d).map_err(|_| {
+            serde::de::Error::custom(
+                "expected a size: bytes as an integer, or a string such as \"10TiB\"",
+            )
+        })?;
+        match raw {
             Raw::Int(n) if n > 0 => Ok(Size(n as u64)),
             Raw::Int(n) => Err(serde::de::Error::custom(format!(
                 "size must be positive, got {n}"
@@ -330,19 +335,31 @@ impl Topology {
     }
 
     pub fn parse(text: &str, source_name: &str) -> Result<Topology, ConfigError> {
-        let mut t: Topology = toml::from_str(text).map_err(|e| {
-            let reason = e.message().to_string();
-            let key = match e.span() {
-                Some(span) => {
-                    let line = text[..span.start.min(text.len())].matches('\n').count() + 1;
-                    format!("line {line}")
-                }
-                None => "(document)".into(),
+        let at_line = |e: &toml::de::Error| {
+            e.span()
+                .map(|span| text[..span.start.min(text.len())].matches('\n').count() + 1)
+        };
+        let syntax = |e: toml::de::Error| ConfigError {
+            source_name: source_name.into(),
+            key: at_line(&e).map_or_else(|| "(document)".into(), |l| format!("line {l}")),
+            reason: e.message().to_string(),
+        };
+        // The path of the key that failed (`svms[0].lifs[0].protocols`) and its line.
+        let de = toml::de::Deserializer::parse(text).map_err(syntax)?;
+        let mut t: Topology = serde_path_to_error::deserialize(de).map_err(|e| {
+            let path = e.path().to_string();
+            let inner = e.into_inner();
+            let line = at_line(&inner).map(|l| format!("line {l}"));
+            let key = match (path.as_str(), line) {
+                (".", Some(l)) => l,
+                (".", None) => "(document)".into(),
+                (p, Some(l)) => format!("{p} (line {})", l.trim_start_matches("line ")),
+                (p, None) => p.to_string(),
             };
             ConfigError {
                 source_name: source_name.into(),
                 key,
-                reason,
+                reason: inner.message().to_string(),
             }
         })?;
         t.fill_defaults();

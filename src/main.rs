@@ -10,7 +10,10 @@ use std::path::PathBuf;
 #[command(
     name = "ontap-sim",
     version,
-    about = "A NetApp ONTAP cluster simulator (ZAPI over HTTPS)"
+    about = "A NetApp ONTAP cluster simulator: ONTAPI (ZAPI) and REST over HTTPS, NFSv3 exports of \
+             every volume, and faults injected on demand",
+    after_help = "Start with `ontap-sim serve`; the other commands talk to a running simulator's \
+                  control API (--admin, default http://127.0.0.1:8081) except certs and backend-json."
 )]
 struct Cli {
     #[command(subcommand)]
@@ -26,33 +29,40 @@ enum LogFormat {
 #[derive(Subcommand)]
 enum Command {
     /// Run the simulator (the built-in default topology unless --config is given).
+    ///
+    /// Every flag can also be set with the ONTAP_SIM_* variable shown beside it; a flag wins
+    /// over its variable, and either wins over the topology file's [listen] table.
     Serve {
-        /// HTTPS management listener (ZAPI).
-        #[arg(long, value_name = "ADDR:PORT")]
+        /// HTTPS management listener (ZAPI and REST) [default: the topology's, else 0.0.0.0:8443;
+        /// port 0 picks a free port, printed in the banner].
+        #[arg(long, value_name = "ADDR:PORT", env = "ONTAP_SIM_LISTEN", value_parser = ontap_sim::cli::parse_listen)]
         listen: Option<SocketAddr>,
-        /// Control API listener (plain HTTP; default 127.0.0.1:8081).
-        #[arg(long, value_name = "ADDR:PORT")]
+        /// Control API listener (plain HTTP) [default: 127.0.0.1:8081; when that port is taken
+        /// the start fails: give 127.0.0.1:0 for a free one].
+        #[arg(long, value_name = "ADDR:PORT", env = "ONTAP_SIM_ADMIN_LISTEN", value_parser = ontap_sim::cli::parse_listen)]
         admin_listen: Option<SocketAddr>,
         /// Require `Authorization: Bearer TOKEN` on the control API.
         #[arg(long, value_name = "TOKEN", env = "ONTAP_SIM_ADMIN_TOKEN")]
         admin_token: Option<String>,
-        /// NFS listener (NFS v3 and MOUNT v3 on one port; default 0.0.0.0:2049); data LIFs
-        /// without an address use its IP.
-        #[arg(long, value_name = "ADDR:PORT")]
+        /// NFS listener, NFS v3 and MOUNT v3 on one port; data LIFs without an address use its
+        /// IP [default: the topology's, else 0.0.0.0:2049, skipped when it cannot be bound].
+        #[arg(long, value_name = "ADDR:PORT", env = "ONTAP_SIM_NFS_LISTEN", value_parser = ontap_sim::cli::parse_listen)]
         nfs_listen: Option<SocketAddr>,
-        /// Portmapper v2 listener (e.g. 0.0.0.0:111), so kernel clients mount without port=.
-        #[arg(long, value_name = "ADDR:PORT")]
+        /// Portmapper listener (e.g. 0.0.0.0:111), so kernel clients mount without port= [default: none].
+        #[arg(long, value_name = "ADDR:PORT", env = "ONTAP_SIM_PORTMAP_LISTEN", value_parser = ontap_sim::cli::parse_listen)]
         portmap_listen: Option<SocketAddr>,
-        /// TOML topology file.
-        #[arg(long, value_name = "FILE")]
+        /// TOML topology file [default: the built-in topology].
+        #[arg(long, value_name = "FILE", env = "ONTAP_SIM_CONFIG")]
         config: Option<PathBuf>,
-        /// Directory for state and generated certificates (default ./ontap-sim-data).
-        #[arg(long, value_name = "DIR", conflicts_with = "ephemeral")]
+        /// Directory for the model, volume data and generated certificates [default: ./ontap-sim-data].
+        #[arg(long, value_name = "DIR", env = "ONTAP_SIM_STATE_DIR")]
         state_dir: Option<PathBuf>,
-        /// Keep everything in memory; write nothing to disk.
-        #[arg(long)]
+        /// Keep everything in memory; write nothing to disk (certificates are made anew each start).
+        #[arg(long, env = "ONTAP_SIM_EPHEMERAL", value_parser = clap::builder::BoolishValueParser::new())]
         ephemeral: bool,
-        #[arg(long, value_enum, default_value = "text")]
+        /// Log format on stderr; RUST_LOG filters what is logged (e.g. RUST_LOG=debug,
+        /// RUST_LOG=ontap_sim::nfs=debug) [default: info].
+        #[arg(long, value_enum, default_value = "text", env = "ONTAP_SIM_LOG_FORMAT")]
         log_format: LogFormat,
     },
     /// Fault rules on a running simulator (through its control API).
@@ -71,14 +81,19 @@ enum Command {
     },
     /// Recent requests (ZAPI calls, connections, faults) as JSON; --follow streams JSON lines.
     Journal {
+        /// Keep the connection open and print each new entry as it happens (Ctrl-C ends it).
         #[arg(long)]
         follow: bool,
+        /// Only entries for this API: a ZAPI name, REST path or NFS procedure (globs `*`, `|`).
         #[arg(long)]
         api: Option<String>,
+        /// Only entries for this SVM.
         #[arg(long)]
         svm: Option<String>,
+        /// Only entries with this result: passed, failed or fault.
         #[arg(long)]
         result: Option<String>,
+        /// How many of the newest entries to print (up to the 10,000 kept).
         #[arg(long, default_value_t = 100)]
         limit: usize,
         #[command(flatten)]
@@ -88,6 +103,7 @@ enum Command {
     Lif {
         #[arg(value_parser = ["down", "up"])]
         action: String,
+        /// The LIF's name.
         name: String,
         #[command(flatten)]
         admin: AdminArgs,
@@ -96,15 +112,20 @@ enum Command {
     Svm {
         #[arg(value_parser = ["stop", "start"])]
         action: String,
+        /// The SVM's name.
         name: String,
         #[command(flatten)]
         admin: AdminArgs,
     },
     /// Resize an aggregate or fill it to a percentage of its size.
+    #[command(group = clap::ArgGroup::new("change").required(true).multiple(true).args(["size", "fill"]))]
     Aggr {
+        /// The aggregate's name.
         name: String,
+        /// New size, in bytes or with a binary unit (20TiB, 500g).
         #[arg(long)]
         size: Option<String>,
+        /// Fill to this percentage of the size with data that belongs to no volume (0 empties it).
         #[arg(long, value_name = "PERCENT")]
         fill: Option<u64>,
         #[command(flatten)]
@@ -122,12 +143,16 @@ enum Command {
     /// Make a CA, a server certificate and a client certificate for USER, and print the base64
     /// values for Trident's clientCertificate, clientPrivateKey and trustedCACertificate.
     Certs {
-        /// The user the client certificate authenticates as (its CN).
+        /// The user the client certificate signs in as: a user of the topology (the CN is the
+        /// user's certificate_cn when it has one, else its name).
         #[arg(long)]
         user: String,
+        /// The topology `serve` runs, whose users are checked [default: the built-in one].
+        #[arg(long, value_name = "FILE", env = "ONTAP_SIM_CONFIG")]
+        config: Option<PathBuf>,
         /// State dir whose certs/ holds the CA (created when absent); the same one `serve` uses
-        /// (default ./ontap-sim-data).
-        #[arg(long, value_name = "DIR")]
+        /// [default: ./ontap-sim-data].
+        #[arg(long, value_name = "DIR", env = "ONTAP_SIM_STATE_DIR")]
         state_dir: Option<PathBuf>,
         /// Extra names for the server certificate.
         #[arg(long = "name", value_name = "NAME")]
@@ -140,9 +165,15 @@ enum Command {
 #[derive(clap::Args)]
 struct AdminArgs {
     /// The control API of the simulator to talk to.
-    #[arg(long, global = true, env = "ONTAP_SIM_ADMIN", default_value = ontap_sim::cli::DEFAULT_ADMIN)]
+    #[arg(long, global = true, env = "ONTAP_SIM_ADMIN", default_value = ontap_sim::cli::DEFAULT_ADMIN, help_heading = "Connection")]
     admin: String,
-    #[arg(long, global = true, env = "ONTAP_SIM_ADMIN_TOKEN")]
+    /// The control API's bearer token (the one `serve` was given with --admin-token).
+    #[arg(
+        long,
+        global = true,
+        env = "ONTAP_SIM_ADMIN_TOKEN",
+        help_heading = "Connection"
+    )]
     token: Option<String>,
 }
 
@@ -160,64 +191,78 @@ impl AdminArgs {
 enum FaultCmd {
     /// Add a rule. Match options narrow where it fires; one action option says what happens.
     Add {
-        /// tcp, tls, zapi, rest or nfs.
-        #[arg(long)]
+        /// Match connections or calls of this front: tcp, tls, zapi, rest or nfs [default: any;
+        /// rest when --method is given].
+        #[arg(long, help_heading = "Matching")]
         front: Option<String>,
-        /// ZAPI name, REST path or NFS procedure (globs: `volume-*`, `/api/storage/volumes*`).
-        #[arg(long)]
+        /// Match this ZAPI name, REST path or NFS procedure (globs and `|`: `volume-*`,
+        /// `/api/storage/volumes*`, `READ|WRITE`).
+        #[arg(long, help_heading = "Matching")]
         api: Option<String>,
-        /// REST method (GET, POST, PATCH, DELETE; `|` for several).
-        #[arg(long)]
+        /// Match this REST method (GET, POST, PATCH, DELETE; `|` for several).
+        #[arg(long, help_heading = "Matching")]
         method: Option<String>,
-        #[arg(long)]
+        /// Match calls for this SVM (the tunnelled vfiler, the REST svm, the NFS LIF's SVM).
+        #[arg(long, help_heading = "Matching")]
         svm: Option<String>,
-        #[arg(long)]
+        /// Match calls that name this volume.
+        #[arg(long, help_heading = "Matching")]
         volume: Option<String>,
-        #[arg(long)]
+        /// Match calls by this user.
+        #[arg(long, help_heading = "Matching")]
         user: Option<String>,
-        /// Client IP or CIDR.
-        #[arg(long)]
+        /// Match this client IP or CIDR.
+        #[arg(long, help_heading = "Matching")]
         client: Option<String>,
-        /// delay, hang, close, reset, tls_fail, http_status, zapi, nfs_error, rest_error,
-        /// job_failure.
-        #[arg(long)]
+        /// What happens: delay, hang, close, reset, tls_fail, http_status, zapi, nfs_error,
+        /// rest_error, job_failure.
+        #[arg(long, help_heading = "Action")]
         action: String,
-        /// delay: milliseconds (with --max-ms: a range).
-        #[arg(long)]
+        /// delay: milliseconds [default: 1000] (with --max-ms: a random delay in the range).
+        #[arg(long, help_heading = "Action")]
         ms: Option<u64>,
-        #[arg(long)]
+        /// delay: the upper end of the range.
+        #[arg(long, help_heading = "Action")]
         max_ms: Option<u64>,
-        /// http_status: the status; nfs_error: the NFS status (EIO, NOSPC, JUKEBOX, STALE).
-        #[arg(long)]
+        /// http_status: the HTTP status [default: 503]; rest_error: the HTTP status [default:
+        /// 400]; nfs_error: the NFS status (EIO, NOSPC, JUKEBOX, STALE) [default: EIO].
+        #[arg(long, help_heading = "Action")]
         status: Option<String>,
-        /// zapi: the errno and reason.
-        #[arg(long)]
+        /// zapi: the errno [default: 13001].
+        #[arg(long, help_heading = "Action")]
         errno: Option<u32>,
-        #[arg(long)]
+        /// zapi: the reason [default: "injected failure"].
+        #[arg(long, help_heading = "Action")]
         reason: Option<String>,
-        /// rest_error, job_failure: ONTAP's error code and message (rest_error also takes
-        /// --status, default 400).
-        #[arg(long)]
+        /// rest_error, job_failure: ONTAP's error code [default: 13001].
+        #[arg(long, help_heading = "Action")]
         code: Option<u32>,
-        #[arg(long)]
+        /// rest_error, job_failure: the error message [default: "injected failure"].
+        #[arg(long, help_heading = "Action")]
         message: Option<String>,
-        /// Fire this many times, then disappear.
-        #[arg(long, conflicts_with = "probability")]
+        /// Fire this many times, then disappear [default: fire always].
+        #[arg(long, conflicts_with = "probability", help_heading = "Firing")]
         times: Option<u64>,
         /// Fire with this probability (0..1).
-        #[arg(long)]
+        #[arg(long, help_heading = "Firing")]
         probability: Option<f64>,
-        #[arg(long)]
+        /// A name for the rule, shown by `fault list`.
+        #[arg(long, help_heading = "Firing")]
         name: Option<String>,
     },
     /// Load a scenario: a JSON file holding a list of rules.
     Load {
+        /// The JSON file: a list of rules (or one rule), as `fault list` shows them.
         file: PathBuf,
     },
+    /// List the rules with their ids and how often each has fired.
     List,
+    /// Remove one rule.
     Rm {
+        /// The rule's id (from `fault list` or `fault add`).
         id: u64,
     },
+    /// Remove every rule.
     Clear,
 }
 
@@ -244,7 +289,27 @@ fn init_logging(format: LogFormat) {
     }
 }
 
+/// Variables that stand for flags; set but empty, they mean "not given" (as the container
+/// entrypoint's `ONTAP_SIM_PORTMAP_LISTEN=` does) rather than an invalid value.
+const FLAG_VARIABLES: &[&str] = &[
+    "ONTAP_SIM_LISTEN",
+    "ONTAP_SIM_ADMIN_LISTEN",
+    "ONTAP_SIM_ADMIN_TOKEN",
+    "ONTAP_SIM_NFS_LISTEN",
+    "ONTAP_SIM_PORTMAP_LISTEN",
+    "ONTAP_SIM_CONFIG",
+    "ONTAP_SIM_STATE_DIR",
+    "ONTAP_SIM_EPHEMERAL",
+    "ONTAP_SIM_LOG_FORMAT",
+    "ONTAP_SIM_ADMIN",
+];
+
 fn main() {
+    for v in FLAG_VARIABLES {
+        if std::env::var_os(v).is_some_and(|x| x.is_empty()) {
+            std::env::remove_var(v);
+        }
+    }
     let cli = Cli::parse();
     if let Err(e) = run(cli) {
         eprintln!("ontap-sim: {e:#}");
@@ -265,6 +330,9 @@ fn run(cli: Cli) -> Result<()> {
             ephemeral,
             log_format,
         } => {
+            if ephemeral && state_dir.is_some() {
+                anyhow::bail!("--state-dir (ONTAP_SIM_STATE_DIR) and --ephemeral (ONTAP_SIM_EPHEMERAL) exclude each other: an ephemeral simulator writes no state");
+            }
             init_logging(log_format);
             let rt = tokio::runtime::Builder::new_multi_thread()
                 .enable_all()
@@ -282,9 +350,10 @@ fn run(cli: Cli) -> Result<()> {
         }
         Command::Certs {
             user,
+            config,
             state_dir,
             names,
-        } => certs(&user, state_dir, &names),
+        } => certs(&user, config, state_dir, &names),
         Command::BackendJson(args) => ontap_sim::backend_json::run(args),
         other => {
             let rt = tokio::runtime::Builder::new_current_thread()
@@ -482,14 +551,20 @@ async fn control(cmd: Command) -> Result<()> {
     Ok(())
 }
 
-fn certs(user: &str, state_dir: Option<PathBuf>, extra: &[String]) -> Result<()> {
+fn certs(
+    user: &str,
+    config: Option<PathBuf>,
+    state_dir: Option<PathBuf>,
+    extra: &[String],
+) -> Result<()> {
     use ontap_sim::tls;
+    let cn = ontap_sim::backend_json::certificate_cn(config.as_deref(), user)?;
     let state = ontap_sim::server::state_dir(state_dir.as_deref(), false);
     let dir = ontap_sim::server::cert_dir(state.as_deref()).expect("a state dir");
     let names = tls::server_names("0.0.0.0".parse()?, extra);
-    let c = ontap_sim::backend_json::issue_client_certificate(&dir, user, &names)?;
+    let c = ontap_sim::backend_json::issue_client_certificate(&dir, &cn, &names)?;
     eprintln!(
-        "CA {}, server certificate {}, client certificate {} and key {} (CN {user})",
+        "CA {}, server certificate {}, client certificate {} and key {} (CN {cn}, signs in as {user})",
         dir.join(tls::CA_CERT).display(),
         dir.join(tls::SERVER_CERT).display(),
         c.cert_path.display(),

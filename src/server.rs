@@ -45,6 +45,23 @@ pub fn cert_dir(state_dir: Option<&Path>) -> Option<PathBuf> {
     state_dir.map(|d| d.join("certs"))
 }
 
+/// Why a listener could not be bound, and what to do about it.
+pub fn bind_error(e: std::io::Error, addr: SocketAddr, what: &str, flag: &str) -> anyhow::Error {
+    let hint = match e.kind() {
+        std::io::ErrorKind::AddrInUse => format!(
+            "the port is in use (another ontap-sim, or another server?): choose another with {flag} ADDR:PORT, or port 0 for a free one"
+        ),
+        std::io::ErrorKind::PermissionDenied => format!(
+            "ports below 1024 need root or CAP_NET_BIND_SERVICE: run as root or choose another port with {flag} ADDR:PORT"
+        ),
+        std::io::ErrorKind::AddrNotAvailable => {
+            format!("this host has no such address: choose one of its own with {flag} ADDR:PORT")
+        }
+        _ => format!("choose another with {flag} ADDR:PORT"),
+    };
+    anyhow::anyhow!("cannot listen for {what} on {addr}: {e}; {hint}")
+}
+
 pub async fn serve(opts: ServeOptions) -> Result<()> {
     let topology = match &opts.config {
         Some(p) => Topology::load(p)?,
@@ -75,28 +92,16 @@ pub async fn serve(opts: ServeOptions) -> Result<()> {
     };
     let listener = TcpListener::bind(management)
         .await
-        .with_context(|| format!("cannot listen on {management} (use --listen ADDR:PORT)"))?;
+        .map_err(|e| bind_error(e, management, "ZAPI and REST", "--listen"))?;
     let bound = listener.local_addr()?;
     let admin_addr = opts.admin_listen.unwrap_or_else(|| {
         DEFAULT_ADMIN_LISTEN
             .parse()
             .expect("default address parses")
     });
-    let admin_listener = match TcpListener::bind(admin_addr).await {
-        Ok(l) => l,
-        // The default port may be taken by another simulator: take a free one and say so.
-        Err(e) if opts.admin_listen.is_none() => {
-            tracing::warn!(addr = %admin_addr, error = %e, "the control API's default port is taken; using a free port (see the banner)");
-            TcpListener::bind((admin_addr.ip(), 0)).await?
-        }
-        Err(e) => {
-            return Err(e).with_context(|| {
-                format!(
-                "cannot listen on {admin_addr} for the control API (use --admin-listen ADDR:PORT)"
-            )
-            })
-        }
-    };
+    let admin_listener = TcpListener::bind(admin_addr)
+        .await
+        .map_err(|e| bind_error(e, admin_addr, "the control API", "--admin-listen"))?;
     let admin_bound = admin_listener.local_addr()?;
     // NFS: an address asked for (flag or config) must be bound; the default 0.0.0.0:2049 may be
     // taken or privileged, and then the simulator runs without NFS and says so in the banner.

@@ -188,6 +188,8 @@ fn start(state: &Path) -> (Child, SocketAddr) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_ontap-sim"))
         .args([
             "serve",
+            "--admin-listen",
+            "127.0.0.1:0",
             "--listen",
             "127.0.0.1:0",
             "--nfs-listen",

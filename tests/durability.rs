@@ -93,6 +93,8 @@ fn start_err(state: &Path) -> String {
     let out = Command::new(env!("CARGO_BIN_EXE_ontap-sim"))
         .args([
             "serve",
+            "--admin-listen",
+            "127.0.0.1:0",
             "--listen",
             "127.0.0.1:0",
             "--nfs-listen",
@@ -255,6 +257,8 @@ async fn ephemeral_writes_nothing() {
     let mut child = Command::new(env!("CARGO_BIN_EXE_ontap-sim"))
         .args([
             "serve",
+            "--admin-listen",
+            "127.0.0.1:0",
             "--ephemeral",
             "--listen",
             "127.0.0.1:0",

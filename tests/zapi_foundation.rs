@@ -558,7 +558,14 @@ async fn client_certificates_authenticate_by_cn() {
 async fn password_from_environment() {
     let dir = tempfile::tempdir().unwrap();
     let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_ontap-sim"))
-        .args(["serve", "--listen", "127.0.0.1:0", "--state-dir"])
+        .args([
+            "serve",
+            "--admin-listen",
+            "127.0.0.1:0",
+            "--listen",
+            "127.0.0.1:0",
+            "--state-dir",
+        ])
         .arg(dir.path())
         .env("ONTAP_SIM_PASSWORD", "from-env")
         .stdout(std::process::Stdio::piped())
@@ -621,6 +628,8 @@ fn bad_config_is_refused_naming_the_key() {
         let out = std::process::Command::new(env!("CARGO_BIN_EXE_ontap-sim"))
             .args([
                 "serve",
+                "--admin-listen",
+                "127.0.0.1:0",
                 "--ephemeral",
                 "--listen",
                 "127.0.0.1:0",

@@ -74,7 +74,8 @@ pub async fn serve(
                 .serve_connection(TokioIo::new(tcp), svc)
                 .await
             {
-                info!(peer = %addr, error = %e, "admin connection ended with an error");
+                // A client that goes away mid-answer (Ctrl-C on `journal --follow`) is normal.
+                tracing::debug!(peer = %addr, error = %e, "control connection ended with an error");
             }
         });
     }
@@ -141,7 +142,7 @@ async fn route(sim: &Sim, token: Option<&str>, req: Request<Incoming>) -> Respon
         if !ok {
             return error(
                 StatusCode::UNAUTHORIZED,
-                "a bearer token is required (--admin-token)",
+                "this control API needs its bearer token: `Authorization: Bearer TOKEN` (the ontap-sim CLI: --token or ONTAP_SIM_ADMIN_TOKEN; the token is the one `serve` got with --admin-token)",
             );
         }
     }
@@ -158,7 +159,10 @@ async fn route(sim: &Sim, token: Option<&str>, req: Request<Incoming>) -> Respon
         (&Method::GET, ["healthz"]) => full(StatusCode::OK, "text/plain", "ok\n"),
         (&Method::GET, ["readyz"]) => full(StatusCode::OK, "text/plain", "ready\n"),
         (&Method::POST, ["reset"]) => match sim.reset() {
-            Ok(()) => json(StatusCode::OK, &serde_json::json!({"reset": true})),
+            Ok(()) => {
+                info!("control: reset to the seed topology");
+                json(StatusCode::OK, &serde_json::json!({"reset": true}))
+            }
             Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, format!("{e:#}")),
         },
         (&Method::GET, ["state"]) => json(StatusCode::OK, &sim.state()),
@@ -180,7 +184,10 @@ async fn route(sim: &Sim, token: Option<&str>, req: Request<Incoming>) -> Respon
                 return error(StatusCode::BAD_REQUEST, format!("{e:#}"));
             }
             match sim.load_state(doc) {
-                Ok(()) => json(StatusCode::OK, &serde_json::json!({"loaded": true})),
+                Ok(()) => {
+                    info!(volumes = sim.read().volumes.len(), "control: state loaded");
+                    json(StatusCode::OK, &serde_json::json!({"loaded": true}))
+                }
                 Err(e) => error(StatusCode::BAD_REQUEST, format!("{e:#}")),
             }
         }
@@ -190,15 +197,20 @@ async fn route(sim: &Sim, token: Option<&str>, req: Request<Incoming>) -> Respon
                 Ok(b) => b,
                 Err(r) => return r,
             };
-            // One rule, or a list of rules (a scenario).
-            let specs: Vec<RuleSpec> = match serde_json::from_slice::<Vec<RuleSpec>>(&b) {
+            // One rule, or a list of rules (a scenario); the first character says which, so a
+            // bad rule's error names its bad key rather than the other shape's mismatch.
+            let list = b.iter().find(|c| !c.is_ascii_whitespace()) == Some(&b'[');
+            let parsed = if list {
+                serde_json::from_slice::<Vec<RuleSpec>>(&b)
+                    .map_err(|e| format!("not a list of fault rules: {e}"))
+            } else {
+                serde_json::from_slice::<RuleSpec>(&b)
+                    .map(|s| vec![s])
+                    .map_err(|e| format!("not a fault rule: {e}"))
+            };
+            let specs = match parsed {
                 Ok(v) => v,
-                Err(_) => match serde_json::from_slice::<RuleSpec>(&b) {
-                    Ok(s) => vec![s],
-                    Err(e) => {
-                        return error(StatusCode::BAD_REQUEST, format!("not a fault rule: {e}"))
-                    }
-                },
+                Err(e) => return error(StatusCode::BAD_REQUEST, e),
             };
             for (i, s) in specs.iter().enumerate() {
                 if let Err(e) = s.validate() {
@@ -209,14 +221,23 @@ async fn route(sim: &Sim, token: Option<&str>, req: Request<Incoming>) -> Respon
                 .into_iter()
                 .filter_map(|s| sim.faults.add(s).ok())
                 .collect();
+            for r in &added {
+                info!(
+                    id = r.id,
+                    rule = %serde_json::to_string(&r.spec).unwrap_or_default(),
+                    "control: fault rule added"
+                );
+            }
             json(StatusCode::CREATED, &added)
         }
         (&Method::DELETE, ["faults"]) => {
             sim.faults.clear();
+            info!("control: fault rules cleared");
             json(StatusCode::OK, &serde_json::json!({"cleared": true}))
         }
         (&Method::DELETE, ["faults", id]) => match id.parse::<u64>() {
             Ok(id) if sim.faults.remove(id) => {
+                info!(id, "control: fault rule removed");
                 json(StatusCode::OK, &serde_json::json!({"removed": id}))
             }
             Ok(id) => error(StatusCode::NOT_FOUND, format!("no fault rule {id}")),
@@ -255,6 +276,7 @@ async fn route(sim: &Sim, token: Option<&str>, req: Request<Incoming>) -> Respon
             match word.parse::<Mode>() {
                 Ok(m) => {
                     let applied = tx.set(m).await;
+                    info!(listener = %which, mode = %word, applied, "control: listener switched");
                     json(
                         StatusCode::OK,
                         &serde_json::json!({ "listener": which, "mode": m, "applied": applied }),
@@ -269,7 +291,9 @@ async fn route(sim: &Sim, token: Option<&str>, req: Request<Incoming>) -> Respon
                 "up" => OperStatus::Up,
                 _ => return error(StatusCode::NOT_FOUND, "use /lif/NAME/down or /lif/NAME/up"),
             };
-            switch(sim, |c| c.set_lif_status(name, status))
+            switch(sim, format!("LIF {name} {action}"), |c| {
+                c.set_lif_status(name, status)
+            })
         }
         (&Method::POST, ["svm", name, action]) => {
             let state = match *action {
@@ -282,7 +306,9 @@ async fn route(sim: &Sim, token: Option<&str>, req: Request<Incoming>) -> Respon
                     )
                 }
             };
-            switch(sim, |c| c.set_svm_state(name, state))
+            switch(sim, format!("SVM {name} {action}"), |c| {
+                c.set_svm_state(name, state)
+            })
         }
         (&Method::POST, ["aggregate", name]) => {
             let b = match body_bytes(req).await {
@@ -306,6 +332,12 @@ async fn route(sim: &Sim, token: Option<&str>, req: Request<Incoming>) -> Respon
                     )
                 }
             };
+            if ch.size.is_none() && ch.fill_percent.is_none() {
+                return error(
+                    StatusCode::BAD_REQUEST,
+                    "nothing to change: give {\"size\": \"20TiB\"} and/or {\"fill_percent\": 100}",
+                );
+            }
             let size = match ch
                 .size
                 .as_deref()
@@ -315,7 +347,14 @@ async fn route(sim: &Sim, token: Option<&str>, req: Request<Incoming>) -> Respon
                 Ok(s) => s,
                 Err(e) => return error(StatusCode::BAD_REQUEST, e),
             };
-            switch(sim, |c| {
+            let mut what = format!("aggregate {name}");
+            if let Some(s) = &ch.size {
+                what.push_str(&format!(" size {s}"));
+            }
+            if let Some(p) = ch.fill_percent {
+                what.push_str(&format!(" filled to {p}%"));
+            }
+            switch(sim, what, |c| {
                 if let Some(s) = size {
                     c.resize_aggregate(name, s)?;
                 }
@@ -332,12 +371,17 @@ async fn route(sim: &Sim, token: Option<&str>, req: Request<Incoming>) -> Respon
     }
 }
 
+/// Apply a model switch; `what` says what it did, for the log.
 fn switch(
     sim: &Sim,
+    what: String,
     f: impl FnOnce(&mut crate::model::Cluster) -> Result<(), crate::model::ModelError>,
 ) -> Response<Body> {
     match sim.switch(f) {
-        Ok(()) => json(StatusCode::OK, &serde_json::json!({"ok": true})),
+        Ok(()) => {
+            info!("control: {what}");
+            json(StatusCode::OK, &serde_json::json!({"ok": true}))
+        }
         Err(e @ crate::model::ModelError::NotFound { .. }) => error(StatusCode::NOT_FOUND, e),
         Err(e) => error(StatusCode::BAD_REQUEST, e),
     }

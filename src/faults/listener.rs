@@ -189,7 +189,7 @@ impl ManagedListener {
             Mode::Normal => State::Open(TcpListener::bind(self.addr).await?),
             Mode::Blackhole => blackhole(self.addr)?,
         };
-        tracing::info!(addr = %self.addr, mode = ?want, "listener mode changed");
+        tracing::info!(addr = %self.addr, mode = %super::plain(&want), "listener mode changed");
         self.applied.send_replace(want);
         Ok(())
     }

@@ -352,7 +352,13 @@ impl Faults {
             }
         }
         self.fired_total.fetch_add(1, Ordering::Relaxed);
-        tracing::info!(rule = id, action = ?action, front = ?p.front, api = ?p.api, "fault injected");
+        tracing::info!(
+            rule = id,
+            action = %serde_json::to_string(&action).unwrap_or_default(),
+            front = %plain(&p.front),
+            api = p.api.unwrap_or(""),
+            "fault injected"
+        );
         Some((id, action))
     }
 
@@ -366,6 +372,12 @@ impl Faults {
             _ => None,
         }
     }
+}
+
+/// A serialisable value as its JSON text without quotes (`"zapi"` logs as `zapi`).
+pub(crate) fn plain(v: &impl Serialize) -> String {
+    let t = serde_json::to_string(v).unwrap_or_default();
+    t.trim_matches('"').to_string()
 }
 
 #[cfg(test)]

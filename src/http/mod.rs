@@ -503,7 +503,12 @@ async fn rest(shared: &Shared, peer: &Peer, req: Request<Incoming>, started: Ins
     let user = match user {
         Ok(u) => u,
         Err(who) => {
-            warn!(status = 401, path, user = ?who, "REST call without valid credentials");
+            warn!(
+                status = 401,
+                path,
+                user = who.as_deref().unwrap_or(""),
+                "REST call without valid credentials"
+            );
             journal(who.as_deref(), None, &api, "http_401", None, None);
             return Ok(rest_error(&rest::error::RestError::new(
                 401,

@@ -27,7 +27,7 @@ pub mod xdr;
 use crate::faults::listener::ManagedListener;
 use crate::faults::{Action, Front, Point};
 use crate::sim::Sim;
-use anyhow::{Context, Result};
+use anyhow::Result;
 use rpc::{Accept, Incoming, RecordError};
 use std::future::Future;
 use std::net::SocketAddr;
@@ -52,12 +52,12 @@ pub struct Listeners {
 
 impl Listeners {
     pub async fn bind(nfs: SocketAddr, portmap: Option<SocketAddr>) -> Result<Listeners> {
-        let n = TcpListener::bind(nfs).await.with_context(|| {
-            format!("cannot listen for NFS on {nfs} (use --nfs-listen ADDR:PORT)")
-        })?;
+        let n = TcpListener::bind(nfs)
+            .await
+            .map_err(|e| crate::server::bind_error(e, nfs, "NFS", "--nfs-listen"))?;
         let p = match portmap {
-            Some(a) => Some(TcpListener::bind(a).await.with_context(|| {
-                format!("cannot listen for the portmapper on {a} (use --portmap-listen ADDR:PORT)")
+            Some(a) => Some(TcpListener::bind(a).await.map_err(|e| {
+                crate::server::bind_error(e, a, "the portmapper", "--portmap-listen")
             })?),
             None => None,
         };

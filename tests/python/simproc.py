@@ -36,7 +36,12 @@ class SimProcess:
     """One running `ontap-sim serve`."""
 
     def __init__(self, args, log_path, start_timeout=30.0, env=None):
-        self.args = [str(sim_binary()), "serve", *[str(a) for a in args]]
+        args = [str(a) for a in args]
+        # A free control-API port unless the test picks one: the default port is refused when
+        # taken, and tests run several simulators at once.
+        if not any(a == "--admin-listen" or a.startswith("--admin-listen=") for a in args):
+            args += ["--admin-listen", "127.0.0.1:0"]
+        self.args = [str(sim_binary()), "serve", *args]
         self.log_path = Path(log_path)
         self.banner = []
         self.host = None
