@@ -43,7 +43,7 @@ import pytest
 import yaml
 from referencing import Registry, Resource
 
-from simproc import REPO_ROOT, ZAPI_PATH, sim_binary
+from simproc import REPO_ROOT, ZAPI_PATH, SimProcess, sim_binary
 
 DEPLOY = REPO_ROOT / "deploy"
 K8S = DEPLOY / "kubernetes"
@@ -590,8 +590,8 @@ def test_docs_blocks_are_marked_and_the_same_in_both_languages():
         for info, body in bs:
             if info == "text":
                 continue
-            assert info == "bash cluster", f"{lang}: block marked {info!r}: {body[:80]}"
-            assert body.split("\n", 1)[0] == "# [cluster]", f"{lang}: {body[:80]}"
+            assert info in LABELS, f"{lang}: block marked {info!r}: {body[:80]}"
+            assert body.split("\n", 1)[0] == LABELS[info], f"{lang}: {body[:80]}"
     assert blocks("en") == blocks("ja"), "lab.md and lab.ja.md differ in their code blocks"
     heads = {lang: re.findall(r"^#+ ", DOCS[lang].read_text(), re.M) for lang in DOCS}
     assert heads["en"] == heads["ja"], "the two languages have different sections"
@@ -600,6 +600,57 @@ def test_docs_blocks_are_marked_and_the_same_in_both_languages():
         text = DOCS[lang].read_text()
         for path in set(re.findall(r"(?:deploy|docs|tests)/[A-Za-z0-9_./-]*[A-Za-z0-9_]", text)):
             assert (REPO_ROOT / path).exists(), f"{lang}: {path} does not exist"
+
+
+# What a block needs, from its fence's info string to its first line.
+LABELS = {"bash cluster": "# [cluster]", "bash local": "# [local]", "bash docker": "# [docker]"}
+
+
+def test_the_local_path_runs_as_written(tmp_path):
+    """Step 11 without Kubernetes: the `serve` line starts a simulator (on free ports, which the
+    test puts in place of the docs' addresses), and every other `ontap-sim` line runs against it
+    in order, from a shell in a fresh directory with the binary on PATH."""
+    lines = [l for info, body in blocks("en") if info == "bash local"
+             for l in body.splitlines()[1:]]
+    ja = [l for info, body in blocks("ja") if info == "bash local" for l in body.splitlines()[1:]]
+    assert lines == ja
+    setup = [l for l in lines if not l.startswith("ontap-sim ")]
+    assert setup == ["cargo build --release", 'export PATH="$PWD/target/release:$PATH"'], setup
+    serve = [l for l in lines if l.startswith("ontap-sim serve ")]
+    assert len(serve) == 1, lines
+    args = serve[0].split()[2:]
+    given = dict(zip(args[::2], args[1::2]))
+    assert set(given) == {"--state-dir", "--listen", "--nfs-listen"}, given
+    state = tmp_path / given["--state-dir"]
+    sim = SimProcess(["--state-dir", state, "--listen", "127.0.0.1:0", "--nfs-listen", "127.0.0.1:0"],
+                     log_path=tmp_path / "serve.log")
+    try:
+        banner = {l.split()[0]: l.split()[1] for l in sim.banner if len(l.split()) > 1}
+        nfs = banner["NFS"]
+        swap = {given["--listen"]: f"{sim.host}:{sim.port}", given["--nfs-listen"]: nfs}
+        env = dict(os.environ, PATH=f"{sim_binary().parent}:{os.environ['PATH']}",
+                   ONTAP_SIM_ADMIN=banner["admin"])
+        for k in ("ONTAP_SIM_ADMIN_TOKEN", "ONTAP_SIM_LISTEN", "ONTAP_SIM_NFS_LISTEN",
+                  "ONTAP_SIM_STATE_DIR", "ONTAP_SIM_CONFIG"):
+            env.pop(k, None)
+        outputs = {}
+        for line in lines:
+            if not line.startswith("ontap-sim ") or line == serve[0]:
+                continue
+            run = line
+            for doc, real in swap.items():
+                run = run.replace(doc, real)
+            r = subprocess.run(["sh", "-c", run], cwd=tmp_path, env=env, capture_output=True,
+                               text=True, timeout=60)
+            assert r.returncode == 0, f"{line}: {r.stderr}"
+            outputs[line.split()[1]] = r.stdout
+        backend = json.loads((tmp_path / "backend.json").read_text())
+        assert backend["managementLIF"] == f"{sim.host}:{sim.port}", backend
+        assert f"port={nfs.rsplit(':', 1)[1]}" in backend["nfsMountOptions"], backend
+        assert json.loads(outputs["journal"]) == [], outputs["journal"]
+        assert (state / "state.snap").exists()
+    finally:
+        sim.stop()
 
 
 def docs_sim_commands():
