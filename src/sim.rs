@@ -163,6 +163,7 @@ impl Sim {
                 .into());
             }
         };
+        c.follow_indexes();
         // Debug builds (every test) check every invariant after every operation.
         #[cfg(debug_assertions)]
         if let Err(e) = c.check_invariants() {

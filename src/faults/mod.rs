@@ -325,6 +325,15 @@ impl Faults {
         (*s >> 11) as f64 / (1u64 << 53) as f64
     }
 
+    /// Whether any rule matches on a volume name (so a caller need not work one out otherwise).
+    pub fn names_volumes(&self) -> bool {
+        self.rules
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+            .any(|r| r.spec.matcher.volume.is_some())
+    }
+
     /// The action of the first matching rule that fires here, if any. A `times` rule that has
     /// fired its count is removed.
     pub fn check(&self, p: &Point) -> Option<(u64, Action)> {

@@ -457,12 +457,10 @@ fn rest_volume(sim: &Sim, path: &str, body: &[u8]) -> Option<String> {
         .next()
         .filter(|s| !s.is_empty())
     {
-        Some(uuid) => sim
-            .read()
-            .volumes
-            .values()
-            .find(|v| v.uuid.to_string() == uuid)
-            .map(|v| v.name.clone()),
+        Some(uuid) => {
+            let uuid = uuid::Uuid::parse_str(uuid).ok()?;
+            sim.read().volume_by_uuid(&uuid).map(|v| v.name.clone())
+        }
         None => serde_json::from_slice::<serde_json::Value>(body)
             .ok()?
             .get("name")?
@@ -562,7 +560,13 @@ async fn rest(shared: &Shared, peer: &Peer, req: Request<Incoming>, started: Ins
     };
     api = format!("{method} /api{}", route.path);
     tracing::Span::current().record("api", api.as_str());
-    let volume = rest_volume(&shared.sim, &path, &body);
+    // Only a rule that names a volume needs the call's volume (a lookup, and for a create a parse
+    // of the body the handler parses again).
+    let volume = if shared.sim.faults.names_volumes() {
+        rest_volume(&shared.sim, &path, &body)
+    } else {
+        None
+    };
     let point = Point {
         api: Some(&path),
         method: Some(&method),

@@ -109,7 +109,8 @@ impl Cluster {
     }
 
     pub fn job_by_uuid(&self, uuid: &str) -> Option<&Job> {
-        self.jobs.values().find(|j| j.uuid.to_string() == uuid)
+        let uuid = Uuid::parse_str(uuid).ok()?;
+        self.job_uuids.get(&uuid).and_then(|id| self.jobs.get(id))
     }
 
     /// Jobs a stop interrupted never finish: after a restart they read as failed, as ONTAP's do

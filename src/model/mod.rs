@@ -165,6 +165,12 @@ pub struct Cluster {
     /// (SVM, junction path) -> the volume mounted there: an index over `volumes`, kept by the
     /// operations that mount, unmount, rename or remove volumes (and checked by the invariants).
     pub junctions: Table<(String, String), String>,
+    /// Indexes over tables by the keys fronts are handed (volume UUID, export policy id, job
+    /// UUID). They follow the tables' changes in the same all-or-nothing operation (see
+    /// [`Cluster::follow_indexes`]) and are checked with the invariants.
+    pub volume_uuids: Table<Uuid, (String, String)>,
+    pub policy_ids: Table<u64, (String, String)>,
+    pub job_uuids: Table<Uuid, u64>,
     pub jobs: Table<u64, Job>,
     /// Keyed by (SVM, entry name).
     pub recovery_queue: Table<(String, String), RecoveryEntry>,
@@ -352,6 +358,9 @@ impl Cluster {
             export_policies: Table::default(),
             qtrees: Table::default(),
             junctions: Table::default(),
+            volume_uuids: Table::default(),
+            policy_ids: Table::default(),
+            job_uuids: Table::default(),
             jobs: Table::default(),
             recovery_queue: Table::default(),
             qos_policy_groups: t.qos_policy_groups.iter().cloned().collect(),
@@ -422,6 +431,9 @@ impl Cluster {
         self.export_policies.rollback();
         self.qtrees.rollback();
         self.junctions.rollback();
+        self.volume_uuids.rollback();
+        self.policy_ids.rollback();
+        self.job_uuids.rollback();
         self.jobs.rollback();
         self.recovery_queue.rollback();
         self.counters = sp.counters;
@@ -431,6 +443,10 @@ impl Cluster {
 
     /// Make the operation's changes final (after they are journaled).
     pub fn commit(&mut self) {
+        self.follow_indexes();
+        self.volume_uuids.commit();
+        self.policy_ids.commit();
+        self.job_uuids.commit();
         self.volumes.commit();
         self.export_policies.commit();
         self.qtrees.commit();
@@ -500,6 +516,36 @@ impl Cluster {
                 name: name.to_string(),
             })
         }
+    }
+
+    /// Apply the operation's table changes to the lookup indexes (before the invariant check;
+    /// again, harmlessly, at commit).
+    pub fn follow_indexes(&mut self) {
+        table::follow(&mut self.volume_uuids, &self.volumes, |v| v.uuid);
+        table::follow(&mut self.policy_ids, &self.export_policies, |p| p.id);
+        table::follow(&mut self.job_uuids, &self.jobs, |j| j.uuid);
+    }
+
+    /// The volume with this UUID.
+    pub fn volume_by_uuid(&self, uuid: &Uuid) -> Option<&Volume> {
+        self.volume_uuids
+            .get(uuid)
+            .and_then(|k| self.volumes.get(k))
+    }
+
+    /// The export policy with this id.
+    pub fn policy_by_id(&self, id: u64) -> Option<&ExportPolicy> {
+        self.policy_ids
+            .get(&id)
+            .and_then(|k| self.export_policies.get(k))
+    }
+
+    /// Rebuild every index from the tables (after loading saved state).
+    pub fn reindex(&mut self) {
+        self.reindex_junctions();
+        self.volume_uuids = table::rebuild(&self.volumes, |v| v.uuid);
+        self.policy_ids = table::rebuild(&self.export_policies, |p| p.id);
+        self.job_uuids = table::rebuild(&self.jobs, |j| j.uuid);
     }
 
     /// Rebuild the junction index from the volumes (after loading saved state).
@@ -605,6 +651,27 @@ impl Cluster {
             );
         if !index_matches {
             return Err("the junction index does not match the volumes' junction paths".into());
+        }
+        fn same<IK: Ord + Clone, K: Ord + Clone + PartialEq>(
+            index: &Table<IK, K>,
+            built: Table<IK, K>,
+        ) -> bool {
+            index.len() == built.len() && index.iter().eq(built.iter())
+        }
+        if !same(
+            &self.volume_uuids,
+            table::rebuild(&self.volumes, |v| v.uuid),
+        ) {
+            return Err("the volume UUID index does not match the volumes".into());
+        }
+        if !same(
+            &self.policy_ids,
+            table::rebuild(&self.export_policies, |p| p.id),
+        ) {
+            return Err("the export policy id index does not match the policies".into());
+        }
+        if !same(&self.job_uuids, table::rebuild(&self.jobs, |j| j.uuid)) {
+            return Err("the job UUID index does not match the jobs".into());
         }
         for a in self.aggregates.values() {
             let sum = footprints.get(a.name.as_str()).copied().unwrap_or(0);

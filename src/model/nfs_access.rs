@@ -154,7 +154,7 @@ impl Cluster {
 
     /// A volume of `svm` by its UUID (file handles name volumes by UUID, so renames keep them).
     pub fn nfs_volume_by_uuid<'a>(&'a self, svm: &'a str, uuid: &uuid::Uuid) -> Option<&'a Volume> {
-        self.volumes_of(svm).find(|v| &v.uuid == uuid)
+        self.volume_by_uuid(uuid).filter(|v| v.svm == svm)
     }
 
     /// Online volumes mounted directly below `volume`'s junction: (entry name, volume).

@@ -135,6 +135,42 @@ impl<K: Ord + Clone, V: Clone> Table<K, V> {
     }
 }
 
+/// Bring `index` (a secondary key -> the table's key) up to date with what the operation in
+/// progress changed in `table`. Idempotent, so it may run both before the invariant check and at
+/// commit; the index records its own undo, so a rollback restores it with the table.
+pub fn follow<K, V, IK>(index: &mut Table<IK, K>, table: &Table<K, V>, key: impl Fn(&V) -> IK)
+where
+    K: Ord + Clone,
+    V: Clone,
+    IK: Ord + Clone,
+{
+    for (k, now) in table.changed() {
+        let new = now.map(&key);
+        if let Some(old) = table.original(k).map(&key) {
+            if new.as_ref() != Some(&old) && index.get(&old) == Some(k) {
+                index.remove(&old);
+            }
+        }
+        if let Some(ik) = new {
+            if index.get(&ik) != Some(k) {
+                index.insert(ik, k.clone());
+            }
+        }
+    }
+}
+
+/// An index built afresh from every entry of `table` (after loading saved state).
+pub fn rebuild<K, V, IK>(table: &Table<K, V>, key: impl Fn(&V) -> IK) -> Table<IK, K>
+where
+    K: Ord + Clone,
+    V: Clone,
+    IK: Ord + Clone,
+{
+    let mut index = Table::default();
+    index.load_all(table.iter().map(|(k, v)| (key(v), k.clone())));
+    index
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -228,7 +228,7 @@ pub fn load_into(c: &mut Cluster, loaded: Loaded) -> Result<usize, String> {
         }
     }
     c.commit();
-    c.reindex_junctions();
+    c.reindex();
     c.recompute_space();
     c.check_invariants()?;
     Ok(added)

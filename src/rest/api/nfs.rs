@@ -139,9 +139,10 @@ fn record(c: &Cluster, p: &ExportPolicy) -> Value {
 }
 
 fn by_id<'a>(ctx: &Ctx, c: &'a Cluster, id: &str) -> Result<&'a ExportPolicy, RestError> {
-    c.export_policies
-        .values()
-        .find(|p| p.id.to_string() == id && ctx.sees(&p.svm))
+    id.parse()
+        .ok()
+        .and_then(|id| c.policy_by_id(id))
+        .filter(|p| ctx.sees(&p.svm))
         .ok_or_else(|| RestError::not_found(&format!("export policy {id}")).target("id"))
 }
 

@@ -79,9 +79,10 @@ fn list(ctx: &Ctx, call: &mut Call) -> Result<Reply, RestError> {
 }
 
 fn find<'a>(v: &'a Volume, uuid: &str) -> Result<&'a Snapshot, RestError> {
+    let wanted = uuid::Uuid::parse_str(uuid).ok();
     v.snapshots
         .values()
-        .find(|s| s.uuid.to_string() == uuid)
+        .find(|s| Some(s.uuid) == wanted)
         .ok_or_else(|| RestError::not_found(&format!("snapshot {uuid}")).target("uuid"))
 }
 

@@ -219,9 +219,10 @@ pub fn record(c: &Cluster, v: &Volume) -> Value {
 
 /// The volume with this UUID, within the caller's scope.
 pub fn by_uuid<'a>(ctx: &Ctx, c: &'a Cluster, uuid: &str) -> Result<&'a Volume, RestError> {
-    c.volumes
-        .values()
-        .find(|v| v.uuid.to_string() == uuid && ctx.sees(&v.svm))
+    uuid::Uuid::parse_str(uuid)
+        .ok()
+        .and_then(|u| c.volume_by_uuid(&u))
+        .filter(|v| ctx.sees(&v.svm))
         .ok_or_else(|| RestError::not_found(&format!("volume {uuid}")).target("uuid"))
 }
 
