@@ -122,12 +122,12 @@ func TestHarnessSimulatorPlumbing(t *testing.T) {
 // TLS stack, the one Trident uses.
 func TestHarnessClientCertificateTLS(t *testing.T) {
 	dir := t.TempDir()
-	cert, key, ca, err := IssueClientCert(dir, "trident")
+	topology := Topology([]SVMSpec{{Name: "svm1", Aggregates: []string{"aggr1"}, LIFUp: true}}, "trident")
+	cert, key, ca, err := IssueClientCert(dir, topology, "trident")
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := startSim(t, SimOptions{StateDir: dir, Topology: Topology([]SVMSpec{
-		{Name: "svm1", Aggregates: []string{"aggr1"}, LIFUp: true}}, "trident")})
+	s := startSim(t, SimOptions{StateDir: dir, Topology: topology})
 	dec := func(v string) []byte {
 		b, err := base64.StdEncoding.DecodeString(v)
 		if err != nil {

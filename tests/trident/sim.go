@@ -184,16 +184,28 @@ func (s *Sim) Stop() {
 
 // IssueClientCert runs `ontap-sim certs --user USER --state-dir DIR` and returns the three base64
 // values it prints (clientCertificate, clientPrivateKey, trustedCACertificate).
-func IssueClientCert(stateDir, user string) (cert, key, ca string, err error) {
+func IssueClientCert(stateDir, topology, user string) (cert, key, ca string, err error) {
 	bin, err := SimBinary()
 	if err != nil {
 		return "", "", "", err
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	out, err := exec.CommandContext(ctx, bin, "certs", "--user", user, "--state-dir", stateDir).Output()
+	args := []string{"certs", "--user", user, "--state-dir", stateDir}
+	if topology != "" {
+		// The user must be one of the topology's: certs refuses unknown users.
+		path := filepath.Join(stateDir, "certs-topology.toml")
+		if err := os.WriteFile(path, []byte(topology), 0o600); err != nil {
+			return "", "", "", err
+		}
+		args = append(args, "--config", path)
+	}
+	cmd := exec.CommandContext(ctx, bin, args...)
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
 	if err != nil {
-		return "", "", "", fmt.Errorf("ontap-sim certs: %w", err)
+		return "", "", "", fmt.Errorf("ontap-sim certs: %w: %s", err, stderr.String())
 	}
 	for _, line := range strings.Split(string(out), "\n") {
 		k, v, ok := strings.Cut(line, ":")
