@@ -163,6 +163,11 @@ impl Sim {
                 .into());
             }
         };
+        // Every string the operation wrote must be text XML can carry (any build).
+        if let Err(e) = c.check_changed_text() {
+            c.rollback(sp);
+            return Err(e.into());
+        }
         // Debug builds (every test) check every invariant after every operation.
         #[cfg(debug_assertions)]
         if let Err(e) = c.check_invariants() {
@@ -372,6 +377,10 @@ impl Sim {
     pub fn load_state(&self, doc: crate::store::StateDoc) -> anyhow::Result<()> {
         let (t, l) = &self.seed;
         let mut fresh = Cluster::from_topology(t, l);
+        for r in &doc.records {
+            r.check_text()
+                .map_err(|e| anyhow::anyhow!("the state is refused: {e}"))?;
+        }
         crate::store::records::load_into(&mut fresh, doc.into_loaded())
             .map_err(|e| anyhow::anyhow!("the state is inconsistent: {e}"))?;
         self.replace(fresh)

@@ -574,6 +574,13 @@ fn decode_lines(
                 Err(_) => serde_json::from_slice(line),
             }
             .map_err(|e| (at, e))?;
+            // Text XML cannot carry (a hand edit, or a build that let it in) is refused, naming
+            // the record; the scan of the raw line is cheap, the record is looked at only then.
+            if crate::model::text::json_has_forbidden(line) {
+                if let Err(why) = r.check_text() {
+                    return Err((at, <serde_json::Error as serde::de::Error>::custom(why)));
+                }
+            }
             ascending = ascending && out.last().is_none_or(|p| p.key_ref() < r.key_ref());
             out.push(r);
             at += line.len() + 1;
@@ -721,9 +728,14 @@ fn read_journal(path: &Path) -> Result<Journal> {
                 check_version(path, &h.format, JOURNAL_FORMAT, h.version)?;
                 return Ok(None);
             }
-            serde_json::from_str(json)
-                .map(Some)
-                .map_err(|e| bad(format!("unreadable change: {e}")))
+            let batch: Batch =
+                serde_json::from_str(json).map_err(|e| bad(format!("unreadable change: {e}")))?;
+            if crate::model::text::json_has_forbidden(json.as_bytes()) {
+                for r in &batch.put {
+                    r.check_text().map_err(&bad)?;
+                }
+            }
+            Ok(Some(batch))
         })();
         match parsed {
             Ok(Some(batch)) => lines.push(JournalLine {
