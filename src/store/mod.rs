@@ -895,6 +895,26 @@ mod tests {
     }
 
     #[test]
+    fn a_record_holding_control_characters_is_refused_naming_it() {
+        let c = cluster(10);
+        let mut all: Vec<String> = lines(&c).split('\n').map(str::to_string).collect();
+        let mut v: serde_json::Value = serde_json::from_str(&all[4]).unwrap();
+        v["value"]["comment"] = "a\u{1b}[0m".into();
+        let name = v["value"]["name"].as_str().unwrap().to_string();
+        all[4] = v.to_string();
+        let text = all.join("\n");
+        let (line, e) = decode_lines(text.as_bytes(), 2).unwrap_err();
+        assert_eq!(line, 4);
+        let e = e.to_string();
+        assert!(
+            e.contains(&format!("volume \"{name}\""))
+                && e.contains("\"comment\"")
+                && e.contains("U+001B"),
+            "{e}"
+        );
+    }
+
+    #[test]
     fn out_of_order_records_are_sorted_and_the_last_of_a_key_wins() {
         let c = cluster(10);
         let mut all: Vec<String> = lines(&c).split('\n').map(str::to_string).collect();

@@ -503,6 +503,18 @@ fn resolve_entity(name: &str) -> Option<char> {
     }
 }
 
+/// The code of a numeric character reference naming a character XML cannot carry.
+fn forbidden_reference(name: &str) -> Option<u32> {
+    let num = name.strip_prefix('#')?;
+    let code = match num.strip_prefix('x') {
+        Some(hex) => u32::from_str_radix(hex, 16).ok()?,
+        None => num.parse().ok()?,
+    };
+    char::from_u32(code)
+        .is_some_and(crate::model::text::forbidden)
+        .then_some(code)
+}
+
 /// Parse a whole document and return its root element.
 ///
 /// A small hand-written reader: ZAPI requests are small, element-only documents, and this is on
@@ -875,7 +887,12 @@ fn decode(raw: &str, out: &mut String, attribute: bool) -> Result<(), String> {
             b'&' => {
                 let end = rest.find(';').ok_or("an entity reference is not closed")?;
                 let name = &rest[..end];
-                let ch = resolve_entity(name).ok_or_else(|| format!("unknown entity &{name};"))?;
+                let ch = resolve_entity(name).ok_or_else(|| match forbidden_reference(name) {
+                    Some(code) => format!(
+                        "the character reference &{name}; names U+{code:04X}, which is not allowed in XML"
+                    ),
+                    None => format!("unknown entity &{name};"),
+                })?;
                 out.push(ch);
                 rest = &rest[end + 1..];
             }
