@@ -54,6 +54,12 @@ enum Command {
         ephemeral: bool,
         #[arg(long, value_enum, default_value = "text")]
         log_format: LogFormat,
+        /// Serve the control API on a non-loopback --admin-listen without --admin-token
+        /// (refused otherwise: anyone reaching it could reset the cluster).
+        #[arg(long, env = "ONTAP_SIM_ADMIN_INSECURE")]
+        admin_insecure: bool,
+        #[command(flatten)]
+        limits: ontap_sim::guard::LimitArgs,
     },
     /// Fault rules on a running simulator (through its control API).
     Fault {
@@ -264,6 +270,8 @@ fn run(cli: Cli) -> Result<()> {
             state_dir,
             ephemeral,
             log_format,
+            admin_insecure,
+            limits,
         } => {
             init_logging(log_format);
             let rt = tokio::runtime::Builder::new_multi_thread()
@@ -278,6 +286,8 @@ fn run(cli: Cli) -> Result<()> {
                 config,
                 state_dir,
                 ephemeral,
+                limits: limits.limits()?,
+                admin_insecure,
             }))
         }
         Command::Certs {

@@ -16,6 +16,8 @@ pub struct Sim {
     pub faults: crate::faults::Faults,
     /// Recent requests and the request metrics.
     pub journal: crate::journal::Journal,
+    /// Timeouts, connection caps and the body budget of every listener.
+    pub guards: crate::guard::Guards,
     store: Option<Mutex<Store>>,
     data: DataDirs,
     /// Held from the end of an operation through its disk work, so data actions run in the order
@@ -58,6 +60,7 @@ impl Sim {
             cluster: RwLock::new(cluster),
             faults: Default::default(),
             journal: Default::default(),
+            guards: Default::default(),
             store: store.map(Mutex::new),
             data,
             data_order: Mutex::new(()),
