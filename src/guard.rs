@@ -58,86 +58,88 @@ impl Default for Limits {
     }
 }
 
-/// `serve`'s flags for [`Limits`] (each also read from its `ONTAP_SIM_*` variable).
-#[derive(Debug, Clone, clap::Args)]
+/// `serve`'s flags for [`Limits`] (each also read from its `ONTAP_SIM_*` variable); a flag not
+/// given takes the topology's `[limits]` value, else the default.
+#[derive(Debug, Clone, Default, clap::Args)]
 pub struct LimitArgs {
-    /// Seconds a request's headers may take from their first byte (default 30).
-    #[arg(
-        long,
-        value_name = "SECS",
-        env = "ONTAP_SIM_HEADER_TIMEOUT",
-        default_value_t = 30
-    )]
-    pub header_timeout: u64,
+    /// Seconds a request's headers may take from their first byte [default: 30]
+    #[arg(long, value_name = "SECS", env = "ONTAP_SIM_HEADER_TIMEOUT")]
+    pub header_timeout: Option<u64>,
     /// Seconds a request body or an NFS record may take to arrive, and a client may leave an
-    /// answer unread, before the connection is closed (default 60).
-    #[arg(
-        long,
-        value_name = "SECS",
-        env = "ONTAP_SIM_BODY_TIMEOUT",
-        default_value_t = 60
-    )]
-    pub body_timeout: u64,
-    /// Seconds an HTTP keep-alive connection may sit without a request (default 90).
-    #[arg(
-        long,
-        value_name = "SECS",
-        env = "ONTAP_SIM_IDLE_TIMEOUT",
-        default_value_t = 90
-    )]
-    pub idle_timeout: u64,
-    /// Seconds an NFS, MOUNT or portmap connection may sit without a call (default 300).
-    #[arg(
-        long,
-        value_name = "SECS",
-        env = "ONTAP_SIM_NFS_IDLE_TIMEOUT",
-        default_value_t = 300
-    )]
-    pub nfs_idle_timeout: u64,
-    /// Open connections per listener (default 0: a quarter of the descriptor limit left after a
-    /// reserve, between 16 and 4096).
-    #[arg(
-        long,
-        value_name = "N",
-        env = "ONTAP_SIM_MAX_CONNECTIONS",
-        default_value_t = 0
-    )]
-    pub max_connections: usize,
-    /// Open connections per listener from one address (default 0: half of --max-connections).
-    #[arg(
-        long,
-        value_name = "N",
-        env = "ONTAP_SIM_MAX_CONNECTIONS_PER_PEER",
-        default_value_t = 0
-    )]
-    pub max_connections_per_peer: usize,
-    /// Bytes of request bodies and NFS records held at once across connections (default 256 MiB).
-    #[arg(long, value_name = "BYTES", env = "ONTAP_SIM_BODY_BUDGET", default_value_t = 256 << 20)]
-    pub body_budget: usize,
+    /// answer unread, before the connection is closed [default: 60]
+    #[arg(long, value_name = "SECS", env = "ONTAP_SIM_BODY_TIMEOUT")]
+    pub body_timeout: Option<u64>,
+    /// Seconds an HTTP keep-alive connection may sit without a request [default: 90]
+    #[arg(long, value_name = "SECS", env = "ONTAP_SIM_IDLE_TIMEOUT")]
+    pub idle_timeout: Option<u64>,
+    /// Seconds an NFS, MOUNT or portmap connection may sit without a call [default: 300]
+    #[arg(long, value_name = "SECS", env = "ONTAP_SIM_NFS_IDLE_TIMEOUT")]
+    pub nfs_idle_timeout: Option<u64>,
+    /// Open connections per listener [default: a quarter of the descriptor limit left after a
+    /// reserve of 256, between 16 and 4096]
+    #[arg(long, value_name = "N", env = "ONTAP_SIM_MAX_CONNECTIONS")]
+    pub max_connections: Option<usize>,
+    /// Open connections per listener from one address [default: half of --max-connections]
+    #[arg(long, value_name = "N", env = "ONTAP_SIM_MAX_CONNECTIONS_PER_PEER")]
+    pub max_connections_per_peer: Option<usize>,
+    /// Bytes of request bodies and NFS records held at once across connections [default: 256 MiB]
+    #[arg(long, value_name = "BYTES", env = "ONTAP_SIM_BODY_BUDGET")]
+    pub body_budget: Option<usize>,
 }
 
 impl LimitArgs {
-    pub fn limits(&self) -> anyhow::Result<Limits> {
-        let secs = |n: u64, flag: &str| {
-            if n == 0 {
-                anyhow::bail!("--{flag} must be at least 1 second");
-            }
-            Ok(Duration::from_secs(n))
+    /// The limits: each flag, else the topology's `[limits]`, else the default (caps of 0 are
+    /// resolved later, from the descriptor limit).
+    pub fn limits(&self, cfg: &crate::config::LimitsConfig) -> anyhow::Result<Limits> {
+        let d = Limits::default();
+        let secs = |flag: Option<u64>, cfg: Option<u64>, default: Duration, name: &str| match flag
+            .or(cfg)
+        {
+            None => Ok(default),
+            Some(0) => anyhow::bail!("{name} must be at least 1 second"),
+            Some(n) => Ok(Duration::from_secs(n)),
         };
-        if self.body_budget < crate::http::MAX_BODY {
+        let body_budget = self
+            .body_budget
+            .or(cfg.body_budget.map(|s| s.0 as usize))
+            .unwrap_or(d.body_budget);
+        if body_budget < crate::http::MAX_BODY {
             anyhow::bail!(
-                "--body-budget must be at least the largest body, {} bytes",
+                "the body budget must be at least the largest body, {} bytes",
                 crate::http::MAX_BODY
             );
         }
         Ok(Limits {
-            header_timeout: secs(self.header_timeout, "header-timeout")?,
-            body_timeout: secs(self.body_timeout, "body-timeout")?,
-            idle_timeout: secs(self.idle_timeout, "idle-timeout")?,
-            nfs_idle_timeout: secs(self.nfs_idle_timeout, "nfs-idle-timeout")?,
-            max_connections: self.max_connections,
-            max_connections_per_peer: self.max_connections_per_peer,
-            body_budget: self.body_budget,
+            header_timeout: secs(
+                self.header_timeout,
+                cfg.header_timeout,
+                d.header_timeout,
+                "header-timeout",
+            )?,
+            body_timeout: secs(
+                self.body_timeout,
+                cfg.body_timeout,
+                d.body_timeout,
+                "body-timeout",
+            )?,
+            idle_timeout: secs(
+                self.idle_timeout,
+                cfg.idle_timeout,
+                d.idle_timeout,
+                "idle-timeout",
+            )?,
+            nfs_idle_timeout: secs(
+                self.nfs_idle_timeout,
+                cfg.nfs_idle_timeout,
+                d.nfs_idle_timeout,
+                "nfs-idle-timeout",
+            )?,
+            max_connections: self.max_connections.or(cfg.max_connections).unwrap_or(0),
+            max_connections_per_peer: self
+                .max_connections_per_peer
+                .or(cfg.max_connections_per_peer)
+                .unwrap_or(0),
+            body_budget,
         })
     }
 }
@@ -842,6 +844,26 @@ mod tests {
         for _ in 0..1000 {
             assert_eq!(l.due(), None);
         }
+    }
+
+    #[test]
+    fn flags_override_the_config_which_overrides_the_defaults() {
+        let cfg: crate::config::LimitsConfig =
+            toml::from_str("body_timeout = 7\nidle_timeout = 8\nbody_budget = \"1GiB\"").unwrap();
+        let args = LimitArgs {
+            idle_timeout: Some(9),
+            ..Default::default()
+        };
+        let l = args.limits(&cfg).unwrap();
+        assert_eq!(l.header_timeout, Duration::from_secs(30));
+        assert_eq!(l.body_timeout, Duration::from_secs(7));
+        assert_eq!(l.idle_timeout, Duration::from_secs(9));
+        assert_eq!(l.body_budget, 1 << 30);
+        let zero = LimitArgs {
+            body_timeout: Some(0),
+            ..Default::default()
+        };
+        assert!(zero.limits(&cfg).is_err());
     }
 
     #[test]

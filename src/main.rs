@@ -286,7 +286,7 @@ fn run(cli: Cli) -> Result<()> {
                 config,
                 state_dir,
                 ephemeral,
-                limits: limits.limits()?,
+                limits,
                 admin_insecure,
             }))
         }

@@ -23,8 +23,8 @@ pub struct ServeOptions {
     pub config: Option<PathBuf>,
     pub state_dir: Option<PathBuf>,
     pub ephemeral: bool,
-    /// Timeouts, connection caps and the body budget (caps of 0 are resolved at start).
-    pub limits: crate::guard::Limits,
+    /// Timeouts, connection caps and the body budget as flags (over the topology's `[limits]`).
+    pub limits: crate::guard::LimitArgs,
     /// Serve the control API on a non-loopback address without a token.
     pub admin_insecure: bool,
 }
@@ -91,7 +91,11 @@ pub async fn serve(opts: ServeOptions) -> Result<()> {
         tracing::warn!(addr = %admin_addr, "the control API is served without a token on a non-loopback address (--admin-insecure)");
     }
     let fd_limit = crate::guard::raise_fd_limit();
-    let limits = opts.limits.resolved(fd_limit);
+    let limits = opts
+        .limits
+        .limits(&topology.limits)
+        .context("serve limits")?
+        .resolved(fd_limit);
     info!(
         fd_limit,
         max_connections = limits.max_connections,
