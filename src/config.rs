@@ -39,6 +39,22 @@ pub struct Topology {
     /// Fault rules active from the start (the control API's rule format).
     #[serde(default)]
     pub faults: Vec<crate::faults::RuleSpec>,
+    /// Timeouts, connection caps and the body budget (`serve` flags override each).
+    #[serde(default)]
+    pub limits: LimitsConfig,
+}
+
+/// `[limits]`: see [`crate::guard::Limits`]; times in seconds.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct LimitsConfig {
+    pub header_timeout: Option<u64>,
+    pub body_timeout: Option<u64>,
+    pub idle_timeout: Option<u64>,
+    pub nfs_idle_timeout: Option<u64>,
+    pub max_connections: Option<usize>,
+    pub max_connections_per_peer: Option<usize>,
+    pub body_budget: Option<Size>,
 }
 
 #[derive(Debug, Clone, Deserialize, PartialEq)]

@@ -9,6 +9,7 @@ pub mod backend_json;
 pub mod cli;
 pub mod config;
 pub mod faults;
+pub mod guard;
 pub mod http;
 pub mod journal;
 pub mod model;

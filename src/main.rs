@@ -64,6 +64,12 @@ enum Command {
         /// RUST_LOG=ontap_sim::nfs=debug) [default: info].
         #[arg(long, value_enum, default_value = "text", env = "ONTAP_SIM_LOG_FORMAT")]
         log_format: LogFormat,
+        /// Serve the control API on a non-loopback --admin-listen without --admin-token
+        /// (refused otherwise: anyone reaching it could reset the cluster).
+        #[arg(long, env = "ONTAP_SIM_ADMIN_INSECURE", value_parser = clap::builder::BoolishValueParser::new())]
+        admin_insecure: bool,
+        #[command(flatten)]
+        limits: ontap_sim::guard::LimitArgs,
     },
     /// Fault rules on a running simulator (through its control API).
     Fault {
@@ -302,6 +308,14 @@ const FLAG_VARIABLES: &[&str] = &[
     "ONTAP_SIM_EPHEMERAL",
     "ONTAP_SIM_LOG_FORMAT",
     "ONTAP_SIM_ADMIN",
+    "ONTAP_SIM_ADMIN_INSECURE",
+    "ONTAP_SIM_HEADER_TIMEOUT",
+    "ONTAP_SIM_BODY_TIMEOUT",
+    "ONTAP_SIM_IDLE_TIMEOUT",
+    "ONTAP_SIM_NFS_IDLE_TIMEOUT",
+    "ONTAP_SIM_MAX_CONNECTIONS",
+    "ONTAP_SIM_MAX_CONNECTIONS_PER_PEER",
+    "ONTAP_SIM_BODY_BUDGET",
 ];
 
 fn main() {
@@ -329,6 +343,8 @@ fn run(cli: Cli) -> Result<()> {
             state_dir,
             ephemeral,
             log_format,
+            admin_insecure,
+            limits,
         } => {
             if ephemeral && state_dir.is_some() {
                 anyhow::bail!("--state-dir (ONTAP_SIM_STATE_DIR) and --ephemeral (ONTAP_SIM_EPHEMERAL) exclude each other: an ephemeral simulator writes no state");
@@ -346,6 +362,8 @@ fn run(cli: Cli) -> Result<()> {
                 config,
                 state_dir,
                 ephemeral,
+                limits,
+                admin_insecure,
             }))
         }
         Command::Certs {

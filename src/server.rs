@@ -23,6 +23,23 @@ pub struct ServeOptions {
     pub config: Option<PathBuf>,
     pub state_dir: Option<PathBuf>,
     pub ephemeral: bool,
+    /// Timeouts, connection caps and the body budget as flags (over the topology's `[limits]`).
+    pub limits: crate::guard::LimitArgs,
+    /// Serve the control API on a non-loopback address without a token.
+    pub admin_insecure: bool,
+}
+
+/// Refuse a control API reachable from other hosts without a token, unless asked for.
+pub fn check_admin_exposure(addr: SocketAddr, token: Option<&str>, insecure: bool) -> Result<()> {
+    if addr.ip().is_loopback() || token.is_some_and(|t| !t.is_empty()) || insecure {
+        return Ok(());
+    }
+    anyhow::bail!(
+        "refusing to serve the control API on {addr} without a token: anyone who reaches that \
+         address could reset the cluster, load a state or inject faults. Give --admin-token TOKEN \
+         (or ONTAP_SIM_ADMIN_TOKEN), listen on a loopback address, or pass --admin-insecure to \
+         accept the risk"
+    )
 }
 
 /// The control API's listener when none is given: loopback only.
@@ -81,6 +98,27 @@ pub async fn serve(opts: ServeOptions) -> Result<()> {
         &topology.listen.nfs,
         config::DEFAULT_NFS_LISTEN,
     );
+    let admin_addr = opts.admin_listen.unwrap_or_else(|| {
+        DEFAULT_ADMIN_LISTEN
+            .parse()
+            .expect("default address parses")
+    });
+    check_admin_exposure(admin_addr, opts.admin_token.as_deref(), opts.admin_insecure)?;
+    if opts.admin_insecure && !admin_addr.ip().is_loopback() && opts.admin_token.is_none() {
+        tracing::warn!(addr = %admin_addr, "the control API is served without a token on a non-loopback address (--admin-insecure)");
+    }
+    let fd_limit = crate::guard::raise_fd_limit();
+    let limits = opts
+        .limits
+        .limits(&topology.limits)
+        .context("serve limits")?
+        .resolved(fd_limit);
+    info!(
+        fd_limit,
+        max_connections = limits.max_connections,
+        max_connections_per_peer = limits.max_connections_per_peer,
+        "connection limits"
+    );
     let state = state_dir(opts.state_dir.as_deref(), opts.ephemeral);
     // Open the state first: a state dir in use or unreadable refuses the start before anything else.
     let (store, loaded) = match &state {
@@ -94,11 +132,6 @@ pub async fn serve(opts: ServeOptions) -> Result<()> {
         .await
         .map_err(|e| bind_error(e, management, "ZAPI and REST", "--listen"))?;
     let bound = listener.local_addr()?;
-    let admin_addr = opts.admin_listen.unwrap_or_else(|| {
-        DEFAULT_ADMIN_LISTEN
-            .parse()
-            .expect("default address parses")
-    });
     let admin_listener = TcpListener::bind(admin_addr)
         .await
         .map_err(|e| bind_error(e, admin_addr, "the control API", "--admin-listen"))?;
@@ -189,6 +222,7 @@ pub async fn serve(opts: ServeOptions) -> Result<()> {
             sim
         }
     };
+    sim.guards.configure(limits);
     for spec in &topology.faults {
         sim.faults
             .add(spec.clone())

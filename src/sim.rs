@@ -16,6 +16,8 @@ pub struct Sim {
     pub faults: crate::faults::Faults,
     /// Recent requests and the request metrics.
     pub journal: crate::journal::Journal,
+    /// Timeouts, connection caps and the body budget of every listener.
+    pub guards: crate::guard::Guards,
     store: Option<Mutex<Store>>,
     data: DataDirs,
     /// Held from the end of an operation through its disk work, so data actions run in the order
@@ -58,6 +60,7 @@ impl Sim {
             cluster: RwLock::new(cluster),
             faults: Default::default(),
             journal: Default::default(),
+            guards: Default::default(),
             store: store.map(Mutex::new),
             data,
             data_order: Mutex::new(()),
@@ -164,6 +167,11 @@ impl Sim {
             }
         };
         c.follow_indexes();
+        // Every string the operation wrote must be text XML can carry (any build).
+        if let Err(e) = c.check_changed_text() {
+            c.rollback(sp);
+            return Err(e.into());
+        }
         // Debug builds (every test) check every invariant after every operation.
         #[cfg(debug_assertions)]
         if let Err(e) = c.check_invariants() {
@@ -373,6 +381,10 @@ impl Sim {
     pub fn load_state(&self, doc: crate::store::StateDoc) -> anyhow::Result<()> {
         let (t, l) = &self.seed;
         let mut fresh = Cluster::from_topology(t, l);
+        for r in &doc.records {
+            r.check_text()
+                .map_err(|e| anyhow::anyhow!("the state is refused: {e}"))?;
+        }
         crate::store::records::load_into(&mut fresh, doc.into_loaded())
             .map_err(|e| anyhow::anyhow!("the state is inconsistent: {e}"))?;
         self.replace(fresh)

@@ -19,7 +19,7 @@ use std::convert::Infallible;
 use std::future::Future;
 use std::sync::Arc;
 use tokio::net::TcpListener;
-use tracing::{info, warn};
+use tracing::info;
 
 type Body = BoxBody<Bytes, Infallible>;
 
@@ -53,24 +53,46 @@ pub async fn serve(
 ) {
     let token = Arc::new(token);
     tokio::pin!(shutdown);
+    let gate = sim.guards.admin.clone();
+    let limits = sim.guards.limits();
+    let mut backoff = crate::guard::Backoff::default();
     loop {
         let (tcp, addr) = tokio::select! {
             r = listener.accept() => match r {
                 Ok(x) => x,
                 Err(e) => {
-                    warn!(error = %e, "admin accept failed");
+                    // Out of descriptors (EMFILE) or buffers: pause, growing, and log rarely
+                    // (a retry at once would spin a core and flood the log).
+                    let pause = gate.accept_failed(&e, &mut backoff);
+                    tokio::select! {
+                        _ = tokio::time::sleep(pause) => {}
+                        _ = &mut shutdown => break,
+                    }
                     continue;
                 }
             },
             _ = &mut shutdown => break,
         };
+        backoff.reset();
+        let Some(pass) = gate.enter(addr.ip()) else {
+            drop(tcp);
+            continue;
+        };
         let (sim, token) = (sim.clone(), token.clone());
         tokio::spawn(async move {
+            let _pass = pass;
+            let (tcp, activity) = crate::guard::Watched::new(tcp, sim.guards.admin.clone(), limits);
             let svc = hyper::service::service_fn(move |req| {
                 let (sim, token) = (sim.clone(), token.clone());
-                async move { Ok::<_, Infallible>(route(&sim, token.as_deref(), req).await) }
+                let busy = activity.begin();
+                async move {
+                    let r = route(&sim, token.as_deref(), req, limits).await;
+                    Ok::<_, Infallible>(r.map(|b| crate::guard::Held::new(b, busy)))
+                }
             });
             if let Err(e) = hyper::server::conn::http1::Builder::new()
+                .timer(hyper_util::rt::TokioTimer::new())
+                .header_read_timeout(None)
                 .serve_connection(TokioIo::new(tcp), svc)
                 .await
             {
@@ -123,15 +145,36 @@ fn decode(s: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
-async fn body_bytes(req: Request<Incoming>) -> Result<Bytes, Response<Body>> {
-    http_body_util::Limited::new(req.into_body(), 256 << 20)
-        .collect()
-        .await
-        .map(|b| b.to_bytes())
-        .map_err(|e| error(StatusCode::BAD_REQUEST, format!("unreadable body: {e}")))
+/// A body of at most 256 MiB (a state document), within the body timeout.
+async fn body_bytes(
+    req: Request<Incoming>,
+    limits: crate::guard::Limits,
+) -> Result<Bytes, Response<Body>> {
+    let read = http_body_util::Limited::new(req.into_body(), 256 << 20).collect();
+    match tokio::time::timeout(limits.body_timeout, read).await {
+        Ok(r) => r
+            .map(|b| b.to_bytes())
+            .map_err(|e| error(StatusCode::BAD_REQUEST, format!("unreadable body: {e}"))),
+        Err(_) => {
+            let mut r = error(
+                StatusCode::REQUEST_TIMEOUT,
+                "the body did not arrive in time (--body-timeout)",
+            );
+            r.headers_mut().insert(
+                hyper::header::CONNECTION,
+                hyper::header::HeaderValue::from_static("close"),
+            );
+            Err(r)
+        }
+    }
 }
 
-async fn route(sim: &Sim, token: Option<&str>, req: Request<Incoming>) -> Response<Body> {
+async fn route(
+    sim: &Sim,
+    token: Option<&str>,
+    req: Request<Incoming>,
+    limits: crate::guard::Limits,
+) -> Response<Body> {
     if let Some(t) = token {
         let ok = req
             .headers()
@@ -167,7 +210,7 @@ async fn route(sim: &Sim, token: Option<&str>, req: Request<Incoming>) -> Respon
         },
         (&Method::GET, ["state"]) => json(StatusCode::OK, &sim.state()),
         (&Method::PUT, ["state"]) => {
-            let b = match body_bytes(req).await {
+            let b = match body_bytes(req, limits).await {
                 Ok(b) => b,
                 Err(r) => return r,
             };
@@ -193,7 +236,7 @@ async fn route(sim: &Sim, token: Option<&str>, req: Request<Incoming>) -> Respon
         }
         (&Method::GET, ["faults"]) => json(StatusCode::OK, &sim.faults.list()),
         (&Method::POST, ["faults"]) => {
-            let b = match body_bytes(req).await {
+            let b = match body_bytes(req, limits).await {
                 Ok(b) => b,
                 Err(r) => return r,
             };
@@ -264,7 +307,7 @@ async fn route(sim: &Sim, token: Option<&str>, req: Request<Incoming>) -> Respon
                     format!("no listener \"{which}\" (management, nfs)"),
                 );
             };
-            let b = match body_bytes(req).await {
+            let b = match body_bytes(req, limits).await {
                 Ok(b) => b,
                 Err(r) => return r,
             };
@@ -311,7 +354,7 @@ async fn route(sim: &Sim, token: Option<&str>, req: Request<Incoming>) -> Respon
             })
         }
         (&Method::POST, ["aggregate", name]) => {
-            let b = match body_bytes(req).await {
+            let b = match body_bytes(req, limits).await {
                 Ok(b) => b,
                 Err(r) => return r,
             };
@@ -438,6 +481,7 @@ fn metrics(sim: &Sim) -> String {
     use std::fmt::Write;
     let mut out = String::new();
     sim.journal.render_metrics(&mut out);
+    sim.guards.render_metrics(&mut out);
     let c = sim.read();
     let l = crate::journal::label;
     let _ = writeln!(

@@ -169,23 +169,37 @@ pub async fn serve(
     let acceptor = TlsAcceptor::from(tls);
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
     tokio::pin!(shutdown);
+    let gate = shared.sim.guards.https.clone();
+    let limits = shared.sim.guards.limits();
+    let mut backoff = crate::guard::Backoff::default();
     loop {
         let (tcp, addr) = tokio::select! {
             r = listener.accept() => match r {
                 Ok(x) => x,
                 Err(e) => {
-                    warn!(error = %e, "accept failed");
-                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    // Out of descriptors (EMFILE) or buffers: pause, growing, and log rarely.
+                    let pause = gate.accept_failed(&e, &mut backoff);
+                    tokio::select! {
+                        _ = tokio::time::sleep(pause) => {}
+                        _ = &mut shutdown => break,
+                    }
                     continue;
                 }
             },
             _ = &mut shutdown => break,
+        };
+        backoff.reset();
+        // Over a cap: closed at once, before TLS costs anything.
+        let Some(pass) = gate.enter(addr.ip()) else {
+            drop(tcp);
+            continue;
         };
         let _ = tcp.set_nodelay(true);
         let acceptor = acceptor.clone();
         let shared = shared.clone();
         let watcher = graceful.watcher();
         tokio::spawn(async move {
+            let _pass = pass;
             let Some(tcp) = connection_fault(&shared, tcp, addr, Front::Tcp).await else {
                 return;
             };
@@ -193,6 +207,8 @@ pub async fn serve(
                 return;
             };
             let fd = tcp.as_raw_fd();
+            let (tcp, activity) =
+                crate::guard::Watched::new(tcp, shared.sim.guards.https.clone(), limits);
             let tls = match tokio::time::timeout(TLS_HANDSHAKE_TIMEOUT, acceptor.accept(tcp)).await
             {
                 Ok(Ok(s)) => s,
@@ -205,6 +221,7 @@ pub async fn serve(
                     return;
                 }
             };
+            activity.rest();
             let cert_cn = tls
                 .get_ref()
                 .1
@@ -215,11 +232,16 @@ pub async fn serve(
             let svc = hyper::service::service_fn(move |req| {
                 let shared = shared.clone();
                 let peer = peer.clone();
-                async move { route(&shared, &peer, req).await }
+                let busy = activity.begin();
+                async move {
+                    let r = route(&shared, &peer, req, limits).await;
+                    r.map(|r| r.map(|b| crate::guard::Held::new(b, busy)))
+                }
             });
+            // Header, idle and write deadlines are the Watched stream's; the body's is read_body's.
             let conn = hyper::server::conn::http1::Builder::new()
                 .timer(TokioTimer::new())
-                .header_read_timeout(Duration::from_secs(30))
+                .header_read_timeout(None)
                 .keep_alive(true)
                 .serve_connection(TokioIo::new(tls), svc);
             if let Err(e) = watcher.watch(conn).await {
@@ -257,7 +279,12 @@ fn unauthorized() -> Response<Full<Bytes>> {
 
 type Answer = Result<Response<Full<Bytes>>, Cut>;
 
-async fn route(shared: &Shared, peer: &Peer, req: Request<Incoming>) -> Answer {
+async fn route(
+    shared: &Shared,
+    peer: &Peer,
+    req: Request<Incoming>,
+    limits: crate::guard::Limits,
+) -> Answer {
     let id = shared.next_id.fetch_add(1, Ordering::Relaxed);
     let span = info_span!("request", id, peer = %peer.addr, user = tracing::field::Empty,
         svm = tracing::field::Empty, api = tracing::field::Empty);
@@ -280,10 +307,10 @@ async fn route(shared: &Shared, peer: &Peer, req: Request<Incoming>) -> Answer {
         };
         let path = req.uri().path();
         if path == "/api" || path.starts_with("/api/") {
-            return rest(shared, peer, req, started).await;
+            return rest(shared, peer, req, started, limits).await;
         }
-        // Refusals still read the (bounded) body first, so the connection stays usable for
-        // keep-alive clients that answer the challenge on it.
+        // Refusals still read a small body first (and throw it away), so the connection stays
+        // usable for keep-alive clients that answer the challenge on it; a larger one closes it.
         let refusal = if req.uri().path() != ZAPI_PATH {
             info!(method = %req.method(), path = req.uri().path(), status = 404, "not found");
             Some(plain(StatusCode::NOT_FOUND, "404 Not Found"))
@@ -316,9 +343,10 @@ async fn route(shared: &Shared, peer: &Peer, req: Request<Incoming>) -> Answer {
             Ok(u) => u,
             Err((r, who)) => {
                 let line = line();
-                let r = match read_body(req.into_body()).await {
-                    Ok(_) => r,
-                    Err(_) => too_large(),
+                let r = if discard_body(shared, limits, req.into_body()).await {
+                    r
+                } else {
+                    closing(r)
                 };
                 // A failed login names the user it tried, as ONTAP's security.invalid.login does.
                 let status = format!("http_{}", r.status().as_u16());
@@ -327,8 +355,16 @@ async fn route(shared: &Shared, peer: &Peer, req: Request<Incoming>) -> Answer {
             }
         };
         tracing::Span::current().record("user", user.name.as_str());
-        let body = match read_body(req.into_body()).await {
+        let (body, _charge) = match read_body(shared, limits, req.into_body()).await {
             Ok(b) => b,
+            Err(BodyError::TimedOut) => {
+                info!(status = 408, "the body did not arrive in time");
+                return Ok(body_timed_out());
+            }
+            Err(BodyError::Busy) => {
+                warn!(status = 503, "the body budget is spent (--body-budget); request refused");
+                return Ok(busy());
+            }
             Err(BodyError::TooLarge) => {
                 info!(status = 413, "body too large");
                 journal(Some(&user.name), None, concat!("POST ", "/servlets/netapp.servlets.admin.XMLrequest_filer"), "http_413", None, None);
@@ -471,7 +507,13 @@ fn rest_volume(sim: &Sim, path: &str, body: &[u8]) -> Option<String> {
 
 /// A REST call: authenticate, route, apply fault rules, run the handler, wait for its job when the
 /// caller set `return_timeout`, answer JSON.
-async fn rest(shared: &Shared, peer: &Peer, req: Request<Incoming>, started: Instant) -> Answer {
+async fn rest(
+    shared: &Shared,
+    peer: &Peer,
+    req: Request<Incoming>,
+    started: Instant,
+    limits: crate::guard::Limits,
+) -> Answer {
     let method = req.method().as_str().to_string();
     let path = req.uri().path().to_string();
     let raw_query = req.uri().query().map(str::to_string);
@@ -497,7 +539,8 @@ async fn rest(shared: &Shared, peer: &Peer, req: Request<Incoming>, started: Ins
             auth::Outcome::Rejected(who) => Err(Some(who)),
         }
     };
-    let body = read_body(req.into_body()).await;
+    // Credentials are decided before the body is read: without them at most a small body is
+    // read, and thrown away.
     let user = match user {
         Ok(u) => u,
         Err(who) => {
@@ -508,17 +551,46 @@ async fn rest(shared: &Shared, peer: &Peer, req: Request<Incoming>, started: Ins
                 "REST call without valid credentials"
             );
             journal(who.as_deref(), None, &api, "http_401", None, None);
-            return Ok(rest_error(&rest::error::RestError::new(
+            let r = rest_error(&rest::error::RestError::new(
                 401,
                 rest::error::NOT_AUTHORIZED,
                 "not authorized for that command",
-            )));
+            ));
+            return Ok(if discard_body(shared, limits, req.into_body()).await {
+                r
+            } else {
+                closing(r)
+            });
         }
     };
+    let body = read_body(shared, limits, req.into_body()).await;
     tracing::Span::current().record("user", user.name.as_str());
     // REST clients parse every error as ONTAP's JSON error body, these two included.
-    let body = match body {
+    let (body, _charge) = match body {
         Ok(b) => b,
+        Err(BodyError::TimedOut) => {
+            journal(Some(&user.name), None, &api, "http_408", None, None);
+            return Ok(closing(rest_error(&rest::error::RestError::new(
+                408,
+                rest::error::GENERIC,
+                "The request body did not arrive in time.",
+            ))));
+        }
+        Err(BodyError::Busy) => {
+            warn!(
+                status = 503,
+                "the body budget is spent (--body-budget); request refused"
+            );
+            journal(Some(&user.name), None, &api, "http_503", None, None);
+            let mut r = closing(rest_error(&rest::error::RestError::new(
+                503,
+                rest::error::GENERIC,
+                "Too many request bodies in flight; retry.",
+            )));
+            r.headers_mut()
+                .insert(hyper::header::RETRY_AFTER, HeaderValue::from_static("1"));
+            return Ok(r);
+        }
         Err(BodyError::TooLarge) => {
             journal(Some(&user.name), None, &api, "http_413", None, None);
             let mut r = rest_error(&rest::error::RestError::new(
@@ -709,29 +781,110 @@ fn xml_response(body: String) -> Response<Full<Bytes>> {
 enum BodyError {
     TooLarge,
     Broken(hyper::Error),
+    /// The body did not arrive within the body timeout.
+    TimedOut,
+    /// The budget for bodies in flight across connections is spent.
+    Busy,
 }
 
-/// Collect a body of at most [`MAX_BODY`] bytes. An oversized body is still read (up to
-/// [`DRAIN_LIMIT`]) and discarded, so a client that writes its whole request before reading, as
-/// most do, sees the 413 instead of a broken pipe.
-async fn read_body(mut body: Incoming) -> Result<Bytes, BodyError> {
-    let mut buf = Vec::new();
-    let mut total = 0usize;
-    while let Some(frame) = body.frame().await {
-        let frame = frame.map_err(BodyError::Broken)?;
-        if let Some(data) = frame.data_ref() {
-            total += data.len();
-            if total <= MAX_BODY {
-                buf.extend_from_slice(data);
-            } else if total > DRAIN_LIMIT {
-                break;
+/// Collect a body of at most [`MAX_BODY`] bytes within the body timeout, its bytes charged to
+/// the budget shared by every connection (held until the returned charge is dropped). An
+/// oversized body is still read (up to [`DRAIN_LIMIT`]) and discarded, so a client that writes
+/// its whole request before reading, as most do, sees the 413 instead of a broken pipe.
+async fn read_body(
+    shared: &Shared,
+    limits: crate::guard::Limits,
+    mut body: Incoming,
+) -> Result<(Bytes, crate::guard::Charge), BodyError> {
+    let mut charge = shared.sim.guards.budget.charge();
+    let read = async {
+        let mut buf = Vec::new();
+        let mut total = 0usize;
+        while let Some(frame) = body.frame().await {
+            let frame = frame.map_err(BodyError::Broken)?;
+            if let Some(data) = frame.data_ref() {
+                total += data.len();
+                if total <= MAX_BODY {
+                    if !charge.grow(data.len()) {
+                        return Err(BodyError::Busy);
+                    }
+                    buf.extend_from_slice(data);
+                } else if total > DRAIN_LIMIT {
+                    break;
+                }
             }
         }
+        if total > MAX_BODY {
+            return Err(BodyError::TooLarge);
+        }
+        Ok(Bytes::from(buf))
+    };
+    match tokio::time::timeout(limits.body_timeout, read).await {
+        Ok(Ok(b)) => Ok((b, charge)),
+        Ok(Err(e)) => Err(e),
+        Err(_) => {
+            shared
+                .sim
+                .guards
+                .https
+                .timed_out(crate::guard::TimeoutKind::Body);
+            Err(BodyError::TimedOut)
+        }
     }
-    if total > MAX_BODY {
-        return Err(BodyError::TooLarge);
+}
+
+/// Read and throw away the body of a request that is refused before it is served (no valid
+/// credentials, unknown path): at most [`crate::guard::UNAUTHENTICATED_BODY`] bytes, nothing
+/// kept. False when the body was larger or slower than that allows: the answer then closes the
+/// connection.
+async fn discard_body(shared: &Shared, limits: crate::guard::Limits, mut body: Incoming) -> bool {
+    let read = async {
+        let mut total = 0usize;
+        while let Some(frame) = body.frame().await {
+            let Ok(frame) = frame else { return false };
+            if let Some(data) = frame.data_ref() {
+                total += data.len();
+                if total > crate::guard::UNAUTHENTICATED_BODY {
+                    return false;
+                }
+            }
+        }
+        true
+    };
+    match tokio::time::timeout(limits.body_timeout, read).await {
+        Ok(done) => done,
+        Err(_) => {
+            shared
+                .sim
+                .guards
+                .https
+                .timed_out(crate::guard::TimeoutKind::Body);
+            false
+        }
     }
-    Ok(Bytes::from(buf))
+}
+
+fn closing(mut r: Response<Full<Bytes>>) -> Response<Full<Bytes>> {
+    r.headers_mut()
+        .insert(CONNECTION, HeaderValue::from_static("close"));
+    r
+}
+
+fn body_timed_out() -> Response<Full<Bytes>> {
+    closing(plain(
+        StatusCode::REQUEST_TIMEOUT,
+        "408 Request Timeout: the body did not arrive in time",
+    ))
+}
+
+fn busy() -> Response<Full<Bytes>> {
+    let mut r = closing(plain(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "503 Service Unavailable: too many request bodies in flight; retry",
+    ));
+    r.headers_mut()
+        .insert(hyper::header::RETRY_AFTER, HeaderValue::from_static("1"));
+    r
 }
 
 fn too_large() -> Response<Full<Bytes>> {

@@ -29,6 +29,15 @@ impl Cluster {
                 msg.log_level
             )));
         }
+        for (field, value) in [
+            ("computer-name", &msg.computer_name),
+            ("event-source", &msg.event_source),
+            ("category", &msg.category),
+            ("app-version", &msg.app_version),
+            ("event-description", &msg.description),
+        ] {
+            super::text::check_field(field, value)?;
+        }
         if let Some(svm) = &msg.svm {
             self.svm(svm)?;
         }

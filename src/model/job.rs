@@ -66,7 +66,9 @@ impl Cluster {
             id,
             uuid: self.uuid_for(&format!("job/{id}")),
             name: name.to_string(),
-            description,
+            // Descriptions and reasons may quote a client's input: kept with control
+            // characters shown escaped, as every text the cluster keeps must be XML-safe.
+            description: super::text::shown(&description).into_owned(),
             svm: svm.map(str::to_string),
             state: JobState::Queued,
             start_time: now_secs(),
@@ -103,7 +105,7 @@ impl Cluster {
             Err((code, reason)) => (JobState::Failure, reason, code),
         };
         j.state = state;
-        j.completion = completion;
+        j.completion = super::text::shown(&completion).into_owned();
         j.error_code = error_code;
         j.end_time = Some(now_secs());
     }

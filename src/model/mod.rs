@@ -15,6 +15,7 @@ pub mod qtree;
 pub mod snapshot;
 pub mod svm;
 pub mod table;
+pub mod text;
 pub mod user;
 pub mod volume;
 

@@ -288,7 +288,8 @@ pub fn check_volume_name(name: &str) -> Result<(), ModelError> {
         Ok(())
     } else {
         Err(ModelError::InvalidInput(format!(
-            "Invalid volume name \"{name}\": it must start with a letter or '_', hold only letters, digits and '_', and be at most {MAX_NAME} characters"
+            "Invalid volume name \"{}\": it must start with a letter or '_', hold only letters, digits and '_', and be at most {MAX_NAME} characters",
+            super::text::shown(name)
         )))
     }
 }
@@ -381,6 +382,7 @@ pub fn parse_permissions(s: &str) -> Result<u32, ModelError> {
 }
 
 fn check_comment(c: &str) -> Result<(), ModelError> {
+    super::text::check_field("comment", c)?;
     if c.chars().count() > 1023 {
         return Err(ModelError::InvalidInput(
             "Invalid volume comment: at most 1023 characters".into(),
@@ -390,6 +392,7 @@ fn check_comment(c: &str) -> Result<(), ModelError> {
 }
 
 pub fn check_junction_path(path: &str) -> Result<(), ModelError> {
+    super::text::check_name("junction-path", path)?;
     let ok = path.starts_with('/')
         && (path == "/" || !path.ends_with('/'))
         && !path.contains("//")
@@ -399,7 +402,8 @@ pub fn check_junction_path(path: &str) -> Result<(), ModelError> {
         Ok(())
     } else {
         Err(ModelError::InvalidInput(format!(
-            "Invalid junction path \"{path}\": it must be an absolute path such as \"/vol1\""
+            "Invalid junction path \"{}\": it must be an absolute path such as \"/vol1\"",
+            super::text::shown(path)
         )))
     }
 }

@@ -151,19 +151,30 @@ pub async fn serve(listeners: Listeners, sim: Arc<Sim>, shutdown: impl Future<Ou
             return;
         }
     };
+    let guards = &nfs.sim.guards;
+    let mut backoff = crate::guard::Backoff::default();
     loop {
-        let accepted = tokio::select! {
-            r = nfs_l.accept() => r,
-            r = async { match &pm_l { Some(l) => l.accept().await, None => std::future::pending().await } } => r,
+        let (accepted, gate) = tokio::select! {
+            r = nfs_l.accept() => (r, &guards.nfs),
+            r = async { match &pm_l { Some(l) => l.accept().await, None => std::future::pending().await } } => (r, &guards.portmap),
             _ = &mut shutdown => break,
         };
         let (tcp, peer) = match accepted {
             Ok(x) => x,
             Err(e) => {
-                warn!(error = %e, "NFS accept failed");
-                tokio::time::sleep(Duration::from_millis(50)).await;
+                // Out of descriptors (EMFILE) or buffers: pause, growing, and log rarely.
+                let pause = gate.accept_failed(&e, &mut backoff);
+                tokio::select! {
+                    _ = tokio::time::sleep(pause) => {}
+                    _ = &mut shutdown => break,
+                }
                 continue;
             }
+        };
+        backoff.reset();
+        let Some(pass) = gate.enter(peer.ip()) else {
+            drop(tcp);
+            continue;
         };
         let Ok(local) = tcp.local_addr() else {
             continue;
@@ -172,7 +183,14 @@ pub async fn serve(listeners: Listeners, sim: Arc<Sim>, shutdown: impl Future<Ou
         let id = nfs.next_conn.fetch_add(1, Ordering::Relaxed);
         let span = info_span!("nfs", conn = id, peer = %peer, lif = %local.ip());
         tasks.spawn(
-            connection(nfs.clone(), tcp, Conn { peer, local }, stop_rx.clone()).instrument(span),
+            connection(
+                nfs.clone(),
+                tcp,
+                Conn { peer, local },
+                stop_rx.clone(),
+                pass,
+            )
+            .instrument(span),
         );
         // Reap finished connections so the set does not grow.
         while tasks.try_join_next().is_some() {}
@@ -191,7 +209,15 @@ pub async fn serve(listeners: Listeners, sim: Arc<Sim>, shutdown: impl Future<Ou
     }
 }
 
-async fn connection(nfs: Arc<Nfs>, tcp: TcpStream, conn: Conn, mut stop: watch::Receiver<bool>) {
+async fn connection(
+    nfs: Arc<Nfs>,
+    tcp: TcpStream,
+    conn: Conn,
+    mut stop: watch::Receiver<bool>,
+    pass: crate::guard::Pass,
+) {
+    use crate::guard::TimeoutKind;
+    let limits = nfs.sim.guards.limits();
     if let Err(why) = nfs.sim.read().nfs_svm_for_address(conn.local.ip()) {
         info!(reason = %why, "NFS connection refused");
         return;
@@ -199,25 +225,73 @@ async fn connection(nfs: Arc<Nfs>, tcp: TcpStream, conn: Conn, mut stop: watch::
     debug!("NFS connection");
     let (mut rd, mut wr) = tcp.into_split();
     let (tx, mut rx) = mpsc::channel::<Vec<u8>>(MAX_IN_FLIGHT);
+    let close = Arc::new(Notify::new());
+    let write_close = close.clone();
+    let write_limit = limits.body_timeout;
+    let gate = Arc::new(pass);
+    let write_gate = gate.clone();
     let writer = tokio::spawn(async move {
         while let Some(b) = rx.recv().await {
-            if wr.write_all(&b).await.is_err() {
-                break;
+            // A client that leaves its replies unread is cut off.
+            match tokio::time::timeout(write_limit, wr.write_all(&b)).await {
+                Ok(Ok(())) => {}
+                Ok(Err(_)) => break,
+                Err(_) => {
+                    write_gate.gate().timed_out(TimeoutKind::Write);
+                    info!("the client did not read its replies in time; closing");
+                    break;
+                }
             }
         }
+        write_close.notify_one();
         let _ = wr.shutdown().await;
     });
-    let close = Arc::new(Notify::new());
     let slots = Arc::new(Semaphore::new(MAX_IN_FLIGHT));
     loop {
+        // Wait for the next record without reading it; a connection with nothing in progress
+        // for the idle timeout is closed.
+        let mut first = [0u8; 1];
+        let ready = tokio::select! {
+            r = rd.peek(&mut first) => r,
+            _ = tokio::time::sleep(limits.nfs_idle_timeout) => {
+                if slots.available_permits() == MAX_IN_FLIGHT {
+                    gate.gate().timed_out(TimeoutKind::Idle);
+                    info!(secs = limits.nfs_idle_timeout.as_secs(), "NFS connection idle; closing");
+                    break;
+                }
+                continue;
+            }
+            _ = stop.changed() => break,
+            _ = close.notified() => break,
+        };
+        if !matches!(ready, Ok(n) if n > 0) {
+            break;
+        }
+        // Once begun, a record must arrive whole within the body timeout; its memory grows as
+        // its bytes come and is charged to the budget shared by every connection.
+        let mut charge = nfs.sim.guards.budget.charge();
         let rec = tokio::select! {
-            r = rpc::read_record(&mut rd, rpc::MAX_RECORD) => r,
+            r = tokio::time::timeout(
+                limits.body_timeout,
+                rpc::read_record_within(&mut rd, rpc::MAX_RECORD, Some(&mut charge)),
+            ) => match r {
+                Ok(r) => r,
+                Err(_) => {
+                    gate.gate().timed_out(TimeoutKind::Body);
+                    info!(secs = limits.body_timeout.as_secs(), "an RPC record did not arrive in time; closing");
+                    break;
+                }
+            },
             _ = stop.changed() => break,
             _ = close.notified() => break,
         };
         let rec = match rec {
             Ok(Some(r)) => r,
             Ok(None) => break,
+            Err(RecordError::Budget) => {
+                warn!("the record budget is spent (--body-budget); closing the connection");
+                break;
+            }
             Err(RecordError::TooLarge(n)) => {
                 warn!(
                     bytes = n,
@@ -237,9 +311,12 @@ async fn connection(nfs: Arc<Nfs>, tcp: TcpStream, conn: Conn, mut stop: watch::
         let (nfs, tx, close) = (nfs.clone(), tx.clone(), close.clone());
         let span = tracing::Span::current();
         tokio::spawn(async move {
-            let out =
-                tokio::task::spawn_blocking(move || span.in_scope(|| dispatch(&nfs, &conn, &rec)))
-                    .await;
+            let out = tokio::task::spawn_blocking(move || {
+                let out = span.in_scope(|| dispatch(&nfs, &conn, &rec));
+                drop((rec, charge));
+                out
+            })
+            .await;
             match out {
                 Ok(Outcome::Reply(b)) => {
                     let _ = tx.send(b).await;

@@ -202,12 +202,28 @@ pub enum RecordError {
     Io(std::io::Error),
     /// Larger than [`MAX_RECORD`]: the connection is closed.
     TooLarge(usize),
+    /// The budget for bodies and records in flight across connections is spent.
+    Budget,
 }
+
+/// How far a record's buffer may run ahead of the bytes that have arrived: a marker claiming a
+/// megabyte costs this much until the data comes.
+pub const RECORD_CHUNK: usize = 64 << 10;
 
 /// Read one record (all its fragments). `Ok(None)` at a clean end of stream.
 pub async fn read_record<R: AsyncRead + Unpin>(
     r: &mut R,
     max: usize,
+) -> Result<Option<Vec<u8>>, RecordError> {
+    read_record_within(r, max, None).await
+}
+
+/// [`read_record`], its memory grown as the data arrives (never more than [`RECORD_CHUNK`]
+/// ahead of it) and charged to `charge` when given.
+pub async fn read_record_within<R: AsyncRead + Unpin>(
+    r: &mut R,
+    max: usize,
+    mut charge: Option<&mut crate::guard::Charge>,
 ) -> Result<Option<Vec<u8>>, RecordError> {
     let mut record: Vec<u8> = Vec::new();
     let mut first = true;
@@ -238,11 +254,19 @@ pub async fn read_record<R: AsyncRead + Unpin>(
         if total > max {
             return Err(RecordError::TooLarge(total));
         }
-        let start = record.len();
-        record.resize(total, 0);
-        r.read_exact(&mut record[start..])
-            .await
-            .map_err(RecordError::Io)?;
+        while record.len() < total {
+            let want = (total - record.len()).min(RECORD_CHUNK);
+            if let Some(c) = charge.as_deref_mut() {
+                if !c.grow(want) {
+                    return Err(RecordError::Budget);
+                }
+            }
+            let start = record.len();
+            record.resize(start + want, 0);
+            r.read_exact(&mut record[start..])
+                .await
+                .map_err(RecordError::Io)?;
+        }
         if last {
             return Ok(Some(record));
         }
@@ -314,5 +338,49 @@ mod tests {
         ));
         let mut r: &[u8] = &[];
         assert!(read_record(&mut r, 50).await.unwrap().is_none());
+    }
+
+    #[tokio::test]
+    async fn a_record_takes_memory_as_its_data_arrives() {
+        use tokio::io::AsyncWriteExt;
+        let budget = std::sync::Arc::new(crate::guard::Budget::default());
+        budget.set_limit(4 << 20);
+        let (mut client, mut server) = tokio::io::duplex(1 << 20);
+        // A marker claiming 1 MiB, then 10 bytes, then nothing.
+        client
+            .write_all(&(0x8000_0000u32 | (1 << 20)).to_be_bytes())
+            .await
+            .unwrap();
+        client.write_all(&[7u8; 10]).await.unwrap();
+        let b = budget.clone();
+        let reader = tokio::spawn(async move {
+            let mut charge = b.charge();
+            read_record_within(&mut server, MAX_RECORD, Some(&mut charge)).await
+        });
+        for _ in 0..100 {
+            tokio::task::yield_now().await;
+        }
+        assert!(!reader.is_finished());
+        assert_eq!(
+            budget.used(),
+            RECORD_CHUNK,
+            "charged one chunk, not the megabyte"
+        );
+        // The rest arrives: the record completes and its charge follows its size.
+        client.write_all(&vec![7u8; (1 << 20) - 10]).await.unwrap();
+        let rec = reader.await.unwrap().unwrap().unwrap();
+        assert_eq!(rec.len(), 1 << 20);
+        assert_eq!(budget.used(), 0, "the charge went with the reader");
+        // A budget too small for the record refuses it.
+        budget.set_limit(RECORD_CHUNK);
+        let mut data = Vec::new();
+        data.extend_from_slice(&(0x8000_0000u32 | (200 << 10)).to_be_bytes());
+        data.extend_from_slice(&vec![0u8; 200 << 10]);
+        let mut charge = budget.charge();
+        let mut r = &data[..];
+        assert!(matches!(
+            read_record_within(&mut r, MAX_RECORD, Some(&mut charge)).await,
+            Err(RecordError::Budget)
+        ));
     }
 }

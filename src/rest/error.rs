@@ -85,9 +85,11 @@ impl RestError {
     }
 
     pub fn body(&self) -> Value {
-        let mut e = json!({"message": self.message, "code": self.code.to_string()});
+        // A message never echoes control characters raw (a terminal would act on them).
+        let message = crate::model::text::shown(&self.message);
+        let mut e = json!({"message": message, "code": self.code.to_string()});
         if let Some(t) = &self.target {
-            e["target"] = json!(t);
+            e["target"] = json!(crate::model::text::shown(t));
         }
         json!({ "error": e })
     }

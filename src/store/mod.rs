@@ -574,6 +574,13 @@ fn decode_lines(
                 Err(_) => serde_json::from_slice(line),
             }
             .map_err(|e| (at, e))?;
+            // Text XML cannot carry (a hand edit, or a build that let it in) is refused, naming
+            // the record; the scan of the raw line is cheap, the record is looked at only then.
+            if crate::model::text::json_has_forbidden(line) {
+                if let Err(why) = r.check_text() {
+                    return Err((at, <serde_json::Error as serde::de::Error>::custom(why)));
+                }
+            }
             ascending = ascending && out.last().is_none_or(|p| p.key_ref() < r.key_ref());
             out.push(r);
             at += line.len() + 1;
@@ -721,9 +728,14 @@ fn read_journal(path: &Path) -> Result<Journal> {
                 check_version(path, &h.format, JOURNAL_FORMAT, h.version)?;
                 return Ok(None);
             }
-            serde_json::from_str(json)
-                .map(Some)
-                .map_err(|e| bad(format!("unreadable change: {e}")))
+            let batch: Batch =
+                serde_json::from_str(json).map_err(|e| bad(format!("unreadable change: {e}")))?;
+            if crate::model::text::json_has_forbidden(json.as_bytes()) {
+                for r in &batch.put {
+                    r.check_text().map_err(&bad)?;
+                }
+            }
+            Ok(Some(batch))
         })();
         match parsed {
             Ok(Some(batch)) => lines.push(JournalLine {
@@ -880,6 +892,26 @@ mod tests {
             let (line, _) = decode_lines(text.as_bytes(), threads).unwrap_err();
             assert_eq!(line, 29, "{threads} threads");
         }
+    }
+
+    #[test]
+    fn a_record_holding_control_characters_is_refused_naming_it() {
+        let c = cluster(10);
+        let mut all: Vec<String> = lines(&c).split('\n').map(str::to_string).collect();
+        let mut v: serde_json::Value = serde_json::from_str(&all[4]).unwrap();
+        v["value"]["comment"] = "a\u{1b}[0m".into();
+        let name = v["value"]["name"].as_str().unwrap().to_string();
+        all[4] = v.to_string();
+        let text = all.join("\n");
+        let (line, e) = decode_lines(text.as_bytes(), 2).unwrap_err();
+        assert_eq!(line, 4);
+        let e = e.to_string();
+        assert!(
+            e.contains(&format!("volume \"{name}\""))
+                && e.contains("\"comment\"")
+                && e.contains("U+001B"),
+            "{e}"
+        );
     }
 
     #[test]

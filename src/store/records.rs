@@ -61,6 +61,48 @@ impl Record {
         }
     }
 
+    /// The record in words, for messages (`volume "vol1" in Vserver "svm1"`).
+    pub fn describe(&self) -> String {
+        use crate::model::text::shown;
+        match self {
+            Record::Volume(v) => format!(
+                "volume \"{}\" in Vserver \"{}\"",
+                shown(&v.name),
+                shown(&v.svm)
+            ),
+            Record::ExportPolicy(p) => format!(
+                "export policy \"{}\" in Vserver \"{}\"",
+                shown(&p.name),
+                shown(&p.svm)
+            ),
+            Record::Qtree(q) => format!(
+                "qtree \"{}\" of volume \"{}\" in Vserver \"{}\"",
+                shown(&q.name),
+                shown(&q.volume),
+                shown(&q.svm)
+            ),
+            Record::Job(j) => format!("job {}", j.id),
+            Record::Recovery(e) => format!(
+                "recovery-queue entry \"{}\" in Vserver \"{}\"",
+                shown(&e.name),
+                shown(&e.svm)
+            ),
+        }
+    }
+
+    /// Refuse a saved record holding text XML cannot carry (see [`crate::model::text`]),
+    /// naming the record and the field.
+    pub fn check_text(&self) -> Result<(), String> {
+        match crate::model::text::first_forbidden(self) {
+            None => Ok(()),
+            Some((field, c)) => {
+                // The path starts at the record's envelope (`value.`).
+                let field = field.strip_prefix("value.").unwrap_or(&field);
+                Err(crate::model::text::record_error(&self.describe(), field, c).to_string())
+            }
+        }
+    }
+
     pub fn key(&self) -> RecordKey {
         match self {
             Record::Volume(v) => RecordKey::Volume(v.svm.clone(), v.name.clone()),

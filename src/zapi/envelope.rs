@@ -100,7 +100,7 @@ pub fn failed(ontapi: &str, err: &ZapiError) -> String {
     Element::new("results")
         .attr("status", "failed")
         .attr("errno", err.errno.to_string())
-        .attr("reason", err.reason.clone())
+        .attr("reason", crate::model::text::shown(&err.reason))
         .write_to(&mut s);
     s.push_str("</netapp>\n");
     s

@@ -192,7 +192,9 @@ impl Element {
 }
 
 fn special(b: u8) -> bool {
-    matches!(b, b'<' | b'>' | b'&' | b'"' | b'\'')
+    // Below 0x20: control characters XML cannot carry (tab and line ends are passed through by
+    // the slow path); 0xEF: the lead byte of U+FFFE / U+FFFF.
+    matches!(b, b'<' | b'>' | b'&' | b'"' | b'\'' | 0..=0x1f | 0xef)
 }
 
 /// Append `s` with XML's five special characters escaped. Most values have none, so the scan
@@ -211,6 +213,12 @@ fn push_escaped(out: &mut String, s: &str) {
             '&' => out.push_str("&amp;"),
             '"' => out.push_str("&quot;"),
             '\'' => out.push_str("&apos;"),
+            // The model refuses such text; anything else (an echoed name in an error) is shown
+            // escaped rather than written as bytes no XML reader accepts.
+            c if crate::model::text::forbidden(c) => {
+                use std::fmt::Write as _;
+                let _ = write!(out, "\\u{{{:x}}}", c as u32);
+            }
             c => out.push(c),
         }
     }
@@ -490,9 +498,21 @@ fn resolve_entity(name: &str) -> Option<char> {
                 Some(hex) => u32::from_str_radix(hex, 16).ok()?,
                 None => num.parse().ok()?,
             };
-            char::from_u32(code).filter(|c| *c != '\0')
+            char::from_u32(code).filter(|c| !crate::model::text::forbidden(*c))
         }
     }
+}
+
+/// The code of a numeric character reference naming a character XML cannot carry.
+fn forbidden_reference(name: &str) -> Option<u32> {
+    let num = name.strip_prefix('#')?;
+    let code = match num.strip_prefix('x') {
+        Some(hex) => u32::from_str_radix(hex, 16).ok()?,
+        None => num.parse().ok()?,
+    };
+    char::from_u32(code)
+        .is_some_and(crate::model::text::forbidden)
+        .then_some(code)
 }
 
 /// Parse a whole document and return its root element.
@@ -503,6 +523,15 @@ fn resolve_entity(name: &str) -> Option<char> {
 /// processing instructions, CDATA, the predefined and numeric entities) and refuses what is not
 /// well-formed, naming the byte offset.
 pub fn parse(doc: &str) -> Result<Element, ParseError> {
+    if let Some((at, c)) = doc
+        .char_indices()
+        .find(|(_, c)| crate::model::text::forbidden(*c))
+    {
+        return Err(ParseError(format!(
+            "XML is not well-formed at byte {at}: the character U+{:04X} is not allowed in XML",
+            c as u32
+        )));
+    }
     Reader {
         doc,
         b: doc.as_bytes(),
@@ -745,7 +774,7 @@ impl<'a> Reader<'a> {
     fn start_tag(&mut self) -> Result<(Element, &'a str, bool), ParseError> {
         let name = self.name()?;
         let mut el = Element::new(local(name).to_string());
-        let mut seen: Vec<&str> = Vec::new();
+        let mut seen = Seen::default();
         loop {
             let spaced = self.pos < self.b.len() && is_space(self.b[self.pos]);
             self.skip_space();
@@ -787,10 +816,9 @@ impl<'a> Reader<'a> {
                 return Err(self.err(format!("'<' in the value of attribute {key}")));
             }
             self.pos = from + len + 1;
-            if seen.contains(&key) {
+            if !seen.insert(key) {
                 return Err(self.err(format!("duplicate attribute {key}")));
             }
-            seen.push(key);
             if key == "xmlns" || key.starts_with("xmlns:") {
                 continue;
             }
@@ -799,6 +827,42 @@ impl<'a> Reader<'a> {
             decode(raw, &mut value, true).map_err(|e| self.err(e))?;
             el.attrs.push((key.to_string(), value));
         }
+    }
+}
+
+/// The attribute names of one start tag, to refuse a repeated one. A short list is searched
+/// (the usual tag has one to four attributes); past that a hash set keeps the check linear, so a
+/// tag of 200,000 attributes costs 200,000 look-ups, not 2 * 10^10 comparisons.
+#[derive(Default)]
+struct Seen<'a> {
+    few: Vec<&'a str>,
+    many: std::collections::HashSet<&'a str>,
+}
+
+const FEW_ATTRIBUTES: usize = 8;
+
+#[cfg(test)]
+thread_local! {
+    /// Name comparisons made by [`Seen`]: the work the duplicate check does, for tests.
+    static COMPARISONS: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
+}
+
+impl<'a> Seen<'a> {
+    /// False when `key` was seen already.
+    fn insert(&mut self, key: &'a str) -> bool {
+        #[cfg(test)]
+        COMPARISONS.with(|n| n.set(n.get() + self.few.len().min(FEW_ATTRIBUTES) as u64 + 1));
+        if self.many.is_empty() {
+            if self.few.contains(&key) {
+                return false;
+            }
+            self.few.push(key);
+            if self.few.len() > FEW_ATTRIBUTES {
+                self.many.extend(self.few.drain(..));
+            }
+            return true;
+        }
+        self.many.insert(key)
     }
 }
 
@@ -823,7 +887,12 @@ fn decode(raw: &str, out: &mut String, attribute: bool) -> Result<(), String> {
             b'&' => {
                 let end = rest.find(';').ok_or("an entity reference is not closed")?;
                 let name = &rest[..end];
-                let ch = resolve_entity(name).ok_or_else(|| format!("unknown entity &{name};"))?;
+                let ch = resolve_entity(name).ok_or_else(|| match forbidden_reference(name) {
+                    Some(code) => format!(
+                        "the character reference &{name}; names U+{code:04X}, which is not allowed in XML"
+                    ),
+                    None => format!("unknown entity &{name};"),
+                })?;
                 out.push(ch);
                 rest = &rest[end + 1..];
             }
@@ -1079,7 +1148,8 @@ mod tests {
                         if bad_names(&b)
                             || e.0.contains("invalid character in a name")
                             || e.0.contains("'<' in the value")
-                            || e.0.contains("separated by white space") =>
+                            || e.0.contains("separated by white space")
+                            || e.0.contains("is not allowed in XML") =>
                     {
                         both_err += 1
                     }
@@ -1091,6 +1161,60 @@ mod tests {
             both_ok > 100 && both_err > 100,
             "{both_ok} accepted, {both_err} refused"
         );
+    }
+
+    #[test]
+    fn duplicate_attribute_check_is_linear() {
+        let work = |n: usize| {
+            let attrs: String = (0..n).map(|i| format!(" a{i}=\"{i}\"")).collect();
+            let doc = format!("<netapp{attrs}/>");
+            COMPARISONS.with(|c| c.set(0));
+            let root = parse(&doc).unwrap();
+            assert_eq!(root.attrs.len(), n);
+            COMPARISONS.with(|c| c.get())
+        };
+        let (small, large) = (work(1_000), work(100_000));
+        // Quadratic would be 10,000 times the work; linear is 100 times.
+        assert!(large <= small * 110, "{small} -> {large}");
+        let dup = format!(
+            "<netapp{} a7=\"x\"/>",
+            (0..100)
+                .map(|i| format!(" a{i}=\"{i}\""))
+                .collect::<String>()
+        );
+        assert!(parse(&dup)
+            .unwrap_err()
+            .0
+            .contains("duplicate attribute a7"));
+        assert!(parse("<n a='1' b='2' a='3'/>").is_err());
+    }
+
+    #[test]
+    fn characters_xml_cannot_carry_are_refused_and_never_written() {
+        for doc in [
+            "<a>x\u{1}y</a>",
+            "<a b='\u{1b}'/>",
+            "<a>\u{0}</a>",
+            "<a>&#1;</a>",
+            "<a>&#x1B;</a>",
+            "<a>&#xFFFE;</a>",
+            "<a>\u{ffff}</a>",
+            "<!--\u{2}--><a/>",
+        ] {
+            let e = parse(doc).unwrap_err();
+            assert!(e.0.contains("not"), "{doc:?}: {e:?}");
+        }
+        assert_eq!(parse("<a>&#9;&#xA;</a>").unwrap().text, "\t\n");
+        let el = Element::new("r")
+            .attr("reason", "volume \"a\u{2}b\" does not exist")
+            .with_leaf("v", "x\u{0}\u{1b}[0m\u{fffe}\ty");
+        let xml = el.to_xml();
+        assert!(!xml.chars().any(crate::model::text::forbidden), "{xml:?}");
+        assert!(xml.contains("a\\u{2}b"), "{xml}");
+        assert!(xml.contains("x\\u{0}\\u{1b}[0m\\u{fffe}\ty"), "{xml}");
+        let mut out = String::new();
+        XmlWriter::new(&mut out, None).leaf("c", Value::Str("\u{1}"));
+        assert_eq!(out, "<c>\\u{1}</c>");
     }
 
     #[test]
