@@ -102,9 +102,27 @@ impl Sim {
             .collect();
         self.mark_dirty(&copied);
         for a in &actions {
+            // What a removed qtree held goes back to its volume.
+            let refund = match a {
+                crate::model::DataAction::RemoveQtree {
+                    volume,
+                    svm,
+                    volume_name,
+                    name,
+                } => Some((svm, volume_name, self.data.tree_usage(volume, name, None))),
+                _ => None,
+            };
             if let Err(e) = self.data.apply(a) {
                 // The model change is saved; the next start reconciles the directories.
                 error!(action = ?a, error = %format!("{e:#}"), "volume data could not follow a model change");
+            } else if let Some((svm, volume, (bytes, files))) = refund {
+                let (b, f) = (
+                    bytes.min(i64::MAX as u64) as i64,
+                    files.min(i64::MAX as u64) as i64,
+                );
+                if let Err(e) = self.charge_data(svm, volume, -b, -f) {
+                    warn!(error = %e, "the space of a deleted qtree could not be given back");
+                }
             }
         }
         drop(order);
@@ -249,6 +267,33 @@ impl Sim {
                 .compact(&c)?;
         }
         Ok(())
+    }
+
+    /// End a job the model has queued after `after_ms` (it runs from half-way), in the
+    /// background as ONTAP's jobs run: `finish` makes the job's change and ends it.
+    pub fn finish_later(sim: &Arc<Sim>, job: u64, after_ms: u64, finish: fn(&mut Cluster, u64)) {
+        let sim = sim.clone();
+        let half = std::time::Duration::from_millis(after_ms / 2);
+        std::thread::spawn(move || {
+            std::thread::sleep(half);
+            let _ = sim.mutate(|c| {
+                c.start_job(job);
+                Ok::<_, ModelError>(())
+            });
+            std::thread::sleep(half);
+            let _ = sim.mutate(|c| {
+                finish(c, job);
+                Ok::<_, ModelError>(())
+            });
+        });
+    }
+
+    /// Bytes and entries under `tree` of a volume's active file system (the whole volume when
+    /// ""), counting only what `owner` owns when given (`(true, uid)` or `(false, gid)`).
+    pub fn tree_usage(&self, volume: &Uuid, tree: &str, owner: Option<(bool, u32)>) -> (u64, u64) {
+        let l = self.data.lock(volume);
+        let _r = l.read().unwrap_or_else(|e| e.into_inner());
+        self.data.tree_usage(volume, tree, owner)
     }
 
     /// The directory holding a volume's active file system.

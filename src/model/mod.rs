@@ -12,6 +12,7 @@ pub mod lif;
 pub mod nfs_access;
 pub mod node;
 pub mod qtree;
+pub mod quota;
 pub mod snapshot;
 pub mod svm;
 pub mod table;
@@ -31,6 +32,7 @@ pub use job::{Job, JobState};
 pub use lif::{Lif, OperStatus};
 pub use node::Node;
 pub use qtree::{Qtree, QtreeChange};
+pub use quota::{QuotaRule, QuotaState, QuotaStatus, QuotaType};
 pub use svm::{Svm, SvmState};
 pub use user::{Role, Scope, User};
 pub use volume::{
@@ -65,6 +67,25 @@ pub enum DataAction {
     RestoreSnapshot {
         volume: Uuid,
         snapshot: Uuid,
+    },
+    /// A qtree is a directory at the volume's root.
+    CreateQtree {
+        volume: Uuid,
+        name: String,
+        mode: u32,
+    },
+    RenameQtree {
+        volume: Uuid,
+        from: String,
+        to: String,
+    },
+    /// The qtree's directory and everything in it go; what it held is given back to the volume
+    /// (named by `svm` and `volume_name`).
+    RemoveQtree {
+        volume: Uuid,
+        svm: String,
+        volume_name: String,
+        name: String,
     },
 }
 
@@ -104,6 +125,9 @@ pub enum ModelError {
     /// The simulator itself failed (e.g. the state could not be written); nothing was changed.
     #[error("{0}")]
     Internal(String),
+    /// Quotas cannot be turned on or resized: the volume has no quota rules.
+    #[error("{0}")]
+    QuotaNoRules(String),
 }
 
 /// The ONTAP release the cluster reports.
@@ -162,6 +186,8 @@ pub struct Cluster {
     pub export_policies: Table<(String, String), ExportPolicy>,
     /// Keyed by (SVM, volume, qtree name).
     pub qtrees: Table<(String, String, String), Qtree>,
+    /// Keyed by (SVM, volume, type, target, qtree).
+    pub quota_rules: Table<quota::RuleKey, QuotaRule>,
     /// (SVM, junction path) -> the volume mounted there: an index over `volumes`, kept by the
     /// operations that mount, unmount, rename or remove volumes (and checked by the invariants).
     pub junctions: Table<(String, String), String>,
@@ -181,6 +207,12 @@ pub struct Counters {
     pub next_dsid: u64,
     pub next_job_id: u64,
     pub next_policy_id: u64,
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub next_quota_rule: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 /// What an operation in progress may need to restore besides its tables.
@@ -351,6 +383,7 @@ impl Cluster {
             volumes: Table::default(),
             export_policies: Table::default(),
             qtrees: Table::default(),
+            quota_rules: Table::default(),
             junctions: Table::default(),
             jobs: Table::default(),
             recovery_queue: Table::default(),
@@ -359,6 +392,7 @@ impl Cluster {
                 next_dsid: 1000,
                 next_job_id: 0,
                 next_policy_id: 0,
+                next_quota_rule: 0,
             },
             data_actions: Vec::new(),
             seed,
@@ -421,6 +455,7 @@ impl Cluster {
         self.volumes.rollback();
         self.export_policies.rollback();
         self.qtrees.rollback();
+        self.quota_rules.rollback();
         self.junctions.rollback();
         self.jobs.rollback();
         self.recovery_queue.rollback();
@@ -434,6 +469,7 @@ impl Cluster {
         self.volumes.commit();
         self.export_policies.commit();
         self.qtrees.commit();
+        self.quota_rules.commit();
         self.junctions.commit();
         self.jobs.commit();
         self.recovery_queue.commit();
@@ -622,6 +658,7 @@ impl Cluster {
             self.volume(&q.svm, &q.volume)
                 .map_err(|e| format!("qtree {}: {e}", q.name))?;
         }
+        self.check_quota_invariants()?;
         Ok(())
     }
 

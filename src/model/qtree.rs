@@ -92,6 +92,14 @@ impl Cluster {
             .unwrap_or(0)
             + 1;
         let mode = change.mode.unwrap_or(v.unix_permissions);
+        let uuid = v.uuid;
+        // The qtree's directory is one of the volume's files.
+        self.charge_data(svm, volume, 0, 1)?;
+        self.data_actions.push(super::DataAction::CreateQtree {
+            volume: uuid,
+            name: name.to_string(),
+            mode,
+        });
         self.qtrees.insert(
             key,
             Qtree {
@@ -109,12 +117,20 @@ impl Cluster {
     }
 
     /// `qtree-delete`.
+    /// Its data and its quota rules go with it.
     pub fn delete_qtree(&mut self, svm: &str, volume: &str, name: &str) -> Result<(), ModelError> {
-        self.volume(svm, volume)?;
+        let uuid = self.volume(svm, volume)?.uuid;
         self.qtrees
             .remove(&(svm.to_string(), volume.to_string(), name.to_string()))
-            .map(|_| ())
-            .ok_or_else(|| qtree_not_found(volume, name))
+            .ok_or_else(|| qtree_not_found(volume, name))?;
+        self.quota_qtree_changed(svm, volume, name, None);
+        self.data_actions.push(super::DataAction::RemoveQtree {
+            volume: uuid,
+            svm: svm.to_string(),
+            volume_name: volume.to_string(),
+            name: name.to_string(),
+        });
+        Ok(())
     }
 
     /// `qtree-rename`.
@@ -126,7 +142,7 @@ impl Cluster {
         new_name: &str,
     ) -> Result<(), ModelError> {
         check_qtree_name(new_name)?;
-        self.volume(svm, volume)?;
+        let uuid = self.volume(svm, volume)?.uuid;
         let new_key = (svm.to_string(), volume.to_string(), new_name.to_string());
         if name != new_name && self.qtrees.contains_key(&new_key) {
             return Err(ModelError::Duplicate {
@@ -140,6 +156,14 @@ impl Cluster {
             .ok_or_else(|| qtree_not_found(volume, name))?;
         q.name = new_name.to_string();
         self.qtrees.insert(new_key, q);
+        if name != new_name {
+            self.quota_qtree_changed(svm, volume, name, Some(new_name));
+            self.data_actions.push(super::DataAction::RenameQtree {
+                volume: uuid,
+                from: name.to_string(),
+                to: new_name.to_string(),
+            });
+        }
         Ok(())
     }
 

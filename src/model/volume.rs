@@ -139,6 +139,9 @@ pub struct Volume {
     /// Data set id, unique in the cluster; names recovery-queue entries.
     pub dsid: u64,
     pub snapshots: BTreeMap<String, Snapshot>,
+    /// Quotas on this volume (off unless turned on; see `model::quota`).
+    #[serde(default, skip_serializing_if = "super::QuotaState::is_off")]
+    pub quota: super::QuotaState,
 }
 
 impl Volume {
@@ -672,6 +675,7 @@ impl Cluster {
             dr_protection: dr_protection.clone(),
             dsid,
             snapshots: BTreeMap::new(),
+            quota: Default::default(),
         };
         if let Some(a) = self.aggregates.get_mut(&spec.aggregate) {
             a.used += vol.footprint();
@@ -952,6 +956,7 @@ impl Cluster {
             self.qtrees
                 .insert((q.svm.clone(), q.volume.clone(), q.name.clone()), q);
         }
+        self.rename_quota_volume(svm, name, new_name);
         Ok(())
     }
 
@@ -1016,6 +1021,7 @@ impl Cluster {
         for k in qtrees {
             self.qtrees.remove(&k);
         }
+        self.drop_quota_volume(svm, name);
         let entry = RecoveryEntry {
             name: format!("{}_{}", v.name, v.dsid),
             svm: svm.to_string(),
@@ -1109,6 +1115,7 @@ impl Cluster {
             dsid,
             is_svm_root: false,
             snapshots: BTreeMap::new(),
+            quota: Default::default(),
             ..p
         };
         if let Some(a) = self.aggregates.get_mut(&v.aggregate) {
@@ -1223,6 +1230,7 @@ impl Cluster {
             dr_protection: default_dr_protection(),
             dsid,
             snapshots: BTreeMap::new(),
+            quota: Default::default(),
         };
         if let Some(a) = self.aggregates.get_mut(aggregate) {
             a.used += v.footprint();

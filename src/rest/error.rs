@@ -111,7 +111,7 @@ impl From<ModelError> for RestError {
             ModelError::NoSpace(_) | ModelError::Offline(_) | ModelError::NotMounted(_) => {
                 (400, GENERIC)
             }
-            ModelError::NotClone(_) => (400, GENERIC),
+            ModelError::NotClone(_) | ModelError::QuotaNoRules(_) => (400, GENERIC),
             ModelError::Internal(_) => (500, INTERNAL),
         };
         RestError::new(status, code, e.to_string())
