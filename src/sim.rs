@@ -296,6 +296,26 @@ impl Sim {
         self.data.tree_usage(volume, tree, owner)
     }
 
+    /// The quota report of `svm` (all SVMs when None), each row with its usage measured from
+    /// the data: a tree row counts what is under its qtree; a user or group row what its uid or
+    /// gid owns (in its qtree, or the whole volume). Measured after the model lock is released.
+    pub fn quota_report(&self, svm: Option<&str>) -> Vec<crate::model::quota::Measured> {
+        use crate::model::quota::{target_id, Measured};
+        use crate::model::QuotaType;
+        let rows = self.read().quota_report(svm);
+        rows.into_iter()
+            .map(|row| {
+                let owner = match row.quota_type {
+                    QuotaType::Tree => None,
+                    QuotaType::User => Some((true, target_id(&row.target).unwrap_or(u32::MAX))),
+                    QuotaType::Group => Some((false, target_id(&row.target).unwrap_or(u32::MAX))),
+                };
+                let (bytes, files) = self.tree_usage(&row.volume_uuid, &row.tree, owner);
+                Measured { row, bytes, files }
+            })
+            .collect()
+    }
+
     /// The directory holding a volume's active file system.
     pub fn volume_data_dir(&self, volume: &Uuid) -> Option<PathBuf> {
         let d = self.data.volume_dir(volume);

@@ -182,6 +182,14 @@ pub struct ReportRow {
     pub rule: Uuid,
 }
 
+/// A report row with its usage, measured from the data by the simulator (`Sim::quota_report`).
+#[derive(Debug, Clone)]
+pub struct Measured {
+    pub row: ReportRow,
+    pub bytes: u64,
+    pub files: u64,
+}
+
 fn no_rule(svm: &str, id: &RuleId) -> ModelError {
     ModelError::NotFound {
         kind: "Quota rule",

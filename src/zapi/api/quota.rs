@@ -4,7 +4,7 @@
 //! rules and the state machine; usage is measured from the volume's data.
 
 use super::{boolean, need, opt, req, text, Access, Api, Ctx, Exposure, Input, Kind, ITER_INPUTS};
-use crate::model::quota::{Limits, LimitsChange, ReportRow, RuleId};
+use crate::model::quota::{Limits, LimitsChange, Measured, ReportRow, RuleId};
 use crate::model::{Cluster, QuotaRule, QuotaType};
 use crate::sim::Sim;
 use crate::zapi::errno::ZapiError;
@@ -395,36 +395,6 @@ fn status(ctx: &Ctx, el: &Element) -> Result<Vec<Element>, ZapiError> {
     Ok(out)
 }
 
-/// A report row with its usage measured from the data.
-pub struct Measured {
-    pub row: ReportRow,
-    pub bytes: u64,
-    pub files: u64,
-}
-
-/// The report rows of `svm` (all when None) with their usage: a tree row counts what is under
-/// its qtree; a user or group row what its uid or gid owns (in its qtree, or the whole volume).
-pub fn measured_report(sim: &Sim, svm: Option<&str>) -> Vec<Measured> {
-    let rows = sim.read().quota_report(svm);
-    rows.into_iter()
-        .map(|row| {
-            let owner = match row.quota_type {
-                QuotaType::Tree => None,
-                QuotaType::User => Some((
-                    true,
-                    crate::model::quota::target_id(&row.target).unwrap_or(u32::MAX),
-                )),
-                QuotaType::Group => Some((
-                    false,
-                    crate::model::quota::target_id(&row.target).unwrap_or(u32::MAX),
-                )),
-            };
-            let (bytes, files) = sim.tree_usage(&row.volume_uuid, &row.tree, owner);
-            Measured { row, bytes, files }
-        })
-        .collect()
-}
-
 fn pct(used: u64, limit: Option<u64>) -> String {
     match limit {
         Some(l) if l > 0 => (used.saturating_mul(100) / l).to_string(),
@@ -506,7 +476,9 @@ fn report_iter(ctx: &Ctx, el: &Element) -> Result<Vec<Element>, ZapiError> {
             Some((v, q))
         }
     };
-    let mut rows: Vec<(Vec<String>, Measured)> = measured_report(ctx.sim, ctx.svm.as_deref())
+    let mut rows: Vec<(Vec<String>, Measured)> = ctx
+        .sim
+        .quota_report(ctx.svm.as_deref())
         .into_iter()
         .filter(|m| match &path {
             None => true,
