@@ -244,6 +244,33 @@ impl Sim {
         out
     }
 
+    /// [`Sim::charge_data`] inside a qtree: its tree quota's hard limits in force refuse growth
+    /// past them with `QuotaExceeded`.
+    pub fn charge_tree(
+        &self,
+        svm: &str,
+        volume: &str,
+        qtree: &str,
+        bytes: i64,
+        files: i64,
+    ) -> Result<(), ModelError> {
+        let mut c = self.write();
+        let out = self
+            .apply(
+                &mut c,
+                |c| c.charge_tree(svm, volume, qtree, bytes, files),
+                false,
+            )
+            .map(|(v, _)| v);
+        c.commit();
+        if out.is_ok() && (bytes != 0 || files != 0) {
+            if let Some(v) = c.volumes.get(&(svm.to_string(), volume.to_string())) {
+                self.mark_dirty(&[v.uuid]);
+            }
+        }
+        out
+    }
+
     /// See [`Store::mark_dirty`]. A failure is logged: the worst outcome is a usage figure that
     /// is off after a crash, until the volume is written again.
     fn mark_dirty(&self, volumes: &[Uuid]) {
@@ -353,6 +380,20 @@ impl Sim {
             if let Some(v) = c.volumes.get_mut(&k) {
                 v.data_used = bytes;
                 v.files_used = v.files_used.max(files);
+            }
+            // And each of its qtrees.
+            let qtrees: Vec<(String, String, String)> = c
+                .qtrees
+                .range((k.0.clone(), k.1.clone(), String::new())..)
+                .take_while(|((s, v, _), _)| *s == k.0 && *v == k.1)
+                .map(|(qk, _)| qk.clone())
+                .collect();
+            for qk in qtrees {
+                let (bytes, files) = self.data.tree_usage(&uuid, &qk.2, None);
+                if let Some(q) = c.qtrees.get_mut(&qk) {
+                    q.data_used = bytes;
+                    q.files_used = files;
+                }
             }
         }
         c.commit();

@@ -128,6 +128,9 @@ pub enum ModelError {
     /// Quotas cannot be turned on or resized: the volume has no quota rules.
     #[error("{0}")]
     QuotaNoRules(String),
+    /// A write would take a qtree past a hard limit of its tree quota.
+    #[error("{0}")]
+    QuotaExceeded(String),
 }
 
 /// The ONTAP release the cluster reports.

@@ -15,6 +15,16 @@ pub struct Qtree {
     /// None: inherits the volume's policy.
     pub export_policy: Option<String>,
     pub oplocks: bool,
+    /// Bytes and files under the qtree (its directory included), charged by NFS as the
+    /// volume's are; measured again from the data after an unclean stop.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub data_used: u64,
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub files_used: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 #[derive(Debug, Clone, Default)]
@@ -111,6 +121,8 @@ impl Cluster {
                 mode,
                 export_policy: change.export_policy,
                 oplocks: change.oplocks.unwrap_or(true),
+                data_used: 0,
+                files_used: 1,
             },
         );
         Ok(())
@@ -163,6 +175,48 @@ impl Cluster {
                 from: name.to_string(),
                 to: new_name.to_string(),
             });
+        }
+        Ok(())
+    }
+
+    /// Bytes and files written or freed through NFS inside qtree `name`: a tree quota's hard
+    /// limits in force refuse growth past them (`QuotaExceeded`); then the volume is charged.
+    pub fn charge_tree(
+        &mut self,
+        svm: &str,
+        volume: &str,
+        name: &str,
+        bytes: i64,
+        files: i64,
+    ) -> Result<(), ModelError> {
+        let key = (svm.to_string(), volume.to_string(), name.to_string());
+        let q = self
+            .qtrees
+            .get(&key)
+            .ok_or_else(|| qtree_not_found(volume, name))?;
+        let data = q.data_used.checked_add_signed(bytes).unwrap_or(0);
+        let count = q.files_used.checked_add_signed(files).unwrap_or(0);
+        if let Some(l) = self.tree_limits(svm, volume, name) {
+            if let Some(kib) = l.disk.filter(|_| bytes > 0) {
+                if data > kib.saturating_mul(1024) {
+                    return Err(ModelError::QuotaExceeded(format!(
+                        "Disk quota of qtree \"{name}\" in volume \"{volume}\" exceeded: {data} of {} bytes",
+                        kib.saturating_mul(1024)
+                    )));
+                }
+            }
+            if let Some(max) = l.files.filter(|_| files > 0) {
+                if count > max {
+                    return Err(ModelError::QuotaExceeded(format!(
+                        "File quota of qtree \"{name}\" in volume \"{volume}\" exceeded: {count} of {max} files"
+                    )));
+                }
+            }
+        }
+        self.charge_data(svm, volume, bytes, files)?;
+        if let Some(q) = self.qtrees.get_mut(&key) {
+            q.data_used = data;
+            q.files_used = count;
         }
         Ok(())
     }

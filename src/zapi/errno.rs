@@ -56,7 +56,10 @@ impl From<ModelError> for ZapiError {
             ModelError::Duplicate { .. } => EDUPLICATEENTRY,
             ModelError::InvalidInput(_) => EINVALIDINPUTERROR,
             ModelError::NotAuthorized(_) => EAPIPRIVILEGE,
-            ModelError::Busy(_) | ModelError::Conflict(_) | ModelError::NoSpace(_) => EAPIERROR,
+            ModelError::Busy(_)
+            | ModelError::Conflict(_)
+            | ModelError::NoSpace(_)
+            | ModelError::QuotaExceeded(_) => EAPIERROR,
             ModelError::SnapshotBusy(_) => ESNAPSHOTBUSY,
             ModelError::Offline(_) => EVOLUMEOFFLINE,
             ModelError::NotMounted(_) => EVOL_NOT_MOUNTED,
