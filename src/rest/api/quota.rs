@@ -318,17 +318,31 @@ fn create(ctx: &Ctx, call: &mut Call) -> Result<Reply, RestError> {
         resize_if_on(c, &s, &v)
     });
     let (op, done) = observed(op);
-    let reply = job::start(ctx, call, &svm, op)?;
+    let mut reply = job::start(ctx, call, &svm, op)?;
     let c = ctx.sim.read();
-    let made = c
-        .quota_rules_of(&svm, &volume)
-        .find(|r| {
-            applied(&done)
-                && r.quota_type == id.quota_type
-                && r.target == id.target
-                && r.qtree == id.qtree
-        })
-        .map(|r| format!("/api/storage/quota/rules/{}", r.uuid));
+    let made = c.quota_rules_of(&svm, &volume).find(|r| {
+        applied(&done)
+            && r.quota_type == id.quota_type
+            && r.target == id.target
+            && r.qtree == id.qtree
+    });
+    // `return_records=true`: the rule as far as it is known (Ansible reads `volume.uuid`).
+    if call.query.wants_records() {
+        let rec = match made {
+            Some(r) => rule_record(&c, r),
+            None => {
+                let vuuid = c
+                    .volumes
+                    .get(&(svm.clone(), volume.clone()))
+                    .map(|v| v.uuid.to_string());
+                json!({"svm": svm_ref(&c, &svm), "volume": {"name": volume, "uuid": vuuid},
+                       "type": id.quota_type.as_str()})
+            }
+        };
+        reply.body["num_records"] = json!(1);
+        reply.body["records"] = json!([rec]);
+    }
+    let made = made.map(|r| format!("/api/storage/quota/rules/{}", r.uuid));
     Ok(reply.location(made.unwrap_or_else(|| {
         location_query(
             "/api/storage/quota/rules",
