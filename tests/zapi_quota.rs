@@ -406,6 +406,10 @@ async fn refusals_use_ontap_errnos_and_change_nothing() {
         "already on",
     )
     .await;
+    // The one quota policy.
+    let p = z.list("quota-policy-get-iter", "").await;
+    assert_eq!(field(&p, "policy-name"), ["default"]);
+    assert_eq!(field(&p, "vserver"), ["svm1"]);
     // The quota APIs act on a volume of an SVM: unknown in cluster context.
     let body = z
         .cluster("<quota-status><volume>fv</volume></quota-status>")
@@ -655,4 +659,32 @@ async fn list_pages_with_tags() {
             "*"
         ]
     );
+}
+
+#[tokio::test]
+async fn a_clone_has_its_parents_qtrees_with_their_data() {
+    let mut z = Z::start(Some(CONFIG)).await;
+    flexvol(&mut z, "fv").await;
+    z.ok("<qtree-create><qtree>q1</qtree><volume>fv</volume><mode>0750</mode></qtree-create>")
+        .await;
+    let uuid = volume_uuid(&mut z, "fv").await;
+    std::fs::write(data_dir(&z.sim, &uuid).join("q1/f"), b"in q1").unwrap();
+    z.ok("<volume-clone-create><parent-volume>fv</parent-volume><volume>fvc</volume><space-reserve>none</space-reserve></volume-clone-create>")
+        .await;
+    let q = z
+        .list(
+            "qtree-list-iter",
+            "<qtree-info><volume>fvc</volume><qtree>q1</qtree></qtree-info>",
+        )
+        .await;
+    assert_eq!(q.len(), 1);
+    assert_eq!(txt(&q[0], "mode"), "0750");
+    let cuuid = volume_uuid(&mut z, "fvc").await;
+    assert_eq!(
+        std::fs::read(data_dir(&z.sim, &cuuid).join("q1/f")).unwrap(),
+        b"in q1"
+    );
+    // Its quotas start off, without rules.
+    assert_eq!(status(&mut z, "fvc").await, "off");
+    assert!(tree_rules(&mut z, "fvc").await.is_empty());
 }

@@ -1136,6 +1136,19 @@ impl Cluster {
                 .insert((svm.to_string(), j.clone()), clone.to_string());
         }
         self.volumes.insert((svm.to_string(), clone.to_string()), v);
+        // The clone's data holds the parent's qtree directories: it has the same qtrees (its
+        // quotas start off, with no rules, as a new volume's).
+        let qtrees: Vec<Qtree> = self
+            .qtrees
+            .range((svm.to_string(), parent.to_string(), String::new())..)
+            .take_while(|((s, vol, _), _)| s == svm && vol == parent)
+            .map(|(_, q)| q.clone())
+            .collect();
+        for mut q in qtrees {
+            q.volume = clone.to_string();
+            self.qtrees
+                .insert((svm.to_string(), clone.to_string(), q.name.clone()), q);
+        }
         Ok(())
     }
 

@@ -117,6 +117,13 @@ pub static APIS: &[Api] = &[
         handler: status,
     },
     Api {
+        name: "quota-policy-get-iter",
+        access: Access::Read,
+        exposure: Exposure::Both,
+        inputs: ITER_INPUTS,
+        handler: policy_get_iter,
+    },
+    Api {
         name: "quota-report-iter",
         access: Access::Read,
         exposure: Exposure::Both,
@@ -152,6 +159,27 @@ fn rule_id(el: &Element) -> Result<RuleId, ZapiError> {
         qtree: need(el, "qtree").to_string(),
         policy: text(el, "policy").map(str::to_string),
     })
+}
+
+/// Every SVM has one quota policy, `default`, which its rules belong to (Ansible's
+/// na_ontap_quotas lists the policies when a rule query fails).
+fn policy_get_iter(ctx: &Ctx, el: &Element) -> Result<Vec<Element>, ZapiError> {
+    let req = IterRequest::parse(el, "quota-policy-info")?;
+    let c = ctx.sim.read();
+    let svms: Vec<String> = match ctx.svm.as_deref() {
+        Some(s) => vec![s.to_string()],
+        None => c.svms.keys().cloned().collect(),
+    };
+    Ok(req.page_tree(
+        &el.name,
+        svms,
+        |s| vec![s.clone(), crate::model::quota::DEFAULT_POLICY.to_string()],
+        |s| {
+            Element::new("quota-policy-info")
+                .with_leaf("policy-name", crate::model::quota::DEFAULT_POLICY)
+                .with_leaf("vserver", s)
+        },
+    ))
 }
 
 /// A limit input: `-` is unlimited; otherwise KiB (a bare number) or a number with a unit
