@@ -15,6 +15,10 @@ pub struct Qtree {
     /// None: inherits the volume's policy.
     pub export_policy: Option<String>,
     pub oplocks: bool,
+    /// The QoS policy group of the qtree (Trident's economy driver sets one when its backend
+    /// has a QoS policy).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub qos_policy_group: Option<String>,
     /// Bytes and files under the qtree (its directory included), charged by NFS as the
     /// volume's are; measured again from the data after an unclean stop.
     #[serde(default, skip_serializing_if = "is_zero")]
@@ -33,6 +37,8 @@ pub struct QtreeChange {
     pub mode: Option<u32>,
     pub export_policy: Option<String>,
     pub oplocks: Option<bool>,
+    /// Some(""): none.
+    pub qos_policy_group: Option<String>,
 }
 
 pub fn check_qtree_name(name: &str) -> Result<(), ModelError> {
@@ -93,6 +99,9 @@ impl Cluster {
         if let Some(p) = &change.export_policy {
             self.export_policy(svm, p)?;
         }
+        if let Some(g) = change.qos_policy_group.as_deref().filter(|g| !g.is_empty()) {
+            self.check_qos_policy_group(g)?;
+        }
         let id = self
             .qtrees
             .values()
@@ -121,6 +130,7 @@ impl Cluster {
                 mode,
                 export_policy: change.export_policy,
                 oplocks: change.oplocks.unwrap_or(true),
+                qos_policy_group: change.qos_policy_group.filter(|g| !g.is_empty()),
                 data_used: 0,
                 files_used: 1,
             },
@@ -235,6 +245,9 @@ impl Cluster {
         if let Some(p) = c.export_policy.as_deref().filter(|p| !p.is_empty()) {
             self.export_policy(svm, p)?;
         }
+        if let Some(g) = c.qos_policy_group.as_deref().filter(|g| !g.is_empty()) {
+            self.check_qos_policy_group(g)?;
+        }
         let q = self
             .qtrees
             .get_mut(&(svm.to_string(), volume.to_string(), name.to_string()))
@@ -250,6 +263,9 @@ impl Cluster {
         }
         if let Some(o) = c.oplocks {
             q.oplocks = o;
+        }
+        if let Some(g) = c.qos_policy_group {
+            q.qos_policy_group = Some(g).filter(|g| !g.is_empty());
         }
         Ok(())
     }
