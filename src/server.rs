@@ -199,7 +199,7 @@ pub async fn serve(opts: ServeOptions) -> Result<()> {
                 })?,
                 None => 0,
             };
-            let added = added + cluster.fail_interrupted_jobs();
+            let added = added + cluster.settle_quotas() + cluster.fail_interrupted_jobs();
             cluster.commit();
             let data = DataDirs::at(store.volumes_dir())?;
             data.reconcile(&cluster, first_start)?;

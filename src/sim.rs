@@ -105,9 +105,27 @@ impl Sim {
             .collect();
         self.mark_dirty(&copied);
         for a in &actions {
+            // What a removed qtree held goes back to its volume.
+            let refund = match a {
+                crate::model::DataAction::RemoveQtree {
+                    volume,
+                    svm,
+                    volume_name,
+                    name,
+                } => Some((svm, volume_name, self.data.tree_usage(volume, name, None))),
+                _ => None,
+            };
             if let Err(e) = self.data.apply(a) {
                 // The model change is saved; the next start reconciles the directories.
                 error!(action = ?a, error = %format!("{e:#}"), "volume data could not follow a model change");
+            } else if let Some((svm, volume, (bytes, files))) = refund {
+                let (b, f) = (
+                    bytes.min(i64::MAX as u64) as i64,
+                    files.min(i64::MAX as u64) as i64,
+                );
+                if let Err(e) = self.charge_data(svm, volume, -b, -f) {
+                    warn!(error = %e, "the space of a deleted qtree could not be given back");
+                }
             }
         }
         drop(order);
@@ -235,6 +253,33 @@ impl Sim {
         out
     }
 
+    /// [`Sim::charge_data`] inside a qtree: its tree quota's hard limits in force refuse growth
+    /// past them with `QuotaExceeded`.
+    pub fn charge_tree(
+        &self,
+        svm: &str,
+        volume: &str,
+        qtree: &str,
+        bytes: i64,
+        files: i64,
+    ) -> Result<(), ModelError> {
+        let mut c = self.write();
+        let out = self
+            .apply(
+                &mut c,
+                |c| c.charge_tree(svm, volume, qtree, bytes, files),
+                false,
+            )
+            .map(|(v, _)| v);
+        c.commit();
+        if out.is_ok() && (bytes != 0 || files != 0) {
+            if let Some(v) = c.volumes.get(&(svm.to_string(), volume.to_string())) {
+                self.mark_dirty(&[v.uuid]);
+            }
+        }
+        out
+    }
+
     /// See [`Store::mark_dirty`]. A failure is logged: the worst outcome is a usage figure that
     /// is off after a crash, until the volume is written again.
     fn mark_dirty(&self, volumes: &[Uuid]) {
@@ -258,6 +303,53 @@ impl Sim {
                 .compact(&c)?;
         }
         Ok(())
+    }
+
+    /// End a job the model has queued after `after_ms` (it runs from half-way), in the
+    /// background as ONTAP's jobs run: `finish` makes the job's change and ends it.
+    pub fn finish_later(sim: &Arc<Sim>, job: u64, after_ms: u64, finish: fn(&mut Cluster, u64)) {
+        let sim = sim.clone();
+        let half = std::time::Duration::from_millis(after_ms / 2);
+        std::thread::spawn(move || {
+            std::thread::sleep(half);
+            let _ = sim.mutate(|c| {
+                c.start_job(job);
+                Ok::<_, ModelError>(())
+            });
+            std::thread::sleep(half);
+            let _ = sim.mutate(|c| {
+                finish(c, job);
+                Ok::<_, ModelError>(())
+            });
+        });
+    }
+
+    /// Bytes and entries under `tree` of a volume's active file system (the whole volume when
+    /// ""), counting only what `owner` owns when given (`(true, uid)` or `(false, gid)`).
+    pub fn tree_usage(&self, volume: &Uuid, tree: &str, owner: Option<(bool, u32)>) -> (u64, u64) {
+        let l = self.data.lock(volume);
+        let _r = l.read().unwrap_or_else(|e| e.into_inner());
+        self.data.tree_usage(volume, tree, owner)
+    }
+
+    /// The quota report of `svm` (all SVMs when None), each row with its usage measured from
+    /// the data: a tree row counts what is under its qtree; a user or group row what its uid or
+    /// gid owns (in its qtree, or the whole volume). Measured after the model lock is released.
+    pub fn quota_report(&self, svm: Option<&str>) -> Vec<crate::model::quota::Measured> {
+        use crate::model::quota::{target_id, Measured};
+        use crate::model::QuotaType;
+        let rows = self.read().quota_report(svm);
+        rows.into_iter()
+            .map(|row| {
+                let owner = match row.quota_type {
+                    QuotaType::Tree => None,
+                    QuotaType::User => Some((true, target_id(&row.target).unwrap_or(u32::MAX))),
+                    QuotaType::Group => Some((false, target_id(&row.target).unwrap_or(u32::MAX))),
+                };
+                let (bytes, files) = self.tree_usage(&row.volume_uuid, &row.tree, owner);
+                Measured { row, bytes, files }
+            })
+            .collect()
     }
 
     /// The directory holding a volume's active file system.
@@ -297,6 +389,20 @@ impl Sim {
             if let Some(v) = c.volumes.get_mut(&k) {
                 v.data_used = bytes;
                 v.files_used = v.files_used.max(files);
+            }
+            // And each of its qtrees.
+            let qtrees: Vec<(String, String, String)> = c
+                .qtrees
+                .range((k.0.clone(), k.1.clone(), String::new())..)
+                .take_while(|((s, v, _), _)| *s == k.0 && *v == k.1)
+                .map(|(qk, _)| qk.clone())
+                .collect();
+            for qk in qtrees {
+                let (bytes, files) = self.data.tree_usage(&uuid, &qk.2, None);
+                if let Some(q) = c.qtrees.get_mut(&qk) {
+                    q.data_used = bytes;
+                    q.files_used = files;
+                }
             }
         }
         c.commit();

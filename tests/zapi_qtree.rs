@@ -280,3 +280,30 @@ async fn qtrees_live_and_die_with_their_volume() {
         "{vols:?}"
     );
 }
+
+/// Trident's economy driver (v22.07 and later) sends `qos-policy-group` in qtree-create when its
+/// backend has a QoS policy.
+#[tokio::test]
+async fn qtree_qos_policy_group() {
+    let config = CONFIG.replacen(
+        "seed = \"zapi-qtree\"",
+        "seed = \"zapi-qtree\"\nqos_policy_groups = [\"gold\"]",
+        1,
+    );
+    let mut z = Z::start(Some(&config)).await;
+    z.create("qv", "aggr1", "1g", "none").await;
+    z.ok("<qtree-create><export-policy>default</export-policy><mode>0755</mode><qos-policy-group>gold</qos-policy-group><qtree>q1</qtree><security-style>unix</security-style><volume>qv</volume></qtree-create>").await;
+    assert_eq!(
+        txt(&qtree(&mut z, "qv", "q1").await, "qos-policy-group"),
+        "gold"
+    );
+    z.fail(
+        "<qtree-create><qos-policy-group>silver</qos-policy-group><qtree>q2</qtree><volume>qv</volume></qtree-create>",
+        15661,
+        "silver",
+    )
+    .await;
+    assert_eq!(qtrees(&mut z, "qv").await, qs(&[("", 0), ("q1", 1)]));
+    z.ok("<qtree-modify><qos-policy-group></qos-policy-group><qtree>q1</qtree><volume>qv</volume></qtree-modify>").await;
+    assert!(!has(&qtree(&mut z, "qv", "q1").await, "qos-policy-group"));
+}

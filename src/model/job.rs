@@ -139,3 +139,6 @@ impl Cluster {
 
 /// The failure code of a job a restart interrupted.
 pub const INTERRUPTED: u32 = 13001;
+
+/// The failure code of a job a later request cancelled (a quota job ended by `quota-off`).
+pub const CANCELLED: u32 = 13001;

@@ -12,6 +12,7 @@ pub mod lif;
 pub mod nfs_access;
 pub mod node;
 pub mod qtree;
+pub mod quota;
 pub mod snapshot;
 pub mod svm;
 pub mod table;
@@ -32,6 +33,7 @@ pub use job::{Job, JobState};
 pub use lif::{Lif, OperStatus};
 pub use node::Node;
 pub use qtree::{Qtree, QtreeChange};
+pub use quota::{QuotaRule, QuotaState, QuotaStatus, QuotaType};
 pub use svm::{Svm, SvmState};
 pub use user::{Role, Scope, User};
 pub use volume::{
@@ -66,6 +68,25 @@ pub enum DataAction {
     RestoreSnapshot {
         volume: Uuid,
         snapshot: Uuid,
+    },
+    /// A qtree is a directory at the volume's root.
+    CreateQtree {
+        volume: Uuid,
+        name: String,
+        mode: u32,
+    },
+    RenameQtree {
+        volume: Uuid,
+        from: String,
+        to: String,
+    },
+    /// The qtree's directory and everything in it go; what it held is given back to the volume
+    /// (named by `svm` and `volume_name`).
+    RemoveQtree {
+        volume: Uuid,
+        svm: String,
+        volume_name: String,
+        name: String,
     },
 }
 
@@ -105,6 +126,12 @@ pub enum ModelError {
     /// The simulator itself failed (e.g. the state could not be written); nothing was changed.
     #[error("{0}")]
     Internal(String),
+    /// Quotas cannot be turned on or resized: the volume has no quota rules.
+    #[error("{0}")]
+    QuotaNoRules(String),
+    /// A write would take a qtree past a hard limit of its tree quota.
+    #[error("{0}")]
+    QuotaExceeded(String),
 }
 
 /// The ONTAP release the cluster reports.
@@ -163,6 +190,8 @@ pub struct Cluster {
     pub export_policies: Table<(String, String), ExportPolicy>,
     /// Keyed by (SVM, volume, qtree name).
     pub qtrees: Table<(String, String, String), Qtree>,
+    /// Keyed by (SVM, volume, type, target, qtree).
+    pub quota_rules: Table<quota::RuleKey, QuotaRule>,
     /// (SVM, junction path) -> the volume mounted there: an index over `volumes`, kept by the
     /// operations that mount, unmount, rename or remove volumes (and checked by the invariants).
     pub junctions: Table<(String, String), String>,
@@ -188,6 +217,12 @@ pub struct Counters {
     pub next_dsid: u64,
     pub next_job_id: u64,
     pub next_policy_id: u64,
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub next_quota_rule: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 /// What an operation in progress may need to restore besides its tables.
@@ -358,6 +393,7 @@ impl Cluster {
             volumes: Table::default(),
             export_policies: Table::default(),
             qtrees: Table::default(),
+            quota_rules: Table::default(),
             junctions: Table::default(),
             volume_uuids: Table::default(),
             policy_ids: Table::default(),
@@ -369,6 +405,7 @@ impl Cluster {
                 next_dsid: 1000,
                 next_job_id: 0,
                 next_policy_id: 0,
+                next_quota_rule: 0,
             },
             data_actions: Vec::new(),
             seed,
@@ -431,6 +468,7 @@ impl Cluster {
         self.volumes.rollback();
         self.export_policies.rollback();
         self.qtrees.rollback();
+        self.quota_rules.rollback();
         self.junctions.rollback();
         self.volume_uuids.rollback();
         self.policy_ids.rollback();
@@ -451,6 +489,7 @@ impl Cluster {
         self.volumes.commit();
         self.export_policies.commit();
         self.qtrees.commit();
+        self.quota_rules.commit();
         self.junctions.commit();
         self.jobs.commit();
         self.recovery_queue.commit();
@@ -690,6 +729,7 @@ impl Cluster {
             self.volume(&q.svm, &q.volume)
                 .map_err(|e| format!("qtree {}: {e}", q.name))?;
         }
+        self.check_quota_invariants()?;
         Ok(())
     }
 

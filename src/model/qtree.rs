@@ -15,6 +15,20 @@ pub struct Qtree {
     /// None: inherits the volume's policy.
     pub export_policy: Option<String>,
     pub oplocks: bool,
+    /// The QoS policy group of the qtree (Trident's economy driver sets one when its backend
+    /// has a QoS policy).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub qos_policy_group: Option<String>,
+    /// Bytes and files under the qtree (its directory included), charged by NFS as the
+    /// volume's are; measured again from the data after an unclean stop.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub data_used: u64,
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub files_used: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 #[derive(Debug, Clone, Default)]
@@ -23,6 +37,8 @@ pub struct QtreeChange {
     pub mode: Option<u32>,
     pub export_policy: Option<String>,
     pub oplocks: Option<bool>,
+    /// Some(""): none.
+    pub qos_policy_group: Option<String>,
 }
 
 pub fn check_qtree_name(name: &str) -> Result<(), ModelError> {
@@ -83,6 +99,9 @@ impl Cluster {
         if let Some(p) = &change.export_policy {
             self.export_policy(svm, p)?;
         }
+        if let Some(g) = change.qos_policy_group.as_deref().filter(|g| !g.is_empty()) {
+            self.check_qos_policy_group(g)?;
+        }
         let id = self
             .qtrees
             .values()
@@ -92,6 +111,14 @@ impl Cluster {
             .unwrap_or(0)
             + 1;
         let mode = change.mode.unwrap_or(v.unix_permissions);
+        let uuid = v.uuid;
+        // The qtree's directory is one of the volume's files.
+        self.charge_data(svm, volume, 0, 1)?;
+        self.data_actions.push(super::DataAction::CreateQtree {
+            volume: uuid,
+            name: name.to_string(),
+            mode,
+        });
         self.qtrees.insert(
             key,
             Qtree {
@@ -103,18 +130,29 @@ impl Cluster {
                 mode,
                 export_policy: change.export_policy,
                 oplocks: change.oplocks.unwrap_or(true),
+                qos_policy_group: change.qos_policy_group.filter(|g| !g.is_empty()),
+                data_used: 0,
+                files_used: 1,
             },
         );
         Ok(())
     }
 
     /// `qtree-delete`.
+    /// Its data and its quota rules go with it.
     pub fn delete_qtree(&mut self, svm: &str, volume: &str, name: &str) -> Result<(), ModelError> {
-        self.volume(svm, volume)?;
+        let uuid = self.volume(svm, volume)?.uuid;
         self.qtrees
             .remove(&(svm.to_string(), volume.to_string(), name.to_string()))
-            .map(|_| ())
-            .ok_or_else(|| qtree_not_found(volume, name))
+            .ok_or_else(|| qtree_not_found(volume, name))?;
+        self.quota_qtree_changed(svm, volume, name, None);
+        self.data_actions.push(super::DataAction::RemoveQtree {
+            volume: uuid,
+            svm: svm.to_string(),
+            volume_name: volume.to_string(),
+            name: name.to_string(),
+        });
+        Ok(())
     }
 
     /// `qtree-rename`.
@@ -126,7 +164,7 @@ impl Cluster {
         new_name: &str,
     ) -> Result<(), ModelError> {
         check_qtree_name(new_name)?;
-        self.volume(svm, volume)?;
+        let uuid = self.volume(svm, volume)?.uuid;
         let new_key = (svm.to_string(), volume.to_string(), new_name.to_string());
         if name != new_name && self.qtrees.contains_key(&new_key) {
             return Err(ModelError::Duplicate {
@@ -140,6 +178,56 @@ impl Cluster {
             .ok_or_else(|| qtree_not_found(volume, name))?;
         q.name = new_name.to_string();
         self.qtrees.insert(new_key, q);
+        if name != new_name {
+            self.quota_qtree_changed(svm, volume, name, Some(new_name));
+            self.data_actions.push(super::DataAction::RenameQtree {
+                volume: uuid,
+                from: name.to_string(),
+                to: new_name.to_string(),
+            });
+        }
+        Ok(())
+    }
+
+    /// Bytes and files written or freed through NFS inside qtree `name`: a tree quota's hard
+    /// limits in force refuse growth past them (`QuotaExceeded`); then the volume is charged.
+    pub fn charge_tree(
+        &mut self,
+        svm: &str,
+        volume: &str,
+        name: &str,
+        bytes: i64,
+        files: i64,
+    ) -> Result<(), ModelError> {
+        let key = (svm.to_string(), volume.to_string(), name.to_string());
+        let q = self
+            .qtrees
+            .get(&key)
+            .ok_or_else(|| qtree_not_found(volume, name))?;
+        let data = q.data_used.checked_add_signed(bytes).unwrap_or(0);
+        let count = q.files_used.checked_add_signed(files).unwrap_or(0);
+        if let Some(l) = self.tree_limits(svm, volume, name) {
+            if let Some(kib) = l.disk.filter(|_| bytes > 0) {
+                if data > kib.saturating_mul(1024) {
+                    return Err(ModelError::QuotaExceeded(format!(
+                        "Disk quota of qtree \"{name}\" in volume \"{volume}\" exceeded: {data} of {} bytes",
+                        kib.saturating_mul(1024)
+                    )));
+                }
+            }
+            if let Some(max) = l.files.filter(|_| files > 0) {
+                if count > max {
+                    return Err(ModelError::QuotaExceeded(format!(
+                        "File quota of qtree \"{name}\" in volume \"{volume}\" exceeded: {count} of {max} files"
+                    )));
+                }
+            }
+        }
+        self.charge_data(svm, volume, bytes, files)?;
+        if let Some(q) = self.qtrees.get_mut(&key) {
+            q.data_used = data;
+            q.files_used = count;
+        }
         Ok(())
     }
 
@@ -157,6 +245,9 @@ impl Cluster {
         if let Some(p) = c.export_policy.as_deref().filter(|p| !p.is_empty()) {
             self.export_policy(svm, p)?;
         }
+        if let Some(g) = c.qos_policy_group.as_deref().filter(|g| !g.is_empty()) {
+            self.check_qos_policy_group(g)?;
+        }
         let q = self
             .qtrees
             .get_mut(&(svm.to_string(), volume.to_string(), name.to_string()))
@@ -172,6 +263,9 @@ impl Cluster {
         }
         if let Some(o) = c.oplocks {
             q.oplocks = o;
+        }
+        if let Some(g) = c.qos_policy_group {
+            q.qos_policy_group = Some(g).filter(|g| !g.is_empty());
         }
         Ok(())
     }

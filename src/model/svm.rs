@@ -57,6 +57,31 @@ impl super::Cluster {
 
 impl super::Cluster {
     /// Where a volume goes when the request names no aggregate: the SVM's first assigned one.
+    /// The aggregate `auto-provision-as flexgroup` places a new FlexGroup on: of the SVM's
+    /// aggregates (every aggregate when none is assigned), the one with the most free space.
+    /// Too little space anywhere is for the create to refuse.
+    pub fn auto_provision_aggregate(&self, svm: &str) -> Result<String, super::ModelError> {
+        let s = self.svm(svm)?;
+        let candidates: Vec<&super::Aggregate> = if s.aggregates.is_empty() {
+            self.aggregates.values().collect()
+        } else {
+            s.aggregates
+                .iter()
+                .filter_map(|a| self.aggregates.get(a))
+                .collect()
+        };
+        candidates
+            .into_iter()
+            // Most free first; ties go to the first by name.
+            .min_by_key(|a| (std::cmp::Reverse(a.available()), a.name.clone()))
+            .map(|a| a.name.clone())
+            .ok_or_else(|| {
+                super::ModelError::InvalidInput(format!(
+                    "Vserver \"{svm}\" has no aggregates to provision a FlexGroup on"
+                ))
+            })
+    }
+
     pub fn default_aggregate(&self, svm: &str) -> Result<String, super::ModelError> {
         self.svm(svm)?.aggregates.first().cloned().ok_or_else(|| {
             super::ModelError::InvalidInput(format!(

@@ -139,6 +139,9 @@ pub struct Volume {
     /// Data set id, unique in the cluster; names recovery-queue entries.
     pub dsid: u64,
     pub snapshots: BTreeMap<String, Snapshot>,
+    /// Quotas on this volume (off unless turned on; see `model::quota`).
+    #[serde(default, skip_serializing_if = "super::QuotaState::is_off")]
+    pub quota: super::QuotaState,
 }
 
 impl Volume {
@@ -676,6 +679,7 @@ impl Cluster {
             dr_protection: dr_protection.clone(),
             dsid,
             snapshots: BTreeMap::new(),
+            quota: Default::default(),
         };
         if let Some(a) = self.aggregates.get_mut(&spec.aggregate) {
             a.used += vol.footprint();
@@ -956,6 +960,7 @@ impl Cluster {
             self.qtrees
                 .insert((q.svm.clone(), q.volume.clone(), q.name.clone()), q);
         }
+        self.rename_quota_volume(svm, name, new_name);
         Ok(())
     }
 
@@ -1020,6 +1025,7 @@ impl Cluster {
         for k in qtrees {
             self.qtrees.remove(&k);
         }
+        self.drop_quota_volume(svm, name);
         let entry = RecoveryEntry {
             name: format!("{}_{}", v.name, v.dsid),
             svm: svm.to_string(),
@@ -1113,6 +1119,7 @@ impl Cluster {
             dsid,
             is_svm_root: false,
             snapshots: BTreeMap::new(),
+            quota: Default::default(),
             ..p
         };
         if let Some(a) = self.aggregates.get_mut(&v.aggregate) {
@@ -1133,6 +1140,19 @@ impl Cluster {
                 .insert((svm.to_string(), j.clone()), clone.to_string());
         }
         self.volumes.insert((svm.to_string(), clone.to_string()), v);
+        // The clone's data holds the parent's qtree directories: it has the same qtrees (its
+        // quotas start off, with no rules, as a new volume's).
+        let qtrees: Vec<Qtree> = self
+            .qtrees
+            .range((svm.to_string(), parent.to_string(), String::new())..)
+            .take_while(|((s, vol, _), _)| s == svm && vol == parent)
+            .map(|(_, q)| q.clone())
+            .collect();
+        for mut q in qtrees {
+            q.volume = clone.to_string();
+            self.qtrees
+                .insert((svm.to_string(), clone.to_string(), q.name.clone()), q);
+        }
         Ok(())
     }
 
@@ -1227,6 +1247,7 @@ impl Cluster {
             dr_protection: default_dr_protection(),
             dsid,
             snapshots: BTreeMap::new(),
+            quota: Default::default(),
         };
         if let Some(a) = self.aggregates.get_mut(aggregate) {
             a.used += v.footprint();

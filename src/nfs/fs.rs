@@ -293,6 +293,14 @@ impl Tree {
         })
     }
 
+    /// The first component of the path of `ino` below the root, when the map knows it (what
+    /// qtree an object is in).
+    pub fn top_name(&self, ino: u64) -> Option<OsString> {
+        let c = self.cache();
+        let root = c.root?.2;
+        c.path_of(ino, root)?.into_iter().next()
+    }
+
     pub fn remember(&self, ino: u64, parent: u64, name: &OsStr) {
         let mut c = self.cache();
         c.names.insert(ino, (parent, name.to_os_string()));

@@ -392,6 +392,12 @@ pub fn obtain_fh(cx: &Cx, fh: Fh) -> NfsRes<Obj> {
                 _ => tree.root(),
             }
             .map_err(stale_if_missing)?;
+            let mut view = view;
+            if let (Fh::Node { .. }, None) = (fh, key.snapshot) {
+                if let Some(top) = tree.top_name(node.ino()) {
+                    cx.enter_qtree(&mut view, &top).map_err(view_err)?;
+                }
+            }
             let attr = attr_for(&fh, &view, &node.st);
             Ok(Obj {
                 fh,
@@ -448,20 +454,28 @@ fn charge(cx: &Cx, view: &VolView, bytes: i64, files: i64) -> NfsRes<()> {
     if bytes == 0 && files == 0 {
         return Ok(());
     }
-    cx.nfs
-        .sim
-        .charge_data(&view.svm, &view.name, bytes, files)
-        .map_err(|e| match e {
-            ModelError::NoSpace(why) => {
-                debug!(volume = %view.name, reason = %why, "no space");
-                Nfsstat::NOSPC
-            }
-            ModelError::NotFound { .. } | ModelError::Offline(_) => Nfsstat::STALE,
-            other => {
-                warn!(volume = %view.name, error = %other, "charging the volume failed");
-                Nfsstat::SERVERFAULT
-            }
-        })
+    let charged = match &view.qtree {
+        Some(q) => cx
+            .nfs
+            .sim
+            .charge_tree(&view.svm, &view.name, &q.name, bytes, files),
+        None => cx.nfs.sim.charge_data(&view.svm, &view.name, bytes, files),
+    };
+    charged.map_err(|e| match e {
+        ModelError::NoSpace(why) => {
+            debug!(volume = %view.name, reason = %why, "no space");
+            Nfsstat::NOSPC
+        }
+        ModelError::QuotaExceeded(why) => {
+            debug!(volume = %view.name, reason = %why, "tree quota exceeded");
+            Nfsstat::DQUOT
+        }
+        ModelError::NotFound { .. } | ModelError::Offline(_) => Nfsstat::STALE,
+        other => {
+            warn!(volume = %view.name, error = %other, "charging the volume failed");
+            Nfsstat::SERVERFAULT
+        }
+    })
 }
 
 fn refund(cx: &Cx, view: &VolView, bytes: i64, files: i64) {
@@ -484,15 +498,24 @@ fn new_name<'a>(dir: &Obj, name: &'a [u8]) -> NfsRes<&'a OsStr> {
     if name == b"." || name == b".." {
         return Err(Nfsstat::EXIST);
     }
-    if dir.is_active_root() && (name == b".snapshot" || dir.view.child(name).is_some()) {
+    if dir.is_active_root()
+        && (name == b".snapshot" || dir.view.child(name).is_some() || dir.view.is_qtree(name))
+    {
         return Err(Nfsstat::EXIST);
     }
     Ok(n)
 }
 
-/// A name at a volume root that the server owns (cannot be removed or renamed).
+/// A name at a volume root that the server owns (cannot be removed or renamed): `.snapshot`,
+/// junctions and qtrees (deleted with `qtree-delete`, not `rmdir`).
 fn reserved(dir: &Obj, name: &[u8]) -> bool {
-    dir.is_active_root() && (name == b".snapshot" || dir.view.child(name).is_some())
+    dir.is_active_root()
+        && (name == b".snapshot" || dir.view.child(name).is_some() || dir.view.is_qtree(name))
+}
+
+/// Renames and links stay inside one qtree, as on ONTAP.
+fn same_qtree(a: &Obj, b: &Obj) -> bool {
+    a.view.qtree.as_ref().map(|q| &q.name) == b.view.qtree.as_ref().map(|q| &q.name)
 }
 
 /// The group a new object gets: the directory's when it is set-group-id, else the caller's.
@@ -586,7 +609,10 @@ fn lookup_in(cx: &Cx, dir: &Obj, name: &[u8]) -> NfsRes<Obj> {
                 gen: fs::generation(&child.st),
             };
             let attr = attr_for(&fh, &dir.view, &child.st);
-            let (view, tree) = (dir.view.clone(), tree.clone());
+            let (mut view, tree) = (dir.view.clone(), tree.clone());
+            if dir.is_active_root() {
+                cx.enter_qtree(&mut view, n).map_err(view_err)?;
+            }
             Ok(Obj {
                 fh,
                 view,
@@ -1557,7 +1583,7 @@ fn rename(cx: &Cx, a: &mut Dec, e: &mut Enc) -> Res<()> {
         if reserved(&fd, from_name) {
             return Err(Nfsstat::ACCES);
         }
-        if fd.fh.tree() != td.fh.tree() {
+        if fd.fh.tree() != td.fh.tree() || !same_qtree(&fd, &td) {
             return Err(Nfsstat::XDEV);
         }
         fd.check(W | X)?;
@@ -1630,7 +1656,7 @@ fn link(cx: &Cx, a: &mut Dec, e: &mut Enc) -> Res<()> {
         }
         let n = new_name(&d, name)?;
         d.check_writable()?;
-        if f.fh.tree() != d.fh.tree() {
+        if f.fh.tree() != d.fh.tree() || !same_qtree(&f, &d) {
             return Err(Nfsstat::XDEV);
         }
         d.check(W | X)?;
@@ -1873,13 +1899,28 @@ fn fsstat(cx: &Cx, a: &mut Dec, e: &mut Enc) -> Res<()> {
     match obtain(cx, fh) {
         Ok(o) => {
             let v = &o.view;
-            let ffiles = v.files_total.saturating_sub(v.files_used);
+            let (mut tbytes, mut fbytes) = (v.size_total, v.size_available);
+            let (mut tfiles, mut ffiles) =
+                (v.files_total, v.files_total.saturating_sub(v.files_used));
+            // Inside a qtree with a tree quota, the quota is the file system's size (as ONTAP
+            // answers a quota-aware df).
+            if let Some(q) = &v.qtree {
+                let l = q.limits.unwrap_or_default();
+                if let Some(kib) = l.disk {
+                    tbytes = kib.saturating_mul(1024);
+                    fbytes = fbytes.min(tbytes.saturating_sub(q.data_used));
+                }
+                if let Some(max) = l.files {
+                    tfiles = max;
+                    ffiles = ffiles.min(max.saturating_sub(q.files_used));
+                }
+            }
             status(e, Nfsstat::OK);
             put_post(e, Some(&o.attr));
-            e.u64(v.size_total)
-                .u64(v.size_available)
-                .u64(v.size_available)
-                .u64(v.files_total)
+            e.u64(tbytes)
+                .u64(fbytes)
+                .u64(fbytes)
+                .u64(tfiles)
                 .u64(ffiles)
                 .u64(ffiles)
                 .u32(0);

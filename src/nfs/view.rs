@@ -51,9 +51,27 @@ pub struct VolView {
     pub parent: Option<Uuid>,
     pub decision: ExportDecision,
     pub who: Who,
+    /// The volume's qtrees (directories at its root the server owns).
+    pub qtrees: Vec<String>,
+    /// The qtree the object is in, once known (see [`Cx::enter_qtree`]).
+    pub qtree: Option<QtreeView>,
+}
+
+/// The qtree an object is in: its quota and what it holds, for DQUOT and FSSTAT.
+#[derive(Debug, Clone)]
+pub struct QtreeView {
+    pub name: String,
+    /// The tree quota's limits in force (None: no quota applies).
+    pub limits: Option<crate::model::quota::Limits>,
+    pub data_used: u64,
+    pub files_used: u64,
 }
 
 impl VolView {
+    pub fn is_qtree(&self, name: &[u8]) -> bool {
+        self.qtrees.iter().any(|q| q.as_bytes() == name)
+    }
+
     pub fn snapshot(&self, uuid: &Uuid) -> Option<&SnapView> {
         self.snapshots.iter().find(|s| &s.uuid == uuid)
     }
@@ -122,6 +140,13 @@ fn copy_view(c: &Cluster, svm: &str, v: &Volume) -> (VolView, Option<ExportPolic
             reason: String::new(),
         },
         who: Who::root(),
+        qtrees: c
+            .qtrees
+            .range((svm.to_string(), v.name.clone(), String::new())..)
+            .take_while(|((s, vol, _), _)| s == svm && *vol == v.name)
+            .map(|(_, q)| q.name.clone())
+            .collect(),
+        qtree: None,
     };
     (view, c.nfs_policy_of(v).cloned())
 }
@@ -164,6 +189,40 @@ impl Cx<'_> {
             self.decide(a, p.as_ref());
         }
         Some((view, rest, ancestors.into_iter().map(|(a, _)| a).collect()))
+    }
+
+    /// The object is in qtree `name` (the first component of its path) when the volume has
+    /// one by that name: the qtree's export policy, when it has its own, decides instead of the
+    /// volume's, and its quota applies.
+    pub fn enter_qtree(&self, view: &mut VolView, name: &std::ffi::OsStr) -> Result<(), ViewError> {
+        let Some(name) = name.to_str().filter(|n| view.is_qtree(n.as_bytes())) else {
+            return Ok(());
+        };
+        let policy = {
+            let c = self.nfs.sim.read();
+            let Some(q) = c
+                .qtrees
+                .get(&(view.svm.clone(), view.name.clone(), name.to_string()))
+            else {
+                return Ok(());
+            };
+            view.qtree = Some(QtreeView {
+                name: name.to_string(),
+                limits: c.tree_limits(&view.svm, &view.name, name),
+                data_used: q.data_used,
+                files_used: q.files_used,
+            });
+            match &q.export_policy {
+                None => return Ok(()),
+                // A policy that vanished (it cannot: in use) refuses everyone.
+                Some(p) => c.export_policy(&view.svm, p).ok().cloned(),
+            }
+        };
+        self.decide(view, policy.as_ref());
+        if view.decision.access == NfsAccess::Denied {
+            return Err(ViewError::Denied(view.decision.reason.clone()));
+        }
+        Ok(())
     }
 
     fn decide(&self, view: &mut VolView, policy: Option<&ExportPolicy>) {

@@ -110,10 +110,11 @@ impl From<ModelError> for RestError {
             ModelError::NotAuthorized(_) => (403, NOT_AUTHORIZED),
             ModelError::SnapshotBusy(_) => (409, SNAPSHOT_BUSY),
             ModelError::Busy(_) | ModelError::Conflict(_) => (409, GENERIC),
-            ModelError::NoSpace(_) | ModelError::Offline(_) | ModelError::NotMounted(_) => {
-                (400, GENERIC)
-            }
-            ModelError::NotClone(_) => (400, GENERIC),
+            ModelError::NoSpace(_)
+            | ModelError::QuotaExceeded(_)
+            | ModelError::Offline(_)
+            | ModelError::NotMounted(_) => (400, GENERIC),
+            ModelError::NotClone(_) | ModelError::QuotaNoRules(_) => (400, GENERIC),
             ModelError::Internal(_) => (500, INTERNAL),
         };
         RestError::new(status, code, e.to_string())

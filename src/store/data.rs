@@ -108,6 +108,31 @@ impl DataDirs {
                 remove_if_present(&data)?;
                 std::fs::rename(&staged, &data)?;
             }
+            DataAction::CreateQtree { volume, name, mode } => {
+                use std::os::unix::fs::PermissionsExt;
+                let l = self.lock(volume);
+                let _w = l.write().unwrap_or_else(|e| e.into_inner());
+                let dir = self.volume_dir(volume).join(name);
+                std::fs::create_dir_all(&dir)?;
+                std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(*mode & 0o7777))?;
+            }
+            DataAction::RenameQtree { volume, from, to } => {
+                let l = self.lock(volume);
+                let _w = l.write().unwrap_or_else(|e| e.into_inner());
+                let root = self.volume_dir(volume);
+                let (src, dst) = (root.join(from), root.join(to));
+                if src.exists() {
+                    remove_if_present(&dst)?;
+                    std::fs::rename(&src, &dst)?;
+                } else {
+                    std::fs::create_dir_all(&dst)?;
+                }
+            }
+            DataAction::RemoveQtree { volume, name, .. } => {
+                let l = self.lock(volume);
+                let _w = l.write().unwrap_or_else(|e| e.into_inner());
+                remove_if_present(&self.volume_dir(volume).join(name))?;
+            }
         }
         Ok(())
     }
@@ -129,6 +154,51 @@ impl DataDirs {
                     } else {
                         bytes += m.len();
                     }
+                }
+            }
+        }
+        (bytes, files)
+    }
+
+    /// Bytes and entries under `tree` (a qtree directory, or the whole volume when ""); with
+    /// `owner`, only what that uid (`(true, uid)`) or gid (`(false, gid)`) owns.
+    pub fn tree_usage(&self, volume: &Uuid, tree: &str, owner: Option<(bool, u32)>) -> (u64, u64) {
+        use std::os::unix::fs::MetadataExt;
+        let mut root = self.volume_dir(volume);
+        if !tree.is_empty() {
+            if tree.contains('/') || tree == ".." {
+                return (0, 0);
+            }
+            root.push(tree);
+        }
+        let counts = |m: &std::fs::Metadata| match owner {
+            None => true,
+            Some((true, uid)) => m.uid() == uid,
+            Some((false, gid)) => m.gid() == gid,
+        };
+        let (mut bytes, mut files) = (0, 0);
+        // The qtree directory itself is one of the qtree's files, as on ONTAP.
+        if !tree.is_empty() {
+            match root.symlink_metadata() {
+                Ok(m) if m.is_dir() => files += u64::from(counts(&m)),
+                _ => return (0, 0),
+            }
+        }
+        let mut stack = vec![root];
+        while let Some(d) = stack.pop() {
+            let Ok(rd) = std::fs::read_dir(&d) else {
+                continue;
+            };
+            for e in rd.flatten() {
+                let Ok(m) = e.path().symlink_metadata() else {
+                    continue;
+                };
+                let mine = counts(&m);
+                files += u64::from(mine);
+                if m.is_dir() {
+                    stack.push(e.path());
+                } else if mine {
+                    bytes += m.len();
                 }
             }
         }

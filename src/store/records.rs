@@ -2,8 +2,9 @@
 //! entry. Aggregate space is not saved: it is derived from the volumes on load.
 
 use super::Loaded;
+use crate::model::quota::QuotaType;
 use crate::model::table::Table;
-use crate::model::{Cluster, ExportPolicy, Job, Qtree, RecoveryEntry, Volume};
+use crate::model::{Cluster, ExportPolicy, Job, Qtree, QuotaRule, RecoveryEntry, Volume};
 use serde::{Deserialize, Serialize};
 
 /// Boxed, so that a record is two words: loading 100k of them moves pointers, not objects.
@@ -15,6 +16,7 @@ pub enum Record {
     Qtree(Box<Qtree>),
     Job(Box<Job>),
     Recovery(Box<RecoveryEntry>),
+    QuotaRule(Box<QuotaRule>),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
@@ -25,6 +27,7 @@ pub enum RecordKey {
     Qtree(String, String, String),
     Job(u64),
     Recovery(String, String),
+    QuotaRule(String, String, QuotaType, String, String),
 }
 
 /// A record's key borrowed from it, to order and compare records without copying their names.
@@ -36,6 +39,7 @@ pub enum KeyRef<'a> {
     Qtree(&'a str, &'a str, &'a str),
     Job(u64),
     Recovery(&'a str, &'a str),
+    QuotaRule(&'a str, &'a str, QuotaType, &'a str, &'a str),
 }
 
 impl RecordKey {
@@ -46,6 +50,7 @@ impl RecordKey {
             RecordKey::Qtree(a, b, c) => KeyRef::Qtree(a, b, c),
             RecordKey::Job(id) => KeyRef::Job(*id),
             RecordKey::Recovery(a, b) => KeyRef::Recovery(a, b),
+            RecordKey::QuotaRule(a, b, t, c, d) => KeyRef::QuotaRule(a, b, *t, c, d),
         }
     }
 }
@@ -58,6 +63,9 @@ impl Record {
             Record::Qtree(q) => KeyRef::Qtree(&q.svm, &q.volume, &q.name),
             Record::Job(j) => KeyRef::Job(j.id),
             Record::Recovery(e) => KeyRef::Recovery(&e.svm, &e.name),
+            Record::QuotaRule(r) => {
+                KeyRef::QuotaRule(&r.svm, &r.volume, r.quota_type, &r.target, &r.qtree)
+            }
         }
     }
 
@@ -110,6 +118,10 @@ impl Record {
             Record::Qtree(q) => RecordKey::Qtree(q.svm.clone(), q.volume.clone(), q.name.clone()),
             Record::Job(j) => RecordKey::Job(j.id),
             Record::Recovery(e) => RecordKey::Recovery(e.svm.clone(), e.name.clone()),
+            Record::QuotaRule(r) => {
+                let k = crate::model::quota::rule_key_of(r);
+                RecordKey::QuotaRule(k.0, k.1, k.2, k.3, k.4)
+            }
         }
     }
 }
@@ -167,6 +179,13 @@ pub fn changes(c: &Cluster) -> (Vec<Record>, Vec<RecordKey>) {
         |e| Record::Recovery(Box::new(e)),
         |k| RecordKey::Recovery(k.0.clone(), k.1.clone()),
     );
+    table_changes(
+        &c.quota_rules,
+        &mut put,
+        &mut del,
+        |r| Record::QuotaRule(Box::new(r)),
+        |k| RecordKey::QuotaRule(k.0.clone(), k.1.clone(), k.2, k.3.clone(), k.4.clone()),
+    );
     (put, del)
 }
 
@@ -179,6 +198,7 @@ pub enum RecordRef<'a> {
     Qtree(&'a Qtree),
     Job(&'a Job),
     Recovery(&'a RecoveryEntry),
+    QuotaRule(&'a QuotaRule),
 }
 
 /// Every record of a cluster borrowed from the model, in key order (the order of
@@ -192,6 +212,7 @@ pub fn refs(c: &Cluster) -> impl Iterator<Item = RecordRef<'_>> {
         .chain(c.qtrees.values().map(RecordRef::Qtree))
         .chain(c.jobs.values().map(RecordRef::Job))
         .chain(c.recovery_queue.values().map(RecordRef::Recovery))
+        .chain(c.quota_rules.values().map(RecordRef::QuotaRule))
 }
 
 /// Every saved record of the cluster, copied (the state document).
@@ -215,6 +236,11 @@ pub fn all(c: &Cluster) -> Vec<Record> {
                 .values()
                 .map(|e| Record::Recovery(Box::new(e.clone()))),
         )
+        .chain(
+            c.quota_rules
+                .values()
+                .map(|r| Record::QuotaRule(Box::new(r.clone()))),
+        )
         .collect()
 }
 
@@ -228,6 +254,7 @@ pub fn load_into(c: &mut Cluster, loaded: Loaded) -> Result<usize, String> {
     let mut qtrees = Vec::new();
     let mut jobs = Vec::new();
     let mut recovery = Vec::new();
+    let mut quota_rules = Vec::new();
     for r in loaded.records {
         match r {
             Record::Volume(v) => {
@@ -245,6 +272,7 @@ pub fn load_into(c: &mut Cluster, loaded: Loaded) -> Result<usize, String> {
             }
             Record::Job(j) => jobs.push((j.id, *j)),
             Record::Recovery(e) => recovery.push(((e.svm.clone(), e.name.clone()), *e)),
+            Record::QuotaRule(r) => quota_rules.push((crate::model::quota::rule_key_of(&r), *r)),
         }
     }
     // Each table is built in one go from the saved records (sorted as a snapshot holds them).
@@ -253,6 +281,7 @@ pub fn load_into(c: &mut Cluster, loaded: Loaded) -> Result<usize, String> {
     c.qtrees.load_all(qtrees);
     c.jobs.load_all(jobs);
     c.recovery_queue.load_all(recovery);
+    c.quota_rules.load_all(quota_rules);
     // Objects the topology seeded that the state does not know get fresh numbers after the saved ones.
     let added = new_volumes.len() + new_policies.len();
     for k in new_volumes {

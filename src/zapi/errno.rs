@@ -20,6 +20,9 @@ pub const EDUPLICATEENTRY: u32 = 13130;
 pub const EAGGRDOESNOTEXIST: u32 = 14420;
 pub const EOBJECTNOTFOUND: u32 = 15661;
 pub const EVSERVERNOTFOUND: u32 = 15698;
+/// `quota-on` / `quota-resize` on a volume without quota rules (Ansible's na_ontap_quotas
+/// branches on "14958:No valid quota rules found").
+pub const EQUOTA_NO_RULES: u32 = 14958;
 
 /// A failed `<results>`: the errno and the reason shown to the client.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -53,12 +56,16 @@ impl From<ModelError> for ZapiError {
             ModelError::Duplicate { .. } => EDUPLICATEENTRY,
             ModelError::InvalidInput(_) => EINVALIDINPUTERROR,
             ModelError::NotAuthorized(_) => EAPIPRIVILEGE,
-            ModelError::Busy(_) | ModelError::Conflict(_) | ModelError::NoSpace(_) => EAPIERROR,
+            ModelError::Busy(_)
+            | ModelError::Conflict(_)
+            | ModelError::NoSpace(_)
+            | ModelError::QuotaExceeded(_) => EAPIERROR,
             ModelError::SnapshotBusy(_) => ESNAPSHOTBUSY,
             ModelError::Offline(_) => EVOLUMEOFFLINE,
             ModelError::NotMounted(_) => EVOL_NOT_MOUNTED,
             ModelError::NotClone(_) => EVOLNOTCLONE,
             ModelError::Internal(_) => EINTERNALERROR,
+            ModelError::QuotaNoRules(_) => EQUOTA_NO_RULES,
         };
         ZapiError::new(errno, e.to_string())
     }

@@ -242,6 +242,10 @@ fn one_matches(alt: &str, value: &str) -> bool {
         return !one_matches(rest, value);
     }
     let alt = rest;
+    // `""` is the empty value (Ansible asks for qtree "" this way).
+    if alt == "\"\"" {
+        return value.is_empty();
+    }
     let num = |s: &str| s.trim().parse::<f64>().ok();
     for (op, cmp) in [
         ("<=", (|a: f64, b: f64| a <= b) as fn(f64, f64) -> bool),

@@ -134,7 +134,7 @@ pub fn prepare(sim: &Sim, user: &User, body: &[u8]) -> Result<Call, Outcome> {
 }
 
 /// Run a prepared call.
-pub fn run(sim: &Sim, user: &User, call: Call) -> Outcome {
+pub fn run(sim: &std::sync::Arc<Sim>, user: &User, call: Call) -> Outcome {
     let ctx = Ctx {
         sim,
         user,

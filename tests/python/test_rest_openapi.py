@@ -378,6 +378,24 @@ def test_real_responses_match_the_document(base_url, http):
     s("GET", "/storage/qtrees/{volume_uuid}/{id}", 200, qt_id)
     s.job_done(s("PATCH", "/storage/qtrees/{volume_uuid}/{id}", 202, qt_id,
                  body={"unix_permissions": 770}))
+    # Quotas: a default and a qtree rule, quotas on, the report, then the rule and quotas gone.
+    s.job_done(s("POST", "/storage/quota/rules", 202, body={
+        "svm": {"name": "svm1"}, "volume": {"name": "oa_vol"}, "type": "tree", "qtree": {"name": ""}}))
+    s.job_done(s("POST", "/storage/quota/rules", 202, query={"return_records": "true"}, body={
+        "svm": {"name": "svm1"}, "volume": {"name": "oa_vol"}, "type": "tree",
+        "qtree": {"name": "oa_qtree"}, "space": {"hard_limit": 2**20}, "files": {"hard_limit": 10}}))
+    rules = s("GET", "/storage/quota/rules", 200, query={"fields": "**", "qtree.name": "oa_qtree"})
+    rule_id = {"uuid": rules["records"][0]["uuid"]}
+    s("GET", "/storage/quota/rules/{uuid}", 200, rule_id)
+    s.job_done(s("PATCH", "/storage/volumes/{uuid}", 202, vol_id, body={"quota": {"enabled": True}}))
+    s.job_done(s("PATCH", "/storage/quota/rules/{uuid}", 202, rule_id,
+                 body={"space": {"hard_limit": 2**21, "soft_limit": "-"}}))
+    rep = s("GET", "/storage/quota/reports", 200, query={"fields": "**", "volume.name": "oa_vol"})
+    assert rep["num_records"] == 1, rep
+    s("GET", "/storage/quota/reports/{volume_uuid}/{index}", 200,
+      {"volume_uuid": vol["uuid"], "index": rep["records"][0]["index"]})
+    s.job_done(s("DELETE", "/storage/quota/rules/{uuid}", 202, rule_id))
+    s.job_done(s("PATCH", "/storage/volumes/{uuid}", 202, vol_id, body={"quota": {"enabled": False}}))
     s.job_done(s("DELETE", "/storage/qtrees/{volume_uuid}/{id}", 202, qt_id))
 
     # SnapMirror (none), EMS.

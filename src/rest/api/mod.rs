@@ -6,6 +6,7 @@ pub mod ems;
 pub mod network;
 pub mod nfs;
 pub mod qtrees;
+pub mod quota;
 pub mod snapmirror;
 pub mod snapshots;
 pub mod svm;
@@ -30,6 +31,7 @@ pub static ROUTES: &[&[Route]] = &[
     snapshots::ROUTES,
     nfs::ROUTES,
     qtrees::ROUTES,
+    quota::ROUTES,
     snapmirror::ROUTES,
     ems::ROUTES,
 ];

@@ -127,6 +127,7 @@ fn change(b: &Body) -> Result<QtreeChange, RestError> {
             .transpose()?,
         export_policy: b.str("export_policy.name")?,
         oplocks: None,
+        qos_policy_group: None,
     })
 }
 

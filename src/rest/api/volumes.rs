@@ -59,6 +59,9 @@ pub const VOLUME: Schema = Schema {
         "snapshot_policy",
         "snapshot_policy.name",
         "snapshot_directory_access_enabled",
+        "quota",
+        "quota.enabled",
+        "quota.state",
         "space",
         "space.size",
         "space.available",
@@ -198,6 +201,7 @@ pub fn record(c: &Cluster, v: &Volume) -> Value {
         "granular_data": false,
         "movement": {"state": "none"},
         "is_svm_root": v.is_svm_root,
+        "quota": {"enabled": v.quota.enforced(), "state": v.quota.status.as_str()},
         "_tags": [],
         "_links": links(format!("/api/storage/volumes/{}", v.uuid)),
     });
@@ -543,6 +547,7 @@ fn modify(ctx: &Ctx, call: &mut Call) -> Result<Reply, RestError> {
     let path = b.str("nas.path")?;
     let st = state(b)?;
     let split = b.bool("clone.split_initiated")?;
+    let quota = b.bool("quota.enabled")?;
     if let Some(false) = b.bool("clone.is_flexclone")? {
         if split != Some(true) {
             return Err(RestError::invalid(
@@ -598,6 +603,18 @@ fn modify(ctx: &Ctx, call: &mut Call) -> Result<Reply, RestError> {
         }
         if let Some(s) = restore {
             c.restore_snapshot(&svm, &name, &s)?;
+        }
+        // quota.enabled: quota-on (its initialization is this job's work) or quota-off; a
+        // volume already in the asked state is left as it is, as ONTAP does.
+        match (quota, c.volume(&svm, &name)?.quota.status) {
+            (Some(true), crate::model::QuotaStatus::Off) => {
+                let job = c.quota_on(&svm, &name)?;
+                c.finish_quota_job(job);
+            }
+            (Some(false), st) if st != crate::model::QuotaStatus::Off => {
+                c.quota_off(&svm, &name)?;
+            }
+            _ => {}
         }
         Ok(())
     });

@@ -11,6 +11,7 @@ pub mod export;
 pub mod job;
 pub mod net;
 pub mod qtree;
+pub mod quota;
 pub mod sis;
 pub mod snapmirror;
 pub mod snapshot;
@@ -27,7 +28,8 @@ use std::sync::OnceLock;
 
 /// What a handler gets: the model, who is calling, and the SVM the call acts on.
 pub struct Ctx<'a> {
-    pub sim: &'a Sim,
+    /// Shared, so work that ends later (a quota job) can hold the simulator.
+    pub sim: &'a std::sync::Arc<Sim>,
     pub user: &'a User,
     /// The tunnel target or the user's own SVM; None for cluster context.
     pub svm: Option<String>,
@@ -110,6 +112,7 @@ pub static FAMILIES: &[&[Api]] = &[
     snapshot::APIS,
     export::APIS,
     qtree::APIS,
+    quota::APIS,
     snapmirror::APIS,
     job::APIS,
 ];

@@ -14,6 +14,7 @@ const CHANGE_INPUTS: &[super::Input] = &[
     opt("mode", Kind::Str),
     opt("export-policy", Kind::Str),
     opt("oplocks", Kind::Str),
+    opt("qos-policy-group", Kind::Str),
 ];
 
 pub static APIS: &[Api] = &[
@@ -77,6 +78,7 @@ fn change(el: &Element) -> Result<QtreeChange, ZapiError> {
         mode: text(el, "mode").map(parse_permissions).transpose()?,
         export_policy: text(el, "export-policy").map(str::to_string),
         oplocks,
+        qos_policy_group: text(el, "qos-policy-group").map(str::to_string),
     })
 }
 
@@ -178,6 +180,10 @@ fn info(v: &Volume, q: Option<&Qtree>) -> Element {
         .with_leaf("mode", format!("{mode:04o}"))
         .with_leaf("oplocks", if oplocks { "enabled" } else { "disabled" })
         .with_leaf("qtree", name)
+        .with_opt(
+            "qos-policy-group",
+            q.and_then(|q| q.qos_policy_group.clone()),
+        )
         .with_leaf("security-style", style)
         .with_leaf("status", "normal")
         .with_leaf("volume", &v.name)

@@ -42,6 +42,7 @@ const CREATE_ASYNC_INPUTS: &[super::Input] = &[
     req("size", Kind::Int),
     opt("aggr-list", Kind::Elem),
     opt("aggr-list-multiplier", Kind::Int),
+    opt("auto-provision-as", Kind::Str),
     opt("space-reserve", Kind::Str),
     opt("snapshot-policy", Kind::Str),
     opt("export-policy", Kind::Str),
@@ -280,9 +281,26 @@ fn create_async(ctx: &Ctx, el: &Element) -> Result<Vec<Element>, ZapiError> {
     let size = uint::<u64>(el, "size")?.unwrap_or_default();
     let aggrs = list(el, "aggr-list").unwrap_or_default();
     let name = need(el, "volume-name").to_string();
+    // `auto-provision-as flexgroup`: the cluster picks the aggregates (Trident sends it when its
+    // flexgroupAggregateList is empty); it cannot be combined with an aggregate list.
+    let auto = match text(el, "auto-provision-as") {
+        None => false,
+        Some("flexgroup") if aggrs.is_empty() => true,
+        Some("flexgroup") => {
+            return Err(ZapiError::invalid(
+                "Invalid input: \"auto-provision-as\" cannot be given with \"aggr-list\"",
+            ))
+        }
+        Some(o) => {
+            return Err(ZapiError::invalid(format!(
+                "Invalid value specified for \"auto-provision-as\": \"{o}\" (flexgroup)"
+            )))
+        }
+    };
     ctx.sim.mutate(|c| {
         let aggregate = match aggrs.first() {
             Some(a) => a.clone(),
+            None if auto => c.auto_provision_aggregate(svm)?,
             None => c.default_aggregate(svm)?,
         };
         let mut spec = spec_common(el, name.clone(), aggregate, size)?;

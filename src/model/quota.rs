@@ -1,0 +1,830 @@
+//! Quotas: the rules of each volume (tree, user and group rules; a rule with an empty target is
+//! the default for its type), each volume's quota state (off, initializing, on, resizing) and the
+//! limits in force, and what the quota report lists.
+//!
+//! As on ONTAP, a rule is policy and its limits are enforced only after quotas are turned on or
+//! resized: `quota-on` (a job) puts every rule of the volume in force; `quota-resize` (a job, only
+//! while quotas are on) brings changed limits into force, and new rules for targets a default rule
+//! of the same type covers; `quota-off` stops all enforcement. Invariants: a tree rule names a
+//! qtree of its volume (or none, the default), a user or group rule's qtree exists, rules go with
+//! their volume (rename moves them, destroy removes them) and with their qtree.
+
+use super::volume::VolumeState;
+use super::{Cluster, ModelError};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+/// The quota policy every SVM has and uses (the only one the simulator keeps).
+pub const DEFAULT_POLICY: &str = "default";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum QuotaType {
+    Tree,
+    User,
+    Group,
+}
+
+impl QuotaType {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            QuotaType::Tree => "tree",
+            QuotaType::User => "user",
+            QuotaType::Group => "group",
+        }
+    }
+
+    pub fn parse(s: &str) -> Result<QuotaType, ModelError> {
+        match s {
+            "tree" => Ok(QuotaType::Tree),
+            "user" => Ok(QuotaType::User),
+            "group" => Ok(QuotaType::Group),
+            o => Err(ModelError::InvalidInput(format!(
+                "Invalid value specified for \"quota-type\": \"{o}\" (tree, user or group)"
+            ))),
+        }
+    }
+}
+
+/// A rule's limits. Disk sizes are in KiB, as ZAPI states them; None is unlimited ("-").
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Limits {
+    pub disk: Option<u64>,
+    pub soft_disk: Option<u64>,
+    pub files: Option<u64>,
+    pub soft_files: Option<u64>,
+    pub threshold: Option<u64>,
+}
+
+/// A change of some limits: the outer None leaves a limit as it is, `Some(None)` removes it.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct LimitsChange {
+    pub disk: Option<Option<u64>>,
+    pub soft_disk: Option<Option<u64>>,
+    pub files: Option<Option<u64>>,
+    pub soft_files: Option<Option<u64>>,
+    pub threshold: Option<Option<u64>>,
+    pub user_mapping: Option<bool>,
+}
+
+impl LimitsChange {
+    fn apply(&self, l: &mut Limits) {
+        let set = |slot: &mut Option<u64>, v: Option<Option<u64>>| {
+            if let Some(v) = v {
+                *slot = v;
+            }
+        };
+        set(&mut l.disk, self.disk);
+        set(&mut l.soft_disk, self.soft_disk);
+        set(&mut l.files, self.files);
+        set(&mut l.soft_files, self.soft_files);
+        set(&mut l.threshold, self.threshold);
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct QuotaRule {
+    pub svm: String,
+    pub policy: String,
+    pub volume: String,
+    pub quota_type: QuotaType,
+    /// "" for the default rule of its type; a qtree name (tree), user names joined by ','
+    /// (user) or a group name (group).
+    pub target: String,
+    /// The qtree a user or group rule applies in ("" for the whole volume); "" for tree rules.
+    pub qtree: String,
+    pub uuid: Uuid,
+    pub limits: Limits,
+    pub user_mapping: bool,
+    /// The limits in force (None: not enforced yet, or quotas are off).
+    pub active: Option<Limits>,
+}
+
+impl QuotaRule {
+    pub fn is_default(&self) -> bool {
+        self.target.is_empty()
+    }
+}
+
+/// (SVM, volume, type, target, qtree).
+pub type RuleKey = (String, String, QuotaType, String, String);
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum QuotaStatus {
+    #[default]
+    Off,
+    Initializing,
+    On,
+    Resizing,
+}
+
+impl QuotaStatus {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            QuotaStatus::Off => "off",
+            QuotaStatus::Initializing => "initializing",
+            QuotaStatus::On => "on",
+            QuotaStatus::Resizing => "resizing",
+        }
+    }
+}
+
+/// A volume's quota state, saved with the volume.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct QuotaState {
+    pub status: QuotaStatus,
+    /// The job initializing or resizing quotas.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub job: Option<u64>,
+    /// What the last initialization or resize could not apply (`quota-errors`).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub errors: String,
+}
+
+impl QuotaState {
+    pub fn is_off(&self) -> bool {
+        *self == QuotaState::default()
+    }
+
+    /// Quotas are enforced (also while a resize runs).
+    pub fn enforced(&self) -> bool {
+        matches!(self.status, QuotaStatus::On | QuotaStatus::Resizing)
+    }
+}
+
+/// What identifies a rule in a request.
+#[derive(Debug, Clone)]
+pub struct RuleId {
+    pub volume: String,
+    pub quota_type: QuotaType,
+    pub target: String,
+    pub qtree: String,
+    pub policy: Option<String>,
+}
+
+/// One line of the quota report; usage is measured by the caller from the data.
+#[derive(Debug, Clone)]
+pub struct ReportRow {
+    pub svm: String,
+    pub volume: String,
+    pub volume_uuid: Uuid,
+    pub quota_type: QuotaType,
+    /// The qtree the row counts ("" for the whole volume).
+    pub tree: String,
+    /// What the row counts for: the qtree (tree) or the user or group names.
+    pub target: String,
+    pub limits: Limits,
+    /// The rule that applies (the default rule for a derived row).
+    pub rule: Uuid,
+}
+
+/// A report row with its usage, measured from the data by the simulator (`Sim::quota_report`).
+#[derive(Debug, Clone)]
+pub struct Measured {
+    pub row: ReportRow,
+    pub bytes: u64,
+    pub files: u64,
+}
+
+fn no_rule(svm: &str, id: &RuleId) -> ModelError {
+    ModelError::NotFound {
+        kind: "Quota rule",
+        name: format!(
+            "{} {}\" for volume \"{}\" in Vserver \"{svm}",
+            id.quota_type.as_str(),
+            if id.target.is_empty() {
+                "\"\" (default)".to_string()
+            } else {
+                id.target.clone()
+            },
+            id.volume
+        ),
+    }
+}
+
+/// Check a target for its type and return it in the form the model keeps.
+fn check_target(t: QuotaType, target: &str) -> Result<String, ModelError> {
+    let target = target.trim();
+    if target.len() > 255 || target.chars().any(char::is_control) {
+        return Err(ModelError::InvalidInput(format!(
+            "Invalid quota target \"{}\"",
+            target.escape_debug()
+        )));
+    }
+    match t {
+        QuotaType::Tree => {
+            if !target.is_empty() {
+                super::qtree::check_qtree_name(target)?;
+            }
+            Ok(target.to_string())
+        }
+        QuotaType::User => {
+            let names: Vec<&str> = target.split(',').map(str::trim).collect();
+            if !target.is_empty() && names.iter().any(|n| n.is_empty() || n.contains(' ')) {
+                return Err(ModelError::InvalidInput(format!(
+                    "Invalid quota target \"{target}\": user names or IDs separated by ','"
+                )));
+            }
+            Ok(names.join(","))
+        }
+        QuotaType::Group => {
+            if target.contains([',', ' ']) {
+                return Err(ModelError::InvalidInput(format!(
+                    "Invalid quota target \"{target}\": one group name or ID"
+                )));
+            }
+            Ok(target.to_string())
+        }
+    }
+}
+
+/// The uid or gid a user or group target names, when the simulator can tell (numbers and
+/// `root`); usage is counted by it.
+pub fn target_id(target: &str) -> Option<u32> {
+    match target {
+        "root" => Some(0),
+        t => t.parse().ok(),
+    }
+}
+
+impl Cluster {
+    pub fn quota_rules_of<'a>(
+        &'a self,
+        svm: &'a str,
+        volume: &'a str,
+    ) -> impl Iterator<Item = &'a QuotaRule> + 'a {
+        self.quota_rules
+            .range(
+                (
+                    svm.to_string(),
+                    volume.to_string(),
+                    QuotaType::Tree,
+                    String::new(),
+                    String::new(),
+                )..,
+            )
+            .take_while(move |((s, v, ..), _)| s == svm && v == volume)
+            .map(|(_, r)| r)
+    }
+
+    pub fn quota_rule_by_uuid(&self, uuid: &str) -> Option<&QuotaRule> {
+        self.quota_rules
+            .values()
+            .find(|r| r.uuid.to_string() == uuid)
+    }
+
+    fn check_policy(&self, svm: &str, policy: Option<&str>) -> Result<String, ModelError> {
+        match policy.filter(|p| !p.is_empty()) {
+            None | Some(DEFAULT_POLICY) => Ok(DEFAULT_POLICY.to_string()),
+            Some(p) => Err(ModelError::NotFound {
+                kind: "Quota policy",
+                name: format!("{p}\" in Vserver \"{svm}"),
+            }),
+        }
+    }
+
+    /// Check a rule's identity against the volume and its qtrees; the key it is filed under.
+    fn rule_key(&self, svm: &str, id: &RuleId) -> Result<RuleKey, ModelError> {
+        self.check_policy(svm, id.policy.as_deref())?;
+        let v = self.volume(svm, &id.volume)?;
+        if v.is_svm_root {
+            return Err(ModelError::InvalidInput(format!(
+                "Quota rules cannot be set on volume \"{}\": it is the root volume of Vserver \"{svm}\"",
+                id.volume
+            )));
+        }
+        let target = check_target(id.quota_type, &id.target)?;
+        let qtree = id.qtree.trim().to_string();
+        let exists = |q: &str| {
+            self.qtrees
+                .contains_key(&(svm.to_string(), id.volume.clone(), q.to_string()))
+        };
+        match id.quota_type {
+            QuotaType::Tree if !qtree.is_empty() => {
+                return Err(ModelError::InvalidInput(format!(
+                    "Invalid value specified for \"qtree\": \"{qtree}\"; a tree rule names its qtree in quota-target and qtree must be \"\""
+                )))
+            }
+            QuotaType::Tree if !target.is_empty() && !exists(&target) => {
+                return Err(ModelError::NotFound {
+                    kind: "Qtree",
+                    name: format!("{target}\" in volume \"{}", id.volume),
+                })
+            }
+            _ if !qtree.is_empty() && !exists(&qtree) => {
+                return Err(ModelError::NotFound {
+                    kind: "Qtree",
+                    name: format!("{qtree}\" in volume \"{}", id.volume),
+                })
+            }
+            _ => {}
+        }
+        Ok((
+            svm.to_string(),
+            id.volume.clone(),
+            id.quota_type,
+            target,
+            qtree,
+        ))
+    }
+
+    /// `quota-set-entry` (replace = true: the rule is created or all its limits replaced) and
+    /// REST's rule POST (replace = false: a rule that exists is a duplicate).
+    pub fn set_quota_rule(
+        &mut self,
+        svm: &str,
+        id: &RuleId,
+        limits: Limits,
+        user_mapping: bool,
+        replace: bool,
+    ) -> Result<Uuid, ModelError> {
+        let key = self.rule_key(svm, id)?;
+        check_limits(&limits)?;
+        if let Some(r) = self.quota_rules.get_mut(&key) {
+            if !replace {
+                return Err(ModelError::Duplicate {
+                    kind: "Quota rule",
+                    name: format!("{} {}\" for volume \"{}", key.2.as_str(), key.3, key.1),
+                });
+            }
+            r.limits = limits;
+            r.user_mapping = user_mapping;
+            return Ok(r.uuid);
+        }
+        self.counters.next_quota_rule += 1;
+        let uuid = self.uuid_for(&format!("quota-rule/{}", self.counters.next_quota_rule));
+        self.quota_rules.insert(
+            key.clone(),
+            QuotaRule {
+                svm: svm.to_string(),
+                policy: DEFAULT_POLICY.to_string(),
+                volume: key.1,
+                quota_type: key.2,
+                target: key.3,
+                qtree: key.4,
+                uuid,
+                limits,
+                user_mapping,
+                active: None,
+            },
+        );
+        Ok(uuid)
+    }
+
+    /// `quota-modify-entry`: only the limits given change.
+    pub fn modify_quota_rule(
+        &mut self,
+        svm: &str,
+        id: &RuleId,
+        change: LimitsChange,
+    ) -> Result<(), ModelError> {
+        let key = self.rule_key(svm, id)?;
+        let r = self.quota_rules.get(&key).ok_or_else(|| no_rule(svm, id))?;
+        let mut limits = r.limits;
+        change.apply(&mut limits);
+        check_limits(&limits)?;
+        if let Some(r) = self.quota_rules.get_mut(&key) {
+            r.limits = limits;
+            if let Some(m) = change.user_mapping {
+                r.user_mapping = m;
+            }
+        }
+        Ok(())
+    }
+
+    /// REST's rule PATCH: the rule named by its uuid.
+    pub fn modify_quota_rule_by_uuid(
+        &mut self,
+        uuid: &str,
+        change: LimitsChange,
+    ) -> Result<(), ModelError> {
+        let r = self.rule_by_uuid_or_not_found(uuid)?;
+        let (svm, id) = (r.svm.clone(), rule_id(r));
+        self.modify_quota_rule(&svm, &id, change)
+    }
+
+    fn rule_by_uuid_or_not_found(&self, uuid: &str) -> Result<&QuotaRule, ModelError> {
+        self.quota_rule_by_uuid(uuid)
+            .ok_or_else(|| ModelError::NotFound {
+                kind: "Quota rule",
+                name: uuid.to_string(),
+            })
+    }
+
+    /// `quota-delete-entry`. The rule's enforcement ends with it.
+    pub fn delete_quota_rule(&mut self, svm: &str, id: &RuleId) -> Result<(), ModelError> {
+        self.check_policy(svm, id.policy.as_deref())?;
+        self.volume(svm, &id.volume)?;
+        let target = check_target(id.quota_type, &id.target)?;
+        let key = (
+            svm.to_string(),
+            id.volume.clone(),
+            id.quota_type,
+            target,
+            id.qtree.trim().to_string(),
+        );
+        self.quota_rules
+            .remove(&key)
+            .map(|_| ())
+            .ok_or_else(|| no_rule(svm, id))
+    }
+
+    /// REST's rule DELETE.
+    pub fn delete_quota_rule_by_uuid(&mut self, uuid: &str) -> Result<(), ModelError> {
+        let r = self.rule_by_uuid_or_not_found(uuid)?;
+        let (svm, id) = (r.svm.clone(), rule_id(r));
+        self.delete_quota_rule(&svm, &id)
+    }
+
+    fn quota_volume(&self, svm: &str, volume: &str) -> Result<(), ModelError> {
+        let v = self.volume(svm, volume)?;
+        if v.state != VolumeState::Online {
+            return Err(super::volume::offline(v));
+        }
+        Ok(())
+    }
+
+    fn set_quota_state(&mut self, svm: &str, volume: &str, state: QuotaState) {
+        if let Some(v) = self.volumes.get_mut(&(svm.to_string(), volume.to_string())) {
+            v.quota = state;
+        }
+    }
+
+    fn no_valid_rules(&self, svm: &str, volume: &str) -> Result<(), ModelError> {
+        if self.quota_rules_of(svm, volume).next().is_none() {
+            return Err(ModelError::QuotaNoRules(format!(
+                "No valid quota rules found in quota policy {DEFAULT_POLICY} for volume {volume} in Vserver {svm}."
+            )));
+        }
+        Ok(())
+    }
+
+    /// `quota-on`: quotas start initializing; the returned job ends it ([`Cluster::finish_quota_job`]).
+    pub fn quota_on(&mut self, svm: &str, volume: &str) -> Result<u64, ModelError> {
+        self.quota_volume(svm, volume)?;
+        let state = &self.volume(svm, volume)?.quota;
+        if state.status != QuotaStatus::Off {
+            return Err(ModelError::Conflict(format!(
+                "Quotas are already {} on volume \"{volume}\" in Vserver \"{svm}\"",
+                state.status.as_str()
+            )));
+        }
+        self.no_valid_rules(svm, volume)?;
+        let job = self.queue_job(
+            "Quota Initialize",
+            format!("Quota initialize for volume \"{volume}\" in Vserver \"{svm}\""),
+            Some(svm),
+        );
+        self.set_quota_state(
+            svm,
+            volume,
+            QuotaState {
+                status: QuotaStatus::Initializing,
+                job: Some(job),
+                errors: String::new(),
+            },
+        );
+        Ok(job)
+    }
+
+    /// `quota-resize`: only while quotas are on.
+    pub fn quota_resize(&mut self, svm: &str, volume: &str) -> Result<u64, ModelError> {
+        self.quota_volume(svm, volume)?;
+        let state = &self.volume(svm, volume)?.quota;
+        if state.status != QuotaStatus::On {
+            return Err(ModelError::Conflict(format!(
+                "Quotas cannot be resized on volume \"{volume}\" in Vserver \"{svm}\": they are {}",
+                state.status.as_str()
+            )));
+        }
+        self.no_valid_rules(svm, volume)?;
+        let job = self.queue_job(
+            "Quota Resize",
+            format!("Quota resize for volume \"{volume}\" in Vserver \"{svm}\""),
+            Some(svm),
+        );
+        self.set_quota_state(
+            svm,
+            volume,
+            QuotaState {
+                status: QuotaStatus::Resizing,
+                job: Some(job),
+                errors: String::new(),
+            },
+        );
+        Ok(job)
+    }
+
+    /// `quota-off`: enforcement stops at once; a running initialization or resize is cancelled.
+    /// Returns the (finished) job.
+    pub fn quota_off(&mut self, svm: &str, volume: &str) -> Result<u64, ModelError> {
+        self.quota_volume(svm, volume)?;
+        let state = self.volume(svm, volume)?.quota.clone();
+        if state.status == QuotaStatus::Off {
+            return Err(ModelError::Conflict(format!(
+                "Quotas are already off on volume \"{volume}\" in Vserver \"{svm}\""
+            )));
+        }
+        if let Some(j) = state.job {
+            self.finish_job(
+                j,
+                Err((
+                    super::job::CANCELLED,
+                    "The quota job was cancelled by quota off.".into(),
+                )),
+            );
+        }
+        self.stop_enforcing(svm, volume);
+        self.set_quota_state(svm, volume, QuotaState::default());
+        Ok(self.record_job(
+            "Quota Off",
+            format!("Quota off for volume \"{volume}\" in Vserver \"{svm}\""),
+            Some(svm),
+            Ok("Quotas are off".into()),
+        ))
+    }
+
+    fn stop_enforcing(&mut self, svm: &str, volume: &str) {
+        let keys: Vec<RuleKey> = self
+            .quota_rules_of(svm, volume)
+            .filter(|r| r.active.is_some())
+            .map(rule_key_of)
+            .collect();
+        for k in keys {
+            if let Some(r) = self.quota_rules.get_mut(&k) {
+                r.active = None;
+            }
+        }
+    }
+
+    /// The quota job `job` ends: an initialization puts every rule in force; a resize brings
+    /// the limits of rules in force up to date, and new rules whose type has a default rule in
+    /// force. Rules it cannot bring into force are named in the volume's `quota-errors`.
+    pub fn finish_quota_job(&mut self, job: u64) {
+        let Some((svm, volume, status)) = self
+            .volumes
+            .values()
+            .find(|v| v.quota.job == Some(job))
+            .map(|v| (v.svm.clone(), v.name.clone(), v.quota.status))
+        else {
+            return;
+        };
+        let initializing = status == QuotaStatus::Initializing;
+        let defaults: Vec<QuotaType> = self
+            .quota_rules_of(&svm, &volume)
+            .filter(|r| r.is_default() && (initializing || r.active.is_some()))
+            .map(|r| r.quota_type)
+            .collect();
+        let mut skipped = Vec::new();
+        let keys: Vec<RuleKey> = self
+            .quota_rules_of(&svm, &volume)
+            .map(rule_key_of)
+            .collect();
+        for k in keys {
+            let Some(r) = self.quota_rules.get_mut(&k) else {
+                continue;
+            };
+            if initializing || r.active.is_some() || defaults.contains(&r.quota_type) {
+                r.active = Some(r.limits);
+            } else {
+                skipped.push(format!("{} {}", r.quota_type.as_str(), r.target));
+            }
+        }
+        let errors = if skipped.is_empty() {
+            String::new()
+        } else {
+            format!(
+                "quota resize could not activate rules without a default rule of their type ({}); reinitialize quotas (off, then on)",
+                skipped.join(", ")
+            )
+        };
+        self.set_quota_state(
+            &svm,
+            &volume,
+            QuotaState {
+                status: QuotaStatus::On,
+                job: None,
+                errors,
+            },
+        );
+        self.start_job(job);
+        let what = if initializing {
+            "Quota initialization"
+        } else {
+            "Quota resize"
+        };
+        self.finish_job(job, Ok(format!("{what} completed")));
+    }
+
+    /// At a start, before interrupted jobs are failed: a quota job the stop interrupted ends as
+    /// ONTAP's do when the volume comes back after a reboot (quotas are initialized again, so on).
+    /// Returns how many there were.
+    pub fn settle_quotas(&mut self) -> usize {
+        let jobs: Vec<u64> = self.volumes.values().filter_map(|v| v.quota.job).collect();
+        for &job in &jobs {
+            self.finish_quota_job(job);
+        }
+        jobs.len()
+    }
+
+    /// The quota report of `svm` (all SVMs when None): one row per target quotas count for on
+    /// volumes whose quotas are in force. A default tree rule yields a derived row for each qtree
+    /// without a tree rule of its own.
+    pub fn quota_report(&self, svm: Option<&str>) -> Vec<ReportRow> {
+        let mut rows = Vec::new();
+        let volumes: Box<dyn Iterator<Item = &super::Volume>> = match svm {
+            Some(s) => Box::new(self.volumes_of(s)),
+            None => Box::new(self.volumes.values()),
+        };
+        for v in volumes.filter(|v| v.quota.enforced()) {
+            let row = |r: &QuotaRule, limits: Limits, tree: &str, target: &str| ReportRow {
+                svm: v.svm.clone(),
+                volume: v.name.clone(),
+                volume_uuid: v.uuid,
+                quota_type: r.quota_type,
+                tree: tree.to_string(),
+                target: target.to_string(),
+                limits,
+                rule: r.uuid,
+            };
+            let rules: Vec<&QuotaRule> = self.quota_rules_of(&v.svm, &v.name).collect();
+            for r in &rules {
+                let Some(limits) = r.active else { continue };
+                match (r.quota_type, r.is_default()) {
+                    (QuotaType::Tree, false) => rows.push(row(r, limits, &r.target, &r.target)),
+                    (QuotaType::Tree, true) => {
+                        for q in self
+                            .qtrees
+                            .range((v.svm.clone(), v.name.clone(), String::new())..)
+                            .take_while(|((s, vol, _), _)| *s == v.svm && *vol == v.name)
+                            .map(|(_, q)| q)
+                        {
+                            let own = rules.iter().any(|o| {
+                                o.quota_type == QuotaType::Tree
+                                    && o.target == q.name
+                                    && o.active.is_some()
+                            });
+                            if !own {
+                                rows.push(row(r, limits, &q.name, &q.name));
+                            }
+                        }
+                    }
+                    (_, false) => rows.push(row(r, limits, &r.qtree, &r.target)),
+                    // Default user and group rules are listed through the targets they derive
+                    // (the simulator knows no user names), so they have no row of their own.
+                    (_, true) => {}
+                }
+            }
+        }
+        rows
+    }
+
+    /// The hard limits in force for a qtree (disk KiB, files): what NFS enforces.
+    pub fn tree_limits(&self, svm: &str, volume: &str, qtree: &str) -> Option<Limits> {
+        let v = self.volume(svm, volume).ok()?;
+        if !v.quota.enforced() || qtree.is_empty() {
+            return None;
+        }
+        let key = |t: &str| {
+            (
+                svm.to_string(),
+                volume.to_string(),
+                QuotaType::Tree,
+                t.to_string(),
+                String::new(),
+            )
+        };
+        self.quota_rules
+            .get(&key(qtree))
+            .and_then(|r| r.active)
+            .or_else(|| self.quota_rules.get(&key("")).and_then(|r| r.active))
+    }
+
+    /// Rules follow their volume's rename.
+    pub(crate) fn rename_quota_volume(&mut self, svm: &str, from: &str, to: &str) {
+        let moved: Vec<QuotaRule> = self.quota_rules_of(svm, from).cloned().collect();
+        for mut r in moved {
+            self.quota_rules.remove(&rule_key_of(&r));
+            r.volume = to.to_string();
+            self.quota_rules.insert(rule_key_of(&r), r);
+        }
+    }
+
+    /// Rules go with their volume.
+    pub(crate) fn drop_quota_volume(&mut self, svm: &str, volume: &str) {
+        let keys: Vec<RuleKey> = self.quota_rules_of(svm, volume).map(rule_key_of).collect();
+        for k in keys {
+            self.quota_rules.remove(&k);
+        }
+    }
+
+    /// Rules follow their qtree's rename (`to` Some) or go with it (None).
+    pub(crate) fn quota_qtree_changed(
+        &mut self,
+        svm: &str,
+        volume: &str,
+        from: &str,
+        to: Option<&str>,
+    ) {
+        let touched: Vec<QuotaRule> = self
+            .quota_rules_of(svm, volume)
+            .filter(|r| {
+                (r.quota_type == QuotaType::Tree && r.target == from)
+                    || (r.quota_type != QuotaType::Tree && r.qtree == from)
+            })
+            .cloned()
+            .collect();
+        for mut r in touched {
+            self.quota_rules.remove(&rule_key_of(&r));
+            let Some(to) = to else { continue };
+            if r.quota_type == QuotaType::Tree {
+                r.target = to.to_string();
+            } else {
+                r.qtree = to.to_string();
+            }
+            self.quota_rules.insert(rule_key_of(&r), r);
+        }
+    }
+
+    /// Every rule's volume and qtree exist.
+    pub(crate) fn check_quota_invariants(&self) -> Result<(), String> {
+        for (k, r) in self.quota_rules.iter() {
+            if *k != rule_key_of(r) {
+                return Err(format!(
+                    "quota rule {} is filed under the wrong key",
+                    r.uuid
+                ));
+            }
+            self.volume(&r.svm, &r.volume)
+                .map_err(|e| format!("quota rule {}: {e}", r.uuid))?;
+            let q = if r.quota_type == QuotaType::Tree {
+                &r.target
+            } else {
+                &r.qtree
+            };
+            if !q.is_empty()
+                && !self
+                    .qtrees
+                    .contains_key(&(r.svm.clone(), r.volume.clone(), q.clone()))
+            {
+                return Err(format!(
+                    "quota rule {} names qtree {q} of {}, which does not exist",
+                    r.uuid, r.volume
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+pub fn rule_key_of(r: &QuotaRule) -> RuleKey {
+    (
+        r.svm.clone(),
+        r.volume.clone(),
+        r.quota_type,
+        r.target.clone(),
+        r.qtree.clone(),
+    )
+}
+
+fn rule_id(r: &QuotaRule) -> RuleId {
+    RuleId {
+        volume: r.volume.clone(),
+        quota_type: r.quota_type,
+        target: r.target.clone(),
+        qtree: r.qtree.clone(),
+        policy: Some(r.policy.clone()),
+    }
+}
+
+/// Soft limits and the threshold may not exceed the hard limit.
+fn check_limits(l: &Limits) -> Result<(), ModelError> {
+    let over =
+        |soft: Option<u64>, hard: Option<u64>| matches!((soft, hard), (Some(s), Some(h)) if s > h);
+    if over(l.soft_disk, l.disk) || over(l.threshold, l.disk) {
+        return Err(ModelError::InvalidInput(
+            "The soft disk limit and the threshold cannot be more than the disk limit".into(),
+        ));
+    }
+    if over(l.soft_files, l.files) {
+        return Err(ModelError::InvalidInput(
+            "The soft file limit cannot be more than the file limit".into(),
+        ));
+    }
+    // 1 PiB in KiB: the largest limit ONTAP takes.
+    const MAX_KB: u64 = 1 << 40;
+    if [l.disk, l.soft_disk, l.threshold]
+        .into_iter()
+        .flatten()
+        .any(|k| k > MAX_KB)
+    {
+        return Err(ModelError::InvalidInput(format!(
+            "A disk limit cannot be more than {MAX_KB} KB"
+        )));
+    }
+    Ok(())
+}

@@ -1,0 +1,222 @@
+//! Qtrees as NFS exports: a client mounts `/<junction>/<qtree>` and sees only the qtree; the
+//! qtree's export policy (or its volume's, when it inherits) decides every call; a tree quota's
+//! hard limits refuse growth with NFS3ERR_DQUOT, FSSTAT inside the qtree reports the quota, and
+//! the quota report's usage matches the bytes written; qtrees cannot be removed, renamed into or
+//! linked across over NFS.
+
+mod common;
+mod nfs_support;
+use nfs3_client::nfs3_types::nfs3::nfsstat3;
+use nfs_support::*;
+use std::time::{Duration, Instant};
+
+async fn quota_on(lab: &Lab, volume: &str) {
+    lab.ok(&format!("<quota-on><volume>{volume}</volume></quota-on>"))
+        .await;
+    let start = Instant::now();
+    loop {
+        let r = lab
+            .ok(&format!(
+                "<quota-status><volume>{volume}</volume></quota-status>"
+            ))
+            .await;
+        if r.child_text("status") == Some("on") {
+            return;
+        }
+        assert!(start.elapsed() < Duration::from_secs(10), "quotas never on");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// (disk-used KB, files-used) of the report row of `/vol/<volume>/<qtree>`.
+async fn report(lab: &Lab, volume: &str, qtree: &str) -> (u64, u64) {
+    let r = lab
+        .ok(&format!(
+            "<quota-report-iter><path>/vol/{volume}/{qtree}</path></quota-report-iter>"
+        ))
+        .await;
+    let row = r
+        .path(&["attributes-list", "quota"])
+        .unwrap_or_else(|| panic!("no report row for {qtree}: {r:?}"));
+    let n = |f: &str| -> u64 { row.child_text(f).unwrap_or("").parse().unwrap() };
+    (n("disk-used"), n("files-used"))
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn qtree_mounts_policies_and_tree_quotas() {
+    let lab = Lab::start(None);
+    lab.policy("open").await;
+    lab.rule("open", "127.0.0.0/24", "sys", "sys", "sys").await;
+    lab.policy("only1").await;
+    lab.rule("only1", "127.0.0.1", "sys", "sys", "sys").await;
+    lab.volume("eco", "1g", "open").await;
+    lab.ok("<qtree-create><export-policy>only1</export-policy><mode>0777</mode><qtree>q1</qtree><volume>eco</volume></qtree-create>").await;
+    lab.ok("<qtree-create><mode>0777</mode><qtree>q2</qtree><volume>eco</volume></qtree-create>")
+        .await;
+
+    // Mount the qtree: only its own policy's clients; an inheriting qtree follows the volume.
+    let mut c1 = Nfs::mount(&lab, "127.0.0.1", "/eco/q1", Some((0, 0)))
+        .await
+        .expect("mount /eco/q1");
+    assert_eq!(
+        Nfs::mount(&lab, "127.0.0.2", "/eco/q1", Some((0, 0)))
+            .await
+            .err(),
+        Some(MNT3ERR_ACCES)
+    );
+    let mut c2 = Nfs::mount(&lab, "127.0.0.2", "/eco/q2", Some((0, 0)))
+        .await
+        .expect("mount /eco/q2");
+    let (q1, q2) = (c1.root.clone(), c2.root.clone());
+    let f = c1.create(&q1, "f", 0o644).await.unwrap();
+    assert_eq!(
+        c1.list(&q1).await.unwrap(),
+        [".", "..", "f"].map(String::from)
+    );
+    // Through the volume, 127.0.0.2 is refused every call inside q1, even with a handle.
+    let mut v2 = Nfs::mount(&lab, "127.0.0.2", "/eco", Some((0, 0)))
+        .await
+        .expect("mount /eco");
+    let vroot = v2.root.clone();
+    assert_eq!(
+        v2.lookup(&vroot, "q1").await.err(),
+        Some(nfsstat3::NFS3ERR_ACCES)
+    );
+    assert!(v2.lookup(&vroot, "q2").await.is_ok());
+    assert_eq!(v2.getattr(&f).await.err(), Some(nfsstat3::NFS3ERR_ACCES));
+    assert_eq!(v2.read(&f, 0, 1).await.err(), Some(nfsstat3::NFS3ERR_ACCES));
+    // The qtree's policy changes take effect at once.
+    lab.ok("<qtree-modify><export-policy>open</export-policy><qtree>q1</qtree><volume>eco</volume></qtree-modify>").await;
+    assert!(v2.getattr(&f).await.is_ok());
+    lab.ok("<qtree-modify><export-policy>only1</export-policy><qtree>q1</qtree><volume>eco</volume></qtree-modify>").await;
+    assert_eq!(v2.getattr(&f).await.err(), Some(nfsstat3::NFS3ERR_ACCES));
+
+    // Qtrees are the server's: not removed, replaced or crossed over NFS.
+    assert_eq!(
+        v2.rmdir(&vroot, "q2").await.err(),
+        Some(nfsstat3::NFS3ERR_ACCES)
+    );
+    assert_eq!(
+        v2.mkdir(&vroot, "q2", 0o755).await.err(),
+        Some(nfsstat3::NFS3ERR_EXIST)
+    );
+    let g = c2.create(&q2, "g", 0o644).await.unwrap();
+    let mut v1 = Nfs::mount(&lab, "127.0.0.1", "/eco", Some((0, 0)))
+        .await
+        .unwrap();
+    let vq1 = v1.lookup(&vroot, "q1").await.unwrap();
+    let vq2 = v1.lookup(&vroot, "q2").await.unwrap();
+    assert_eq!(
+        v1.rename(&vq2, "g", &vq1, "g").await.err(),
+        Some(nfsstat3::NFS3ERR_XDEV)
+    );
+    assert_eq!(
+        v1.link(&g, &vq1, "g2").await.err(),
+        Some(nfsstat3::NFS3ERR_XDEV)
+    );
+
+    // A tree quota on q1: 64 KB and 4 files, in force after quota-on.
+    lab.ok("<quota-set-entry><qtree></qtree><quota-target></quota-target><quota-type>tree</quota-type><volume>eco</volume></quota-set-entry>").await;
+    lab.ok("<quota-set-entry><disk-limit>64</disk-limit><file-limit>4</file-limit><qtree></qtree><quota-target>/vol/eco/q1</quota-target><quota-type>tree</quota-type><volume>eco</volume></quota-set-entry>").await;
+    // Not yet in force: FSSTAT shows the volume.
+    let st = c1.fsstat(&q1).await.unwrap();
+    assert!(st.tbytes > 64 << 10);
+    quota_on(&lab, "eco").await;
+    let st = c1.fsstat(&q1).await.unwrap();
+    assert_eq!(st.tbytes, 64 << 10, "the quota is the qtree's size");
+    assert_eq!(st.tfiles, 4);
+    assert_eq!(st.ffiles, 2, "the qtree directory and f");
+
+    let data = vec![0x5au8; 60_000];
+    c1.write_all(&f, 0, &data).await.expect("within the quota");
+    assert_eq!(
+        c1.write(&f, 60_000, &[1u8; 8_000]).await.err(),
+        Some(nfsstat3::NFS3ERR_DQUOT),
+        "past the hard disk limit"
+    );
+    assert_eq!(
+        c1.read_all(&f).await.unwrap().len(),
+        60_000,
+        "nothing written"
+    );
+    let st = c1.fsstat(&q1).await.unwrap();
+    assert_eq!(st.fbytes, (64 << 10) - 60_000);
+    // Files: two more fit (4 in all), the next is refused.
+    c1.create(&q1, "a", 0o644).await.unwrap();
+    c1.mkdir(&q1, "d", 0o755).await.unwrap();
+    assert_eq!(
+        c1.create(&q1, "b", 0o644).await.err(),
+        Some(nfsstat3::NFS3ERR_DQUOT)
+    );
+    // The report measures what was written: 60000 bytes (59 KB), 4 files.
+    assert_eq!(report(&lab, "eco", "q1").await, (59, 4));
+    // q2 is under the default rule (no limit): writes go on.
+    c2.write_all(&g, 0, &vec![1u8; 100_000]).await.unwrap();
+    assert_eq!(report(&lab, "eco", "q2").await, (98, 2));
+    // Freeing space lets writes in again.
+    c1.remove(&q1, "a").await.unwrap();
+    c1.create(&q1, "b", 0o644).await.expect("a file was freed");
+    // Quotas off: no limit.
+    lab.ok("<quota-off><volume>eco</volume></quota-off>").await;
+    c1.write_all(&f, 60_000, &[1u8; 8_000])
+        .await
+        .expect("quotas off");
+    assert!(c1.fsstat(&q1).await.unwrap().tbytes > 64 << 10);
+}
+
+/// Stop the simulator (SIGTERM when `clean`, else SIGKILL) and start it again on the same state.
+fn restart(mut lab: Lab, clean: bool) -> Lab {
+    if clean {
+        assert!(lab.sim.terminate().success());
+    } else {
+        lab.sim.child.kill().unwrap();
+        lab.sim.child.wait().unwrap();
+    }
+    let dir = std::mem::replace(&mut lab.sim.dir, tempfile::tempdir().unwrap());
+    drop(lab);
+    Lab::start_in(dir, None, &[])
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn qtree_usage_and_quotas_survive_restarts() {
+    let mut lab = Lab::start(None);
+    lab.policy("open").await;
+    lab.rule("open", "127.0.0.1", "sys", "sys", "sys").await;
+    lab.volume("eco", "1g", "open").await;
+    lab.ok("<qtree-create><mode>0777</mode><qtree>q1</qtree><volume>eco</volume></qtree-create>")
+        .await;
+    lab.ok("<quota-set-entry><disk-limit>100</disk-limit><qtree></qtree><quota-target>q1</quota-target><quota-type>tree</quota-type><volume>eco</volume></quota-set-entry>").await;
+    quota_on(&lab, "eco").await;
+    for clean in [true, false] {
+        let mut c = Nfs::mount(&lab, "127.0.0.1", "/eco/q1", Some((0, 0)))
+            .await
+            .unwrap();
+        let q1 = c.root.clone();
+        let name = format!("f{clean}");
+        let f = c.create(&q1, &name, 0o644).await.unwrap();
+        c.write_all(&f, 0, &vec![7u8; 40_000]).await.unwrap();
+        drop(c);
+        lab = restart(lab, clean);
+        let mut c = Nfs::mount(&lab, "127.0.0.1", "/eco/q1", Some((0, 0)))
+            .await
+            .unwrap();
+        let st = c.fsstat(&c.root.clone()).await.unwrap();
+        assert_eq!(st.tbytes, 100 << 10, "the quota is still in force");
+        assert_eq!(
+            st.fbytes,
+            (100 << 10) - 40_000 * if clean { 1 } else { 2 },
+            "usage {} restart kept",
+            if clean { "a clean" } else { "a killed" }
+        );
+    }
+    // 80000 of 102400 bytes used: 30000 more are refused.
+    let mut c = Nfs::mount(&lab, "127.0.0.1", "/eco/q1", Some((0, 0)))
+        .await
+        .unwrap();
+    let q1 = c.root.clone();
+    let f = c.create(&q1, "more", 0o644).await.unwrap();
+    assert_eq!(
+        c.write(&f, 0, &vec![1u8; 30_000]).await.err(),
+        Some(nfsstat3::NFS3ERR_DQUOT)
+    );
+}

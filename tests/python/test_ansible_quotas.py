@@ -1,0 +1,225 @@
+"""Ansible's netapp.ontap.na_ontap_quotas over ZAPI (use_rest=never) and over REST (the default
+use_rest), with the runner and step helpers of test_ansible.py: every changing step runs twice,
+the first run must report changed, the second must be a no-op. After each step the simulator's
+state is read back (ZAPI: netapp-lib; REST: the REST API itself).
+
+Steps, on each front: a volume and a qtree; the default tree rule with quotas turned on; a tree
+rule with disk and file limits for the qtree; a change of its limits; a user rule; the tree rule
+deleted; quotas turned off.
+"""
+
+import json
+import ssl
+import urllib.request
+
+import pytest
+
+from rest_helpers import RestSim
+from simproc import PASSWORD, SimProcess
+from test_ansible import AnsibleRunner, records, run_ok, step, twice, zapi_call
+from test_rest_ansible import RestAnsibleRunner
+
+VSERVER = "svm1"
+AGGR = "aggr1"
+GIB = 1024**3
+
+
+# --------------------------------------------------------------------------------------------
+# ZAPI
+
+ZVOL = "qvol"
+ZQTREE = "qq1"
+
+
+@pytest.fixture(scope="module")
+def zsim(tmp_path_factory):
+    work = tmp_path_factory.mktemp("ansible-quota-sim")
+    proc = SimProcess(["--listen", "127.0.0.1:0", "--ephemeral"], log_path=work / "ontap-sim.stderr.log")
+    try:
+        yield proc
+    finally:
+        died = proc.proc.poll() is not None
+        code = proc.stop()
+        if died:
+            pytest.fail(f"ontap-sim died during the tests (exit code {code}); stderr:\n"
+                        f"{proc.stderr()[-5000:]}", pytrace=False)
+
+
+@pytest.fixture(scope="module")
+def zans(zsim, tmp_path_factory):
+    return AnsibleRunner(zsim, tmp_path_factory.mktemp("ansible-quota-work"))
+
+
+def zquota(**extra):
+    return dict({"state": "present", "vserver": VSERVER, "volume": ZVOL}, **extra)
+
+
+def zrules(sim):
+    res = zapi_call(sim, "quota-list-entries-iter",
+                    {"query": {"quota-entry": {"volume": ZVOL}}}, vserver=VSERVER)
+    return {(r.get_child_content("quota-type"), r.get_child_content("quota-target")):
+            (r.get_child_content("disk-limit"), r.get_child_content("file-limit"))
+            for r in records(res, "quota-entry")}
+
+
+def zstatus(sim):
+    return zapi_call(sim, "quota-status", {"volume": ZVOL}, vserver=VSERVER).get_child_content("status")
+
+
+def test_zapi_setup(zans, zsim):
+    with step(zans, "z_setup"):
+        run_ok(zans, "na_ontap_volume", True, state="present", vserver=VSERVER, name=ZVOL,
+               aggregate_name=AGGR, size=10, size_unit="gb", junction_path=f"/{ZVOL}",
+               use_rest="never")
+        twice(zans, "na_ontap_qtree", state="present", vserver=VSERVER, flexvol_name=ZVOL,
+              name=ZQTREE, unix_permissions="0755")
+
+
+def test_zapi_default_rule_and_quota_on(zans, zsim):
+    with step(zans, "z_default", "z_setup"):
+        twice(zans, "na_ontap_quotas", **zquota(quota_target="", type="tree", set_quota_status=True))
+        assert zrules(zsim) == {("tree", "*"): ("-", "-")}
+        assert zstatus(zsim) == "on"
+
+
+def test_zapi_tree_rule(zans, zsim):
+    with step(zans, "z_tree", "z_default"):
+        twice(zans, "na_ontap_quotas", **zquota(quota_target=f"/vol/{ZVOL}/{ZQTREE}", type="tree",
+                                               disk_limit="1GB", file_limit="100"))
+        assert zrules(zsim)[("tree", f"/vol/{ZVOL}/{ZQTREE}")] == ("1048576", "100")
+        # The resize the module asked for put the rule in force: the report shows it.
+        rep = zapi_call(zsim, "quota-report-iter", {"path": f"/vol/{ZVOL}/{ZQTREE}"}, vserver=VSERVER)
+        rows = records(rep, "quota")
+        assert [r.get_child_content("disk-limit") for r in rows] == ["1048576"]
+
+
+def test_zapi_tree_rule_modify(zans, zsim):
+    with step(zans, "z_modify", "z_tree"):
+        twice(zans, "na_ontap_quotas", **zquota(quota_target=f"/vol/{ZVOL}/{ZQTREE}", type="tree",
+                                               disk_limit="2GB", file_limit="100"))
+        assert zrules(zsim)[("tree", f"/vol/{ZVOL}/{ZQTREE}")] == ("2097152", "100")
+
+
+def test_zapi_user_rule(zans, zsim):
+    with step(zans, "z_user", "z_default"):
+        twice(zans, "na_ontap_quotas", **zquota(quota_target="root", type="user",
+                                               soft_disk_limit="10MB", disk_limit="20MB"))
+        assert zrules(zsim)[("user", "root")] == ("20480", "-")
+
+
+def test_zapi_tree_rule_delete(zans, zsim):
+    with step(zans, "z_delete", "z_tree"):
+        twice(zans, "na_ontap_quotas", **zquota(state="absent", quota_target=f"/vol/{ZVOL}/{ZQTREE}",
+                                               type="tree"))
+        assert ("tree", f"/vol/{ZVOL}/{ZQTREE}") not in zrules(zsim)
+
+
+def test_zapi_quota_off(zans, zsim):
+    with step(zans, "z_off", "z_default"):
+        twice(zans, "na_ontap_quotas", **zquota(set_quota_status=False))
+        assert zstatus(zsim) == "off"
+
+
+# --------------------------------------------------------------------------------------------
+# REST
+
+RVOL = "rqvol"
+RQTREE = "rqq1"
+
+
+@pytest.fixture(scope="module")
+def rsim(tmp_path_factory):
+    s = RestSim(tmp_path_factory.mktemp("rest-ansible-quota"), 300)
+    try:
+        yield s
+    finally:
+        died = s.proc.proc.poll() is not None
+        code = s.stop()
+        if died or code != 0:
+            pytest.fail(f"ontap-sim exited with {code}; stderr:\n{s.proc.stderr()[-5000:]}",
+                        pytrace=False)
+
+
+@pytest.fixture(scope="module")
+def rans(rsim, tmp_path_factory):
+    return RestAnsibleRunner(rsim, tmp_path_factory.mktemp("rest-ansible-quota-work"))
+
+
+def rget(sim, path):
+    ctx = ssl.create_default_context(cafile=str(sim.ca_path))
+    req = urllib.request.Request(f"https://{sim.host}:{sim.port}{path}")
+    import base64
+    token = base64.b64encode(f"admin:{PASSWORD}".encode()).decode()
+    req.add_header("Authorization", f"Basic {token}")
+    with urllib.request.urlopen(req, context=ctx) as r:
+        return json.load(r)
+
+
+def rquota(**extra):
+    return dict({"state": "present", "vserver": VSERVER, "volume": RVOL}, **extra)
+
+
+def rrules(sim):
+    doc = rget(sim, f"/api/storage/quota/rules?volume.name={RVOL}&fields=**")
+    out = {}
+    for r in doc.get("records", []):
+        who = (r.get("qtree", {}).get("name", "") if r["type"] == "tree"
+               else ",".join(u["name"] for u in r.get("users", [])))
+        out[(r["type"], who)] = (r.get("space", {}).get("hard_limit"),
+                                 r.get("files", {}).get("hard_limit"))
+    return out
+
+
+def rstate(sim):
+    doc = rget(sim, f"/api/storage/volumes?name={RVOL}&fields=quota")
+    return doc["records"][0]["quota"]["state"]
+
+
+def test_rest_setup(rans, rsim):
+    with step(rans, "r_setup"):
+        run_ok(rans, "na_ontap_volume", True, state="present", vserver=VSERVER, name=RVOL,
+               aggregate_name=AGGR, size=10, size_unit="gb", junction_path=f"/{RVOL}")
+        twice(rans, "na_ontap_qtree", state="present", vserver=VSERVER, flexvol_name=RVOL,
+              name=RQTREE, unix_permissions="0755")
+
+
+def test_rest_default_rule_and_quota_on(rans, rsim):
+    with step(rans, "r_default", "r_setup"):
+        twice(rans, "na_ontap_quotas", **rquota(quota_target="", type="tree", set_quota_status=True))
+        assert rrules(rsim) == {("tree", ""): (None, None)}
+        assert rstate(rsim) == "on"
+
+
+def test_rest_tree_rule(rans, rsim):
+    with step(rans, "r_tree", "r_default"):
+        twice(rans, "na_ontap_quotas", **rquota(quota_target=RQTREE, type="tree",
+                                               disk_limit="1GB", file_limit="100"))
+        assert rrules(rsim)[("tree", RQTREE)] == (GIB, 100)
+        rep = rget(rsim, f"/api/storage/quota/reports?volume.name={RVOL}&qtree.name={RQTREE}&fields=**")
+        assert [r["space"].get("hard_limit") for r in rep["records"]] == [GIB]
+
+
+def test_rest_tree_rule_modify(rans, rsim):
+    with step(rans, "r_modify", "r_tree"):
+        twice(rans, "na_ontap_quotas", **rquota(quota_target=RQTREE, type="tree",
+                                               disk_limit="2GB", file_limit="100"))
+        assert rrules(rsim)[("tree", RQTREE)] == (2 * GIB, 100)
+
+
+def test_rest_user_rule(rans, rsim):
+    with step(rans, "r_user", "r_default"):
+        twice(rans, "na_ontap_quotas", **rquota(quota_target="root", type="user",
+                                               soft_disk_limit="10MB", disk_limit="20MB"))
+        assert rrules(rsim)[("user", "root")] == (20 * 1024**2, None)
+
+
+def test_rest_tree_rule_delete(rans, rsim):
+    with step(rans, "r_delete", "r_tree"):
+        twice(rans, "na_ontap_quotas", **rquota(state="absent", quota_target=RQTREE, type="tree"))
+        assert ("tree", RQTREE) not in rrules(rsim)
+
+
+def test_rest_quota_off(rans, rsim):
+    with step(rans, "r_off", "r_default"):
+        twice(rans, "na_ontap_quotas", **rquota(set_quota_status=False))
+        assert rstate(rsim) == "off"
