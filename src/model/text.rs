@@ -237,6 +237,14 @@ impl Cluster {
                 shown(&e.svm)
             )
         })?;
+        table(&self.quota_rules, |r| {
+            format!(
+                "quota rule for \"{}\" on volume \"{}\" in Vserver \"{}\"",
+                shown(&r.target),
+                shown(&r.volume),
+                shown(&r.svm)
+            )
+        })?;
         Ok(())
     }
 }

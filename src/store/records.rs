@@ -95,6 +95,12 @@ impl Record {
                 shown(&e.name),
                 shown(&e.svm)
             ),
+            Record::QuotaRule(r) => format!(
+                "quota rule for \"{}\" on volume \"{}\" in Vserver \"{}\"",
+                shown(&r.target),
+                shown(&r.volume),
+                shown(&r.svm)
+            ),
         }
     }
 
