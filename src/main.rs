@@ -43,6 +43,13 @@ enum Command {
         /// Portmapper v2 listener (e.g. 0.0.0.0:111), so kernel clients mount without port=.
         #[arg(long, value_name = "ADDR:PORT")]
         portmap_listen: Option<SocketAddr>,
+        /// NLM grace period after a restart, in seconds: only lock reclaims are granted then.
+        #[arg(long, value_name = "SECS", default_value_t = 45)]
+        nlm_grace_secs: u64,
+        /// Where NLM GRANTED callbacks ask a locking client's portmapper (its port on the
+        /// client's address).
+        #[arg(long, value_name = "PORT", default_value_t = 111)]
+        nlm_client_portmap: u16,
         /// TOML topology file.
         #[arg(long, value_name = "FILE")]
         config: Option<PathBuf>,
@@ -178,7 +185,7 @@ enum FaultCmd {
         /// Client IP or CIDR.
         #[arg(long)]
         client: Option<String>,
-        /// delay, hang, close, reset, tls_fail, http_status, zapi, nfs_error, rest_error,
+        /// delay, hang, close, reset, tls_fail, http_status, zapi, nfs_error, nlm, rest_error,
         /// job_failure.
         #[arg(long)]
         action: String,
@@ -187,7 +194,8 @@ enum FaultCmd {
         ms: Option<u64>,
         #[arg(long)]
         max_ms: Option<u64>,
-        /// http_status: the status; nfs_error: the NFS status (EIO, NOSPC, JUKEBOX, STALE).
+        /// http_status: the status; nfs_error: the NFS status (EIO, NOSPC, JUKEBOX, STALE);
+        /// nlm: the NLM status (denied, grace, nolocks, failed).
         #[arg(long)]
         status: Option<String>,
         /// zapi: the errno and reason.
@@ -260,6 +268,8 @@ fn run(cli: Cli) -> Result<()> {
             admin_token,
             nfs_listen,
             portmap_listen,
+            nlm_grace_secs,
+            nlm_client_portmap,
             config,
             state_dir,
             ephemeral,
@@ -275,6 +285,8 @@ fn run(cli: Cli) -> Result<()> {
                 admin_token,
                 nfs_listen,
                 portmap_listen,
+                nlm_grace: std::time::Duration::from_secs(nlm_grace_secs),
+                nlm_client_portmap,
                 config,
                 state_dir,
                 ephemeral,
@@ -339,6 +351,9 @@ async fn control(cmd: Command) -> Result<()> {
                         }
                         "nfs_error" => {
                             serde_json::json!({"type": "nfs_error", "status": status.unwrap_or_else(|| "EIO".into())})
+                        }
+                        "nlm" => {
+                            serde_json::json!({"type": "nlm", "status": status.unwrap_or_else(|| "denied".into())})
                         }
                         "rest_error" => serde_json::json!({"type": "rest_error",
                             "status": status.as_deref().unwrap_or("400").parse::<u16>()?,

@@ -16,6 +16,9 @@ pub struct Sim {
     pub faults: crate::faults::Faults,
     /// Recent requests and the request metrics.
     pub journal: crate::journal::Journal,
+    /// NLM byte-range locks and share reservations (in memory, as ONTAP's are: a restart starts
+    /// a grace period instead).
+    pub locks: Mutex<crate::model::lock::LockTable>,
     store: Option<Mutex<Store>>,
     data: DataDirs,
     /// Held from the end of an operation through its disk work, so data actions run in the order
@@ -58,10 +61,17 @@ impl Sim {
             cluster: RwLock::new(cluster),
             faults: Default::default(),
             journal: Default::default(),
+            locks: Default::default(),
             store: store.map(Mutex::new),
             data,
             data_order: Mutex::new(()),
         }
+    }
+
+    /// The NLM lock table (a poisoned lock still holds a consistent table: its operations do not
+    /// panic half-way).
+    pub fn lock_table(&self) -> std::sync::MutexGuard<'_, crate::model::lock::LockTable> {
+        self.locks.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// A consistent read view. A poisoned lock still holds a consistent model (operations that
@@ -358,6 +368,7 @@ impl Sim {
             }
         }
         self.replace(fresh)?;
+        self.lock_table().clear();
         self.faults.clear();
         for m in [
             &self.faults.listeners.management,

@@ -391,6 +391,7 @@ async fn route(shared: &Shared, peer: &Peer, req: Request<Incoming>) -> Answer {
                         }
                         Action::TlsFail
                         | Action::NfsError { .. }
+                        | Action::Nlm { .. }
                         | Action::RestError { .. }
                         | Action::JobFailure { .. } => zapi::run(&shared.sim, &user, call),
                     }
@@ -614,7 +615,10 @@ async fn rest(shared: &Shared, peer: &Peer, req: Request<Incoming>, started: Ins
                 fail_job = Some((code, message));
                 job_fault = Some(fid);
             }
-            Action::TlsFail | Action::Zapi { .. } | Action::NfsError { .. } => {}
+            Action::TlsFail
+            | Action::Zapi { .. }
+            | Action::NfsError { .. }
+            | Action::Nlm { .. } => {}
         }
     }
     let sim = shared.sim.clone();

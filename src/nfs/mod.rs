@@ -19,6 +19,8 @@ pub mod fs;
 pub mod handle;
 pub mod mount;
 pub mod nfs3;
+pub mod nlm;
+pub mod nsm;
 pub mod portmap;
 pub mod rpc;
 pub mod view;
@@ -48,6 +50,9 @@ const STRIPES: usize = 64;
 pub struct Listeners {
     pub nfs: TcpListener,
     pub portmap: Option<TcpListener>,
+    /// The port of a locking client's portmapper, asked where its lockd is for NLM GRANTED
+    /// callbacks (111 unless a test runs its client's portmapper elsewhere).
+    pub nlm_client_portmap: u16,
 }
 
 impl Listeners {
@@ -61,7 +66,11 @@ impl Listeners {
             })?),
             None => None,
         };
-        Ok(Listeners { nfs: n, portmap: p })
+        Ok(Listeners {
+            nfs: n,
+            portmap: p,
+            nlm_client_portmap: 111,
+        })
     }
 
     pub fn nfs_addr(&self) -> Option<SocketAddr> {
@@ -82,6 +91,10 @@ pub struct Nfs {
     pub write_verifier: [u8; 8],
     pub nfs_port: u16,
     pub portmap_port: Option<u16>,
+    /// Where NLM GRANTED callbacks ask a client's portmapper (see [`Listeners`]).
+    pub nlm_client_portmap: u16,
+    /// This server's NSM state number: odd (up), larger at every start.
+    pub nsm_state: u32,
     /// Serialise size changes of one file (stat, charge, write must not interleave).
     stripes: Vec<Mutex<()>>,
     next_conn: AtomicU64,
@@ -101,6 +114,11 @@ impl Nfs {
             write_verifier: boot.to_be_bytes(),
             nfs_port,
             portmap_port,
+            nlm_client_portmap: 111,
+            nsm_state: (std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(1, |d| d.as_secs() as u32))
+                | 1,
             stripes: (0..STRIPES).map(|_| Mutex::new(())).collect(),
             next_conn: AtomicU64::new(1),
         }
@@ -135,13 +153,16 @@ pub struct Conn {
 pub async fn serve(listeners: Listeners, sim: Arc<Sim>, shutdown: impl Future<Output = ()>) {
     let nfs_port = listeners.nfs_addr().map_or(0, |a| a.port());
     let pm_port = listeners.portmap_addr().map(|a| a.port());
-    let nfs = Arc::new(Nfs::new(sim, nfs_port, pm_port));
+    let mut nfs = Nfs::new(sim, nfs_port, pm_port);
+    nfs.nlm_client_portmap = listeners.nlm_client_portmap;
+    let nfs = Arc::new(nfs);
     let (stop_tx, stop_rx) = watch::channel(false);
     let mut tasks = tokio::task::JoinSet::new();
     tokio::pin!(shutdown);
     let Listeners {
         nfs: nfs_l,
         portmap: pm_l,
+        ..
     } = listeners;
     // The NFS port follows its fault-injection mode (normal, refuse, blackhole).
     let mut nfs_l = match ManagedListener::new(nfs_l, nfs.sim.faults.listeners.nfs.subscribe()) {
@@ -274,13 +295,18 @@ pub fn dispatch(nfs: &Nfs, conn: &Conn, record: &[u8]) -> Outcome {
     };
     let started = std::time::Instant::now();
     let proc_name = procedure_name(&call);
+    let (call_prog, call_vers, call_proc) = (call.prog, call.vers, call.proc_);
     let journal = |result: &str| {
+        let api = match (&proc_name, call_prog) {
+            (Some(p), _) => p.clone(),
+            (None, prog) => format!("program {prog} v{call_vers} procedure {call_proc}"),
+        };
         nfs.sim.journal.record(crate::journal::Record {
             peer: conn.peer,
             user: None,
             svm: Some(&svm),
             front: "nfs",
-            api: proc_name.as_deref().unwrap_or("(unknown procedure)"),
+            api: &api,
             result,
             errno: None,
             fault: None,
@@ -293,27 +319,44 @@ pub fn dispatch(nfs: &Nfs, conn: &Conn, record: &[u8]) -> Outcome {
     }
     let out = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         let mut call = call;
+        let answered = |b: Vec<u8>| (b, "answered");
+        let nlm = |a: nlm::Answer| (a.reply, a.result);
         match call.prog {
-            rpc::PROG_NFS if call.vers == 3 => nfs3::handle(nfs, conn, &svm, &mut call),
-            rpc::PROG_NFS => rpc::prog_mismatch(xid, 3, 3),
-            rpc::PROG_MOUNT if (1..=3).contains(&call.vers) => {
-                mount::handle(nfs, conn, &svm, &mut call)
+            nlm::PROG_NLM if matches!(call.vers, 1 | 3 | 4) => {
+                nlm(nlm::handle(nfs, conn, &svm, &mut call))
             }
-            rpc::PROG_MOUNT => rpc::prog_mismatch(xid, 1, 3),
-            rpc::PROG_PORTMAP if call.vers == 2 => portmap::handle(nfs, &mut call),
-            rpc::PROG_PORTMAP => rpc::prog_mismatch(xid, 2, 2),
-            _ => rpc::accepted(xid, Accept::ProgUnavail).finish(),
+            nlm::PROG_NLM => answered(rpc::prog_mismatch(xid, 1, 4)),
+            nsm::PROG_NSM if call.vers == 1 => nlm(nsm::handle(nfs, &mut call)),
+            nsm::PROG_NSM => answered(rpc::prog_mismatch(xid, 1, 1)),
+            _ => answered(dispatch_nfs(nfs, conn, &svm, xid, call)),
         }
     }));
     match out {
-        Ok(b) => {
-            journal("answered");
+        Ok((b, result)) => {
+            journal(result);
             Outcome::Reply(b)
         }
         Err(_) => {
             error!(xid, "an NFS call panicked; answered SYSTEM_ERR");
             journal("system_err");
             Outcome::Reply(rpc::accepted(xid, Accept::SystemErr).finish())
+        }
+    }
+}
+
+/// NFS, MOUNT and the portmapper.
+fn dispatch_nfs(nfs: &Nfs, conn: &Conn, svm: &str, xid: u32, mut call: rpc::Call) -> Vec<u8> {
+    {
+        match call.prog {
+            rpc::PROG_NFS if call.vers == 3 => nfs3::handle(nfs, conn, svm, &mut call),
+            rpc::PROG_NFS => rpc::prog_mismatch(xid, 3, 3),
+            rpc::PROG_MOUNT if (1..=3).contains(&call.vers) => {
+                mount::handle(nfs, conn, svm, &mut call)
+            }
+            rpc::PROG_MOUNT => rpc::prog_mismatch(xid, 1, 3),
+            rpc::PROG_PORTMAP if call.vers == 2 => portmap::handle(nfs, &mut call),
+            rpc::PROG_PORTMAP => rpc::prog_mismatch(xid, 2, 2),
+            _ => rpc::accepted(xid, Accept::ProgUnavail).finish(),
         }
     }
 }
@@ -325,6 +368,8 @@ fn procedure_name(call: &rpc::Call) -> Option<String> {
         rpc::PROG_NFS => NFS_PROCS.get(proc_).map(|p| p.to_string()),
         rpc::PROG_MOUNT => MOUNT_PROCS.get(proc_).map(|p| p.to_string()),
         rpc::PROG_PORTMAP => Some(format!("PORTMAP {proc_}")),
+        nlm::PROG_NLM => nlm::procedure_name(call.proc_).map(str::to_string),
+        nsm::PROG_NSM => nsm::procedure_name(call.proc_).map(str::to_string),
         _ => None,
     }
 }
@@ -370,6 +415,8 @@ fn fault(nfs: &Nfs, conn: &Conn, svm: &str, call: &rpc::Call) -> Option<Outcome>
     let name = match call.prog {
         rpc::PROG_NFS => NFS_PROCS.get(proc_).copied(),
         rpc::PROG_MOUNT => MOUNT_PROCS.get(proc_).copied(),
+        nlm::PROG_NLM => nlm::procedure_name(call.proc_),
+        nsm::PROG_NSM => nsm::procedure_name(call.proc_),
         _ => None,
     }?;
     // The volume the call is about: the first handle of an NFS call, the path of a MNT.
@@ -407,6 +454,10 @@ fn fault(nfs: &Nfs, conn: &Conn, svm: &str, call: &rpc::Call) -> Option<Outcome>
             None
         }
         Action::Hang => Some(Outcome::Nothing),
+        Action::Nlm { status } if call.prog == nlm::PROG_NLM => {
+            let stat = nlm::Stat::from_name(&status)?;
+            nlm::fault_reply(call, stat).map(Outcome::Reply)
+        }
         Action::Close | Action::Reset => Some(Outcome::Close),
         Action::NfsError { status } => {
             let code = crate::faults::nfs_status(&status)?;

@@ -2,6 +2,8 @@
 //! client can mount without `port=`/`mountport=`. SET and UNSET are refused: nobody registers
 //! with us.
 
+use super::nlm::PROG_NLM;
+use super::nsm::PROG_NSM;
 use super::rpc::{self, Accept, Call, PROG_MOUNT, PROG_NFS, PROG_PORTMAP};
 use super::xdr::Enc;
 use super::Nfs;
@@ -18,6 +20,10 @@ fn mappings(nfs: &Nfs) -> Vec<(u32, u32, u32, u32)> {
         (PROG_MOUNT, 1, IPPROTO_TCP, n),
         (PROG_MOUNT, 2, IPPROTO_TCP, n),
         (PROG_MOUNT, 3, IPPROTO_TCP, n),
+        (PROG_NLM, 1, IPPROTO_TCP, n),
+        (PROG_NLM, 3, IPPROTO_TCP, n),
+        (PROG_NLM, 4, IPPROTO_TCP, n),
+        (PROG_NSM, 1, IPPROTO_TCP, n),
     ]
 }
 
