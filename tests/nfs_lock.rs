@@ -369,7 +369,7 @@ async fn a_blocked_lock_is_granted_by_callback_or_cancelled() {
             .call("GET", "/journal", vec![])
             .await
             .unwrap();
-        if j.contains("NLM_GRANTED callback") {
+        if j.contains("NLM_GRANTED_CALLBACK") {
             assert!(j.contains("\"granted\""), "{j}");
             break;
         }

@@ -519,7 +519,7 @@ async fn granted(sim: Arc<Sim>, w: Waiter, portmap_port: u16) {
         user: None,
         svm: None,
         front: "nfs",
-        api: "NLM_GRANTED callback",
+        api: "NLM_GRANTED_CALLBACK",
         result,
         errno: None,
         fault: None,

@@ -79,7 +79,7 @@ printf 'portmapper 100000 portmap sunrpc rpcbind\nnfs 100003 nfsprog\nmountd 100
 printf 'sunrpc 111/tcp portmapper\nsunrpc 111/udp portmapper\n' >"$root/etc/services"
 printf 'tcp 6 TCP\nudp 17 UDP\n' >"$root/etc/protocols"
 cp "$here/init" "$root/init"
-cp "$here/guest.sh" "$root/guest.sh"
+cp "${GUEST_SCRIPT:-$here/guest.sh}" "$root/guest.sh"
 chmod +x "$root/init"
 (cd "$root" && find . | busybox cpio -o -H newc 2>/dev/null | gzip -1) >"$out/initramfs.cpio.gz"
 echo "guest: kernel $kver, initramfs $(du -k "$out/initramfs.cpio.gz" | cut -f1) KiB"

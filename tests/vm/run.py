@@ -146,6 +146,16 @@ def answer(sim, words):
         sim.zapi(f"<volume-mount><volume-name>{args[0]}</volume-name><junction-path>/{args[0]}"
                  f"</junction-path></volume-mount>")
         return True, ""
+    if verb == "journal":
+        # Each argument API=RESULT must be in the journal (callbacks come a moment later: poll).
+        deadline = time.time() + 10
+        while True:
+            entries = sim.control("/journal?limit=100000")
+            seen = {(e.get("api"), e.get("result")) for e in entries}
+            missing = [w for w in args if tuple(w.split("=", 1)) not in seen]
+            if not missing or time.time() > deadline:
+                return not missing, "missing " + " ".join(missing) if missing else "all seen"
+            time.sleep(0.2)
     if verb == "locks":
         want = int(args[0])
         deadline = time.time() + 10
@@ -236,6 +246,15 @@ def main():
         if qemu and qemu.poll() is None:
             qemu.kill()
             qemu.wait()
+        try:
+            calls = {}
+            for e in sim.control("/journal?limit=1000000"):
+                api = e.get("api", "")
+                if api.startswith(("NLM", "SM_", "RPCBIND", "PORTMAP", "program")):
+                    k = f"{api} {e.get('result')}"
+                    calls[k] = calls.get(k, 0) + 1
+        except Exception as e:  # the journal is a report, not a check
+            calls = {f"(journal unreadable: {e})": 0}
         sim.stop()
     wall = time.time() - started
     boot = (booted_at - started) if booted_at else None
@@ -243,6 +262,9 @@ def main():
           f"{wall:.0f} s wall" + (f" (boot {boot:.1f} s)" if boot else ""))
     for k, v in figures.items():
         print(f"  {k} = {v}")
+    print("lock and portmapper calls the simulator journaled:")
+    for k in sorted(calls):
+        print(f"  {calls[k]:6d}  {k}")
     for f in failed:
         print(f"  FAIL {f}")
     problem = None
