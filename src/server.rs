@@ -191,6 +191,7 @@ pub async fn serve(opts: ServeOptions) -> Result<()> {
             // A restart forgot every NLM lock: their holders get the grace period to reclaim.
             if !first_start {
                 sim.lock_table().start_grace(opts.nlm_grace);
+                sim.load_nlm_clients();
             }
             sim
         }

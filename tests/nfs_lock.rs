@@ -137,8 +137,9 @@ fn res_stat(body: &[u8], cookie: &[u8]) -> u32 {
     r.u32()
 }
 
-/// A client's portmapper and lockd in one: GETPORT answers its own port for NLM; GRANTED calls
-/// are handed to the test (cookie, svid) and answered with `answer`.
+/// A client's portmapper, lockd and statd in one: GETPORT answers its own port; GRANTED calls
+/// are handed to the test as (cookie, svid) and answered with `answer`; SM_NOTIFY calls as
+/// (mon_name, state).
 async fn fake_client_lockd(
     answer: u32,
 ) -> (u16, tokio::sync::mpsc::UnboundedReceiver<(Vec<u8>, u32)>) {
@@ -174,6 +175,12 @@ async fn fake_client_lockd(
                             let svid = r.u32();
                             let _ = tx.send((cookie.clone(), svid));
                             out = out.opaque(&cookie).u32(answer);
+                        }
+                        // SM_NOTIFY: the server restarted (mon_name, state); no results.
+                        (NSM, 6) => {
+                            let name = r.opaque();
+                            let state = r.u32();
+                            let _ = tx.send((name, state));
                         }
                         _ => out = out.u32(0),
                     }
@@ -527,8 +534,16 @@ async fn nlm_fault_rules_deny_grace_and_hang() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn after_a_restart_only_reclaims_until_the_grace_period_ends() {
-    let (lab, fh) = lab_with_file(1, &["--nlm-grace-secs", "5"]).await;
+async fn after_a_restart_clients_are_told_and_only_reclaims_are_granted_in_the_grace_period() {
+    let (port, mut events) = fake_client_lockd(GRANTED).await;
+    let port_s = port.to_string();
+    let args = [
+        "--nlm-client-portmap",
+        port_s.as_str(),
+        "--nlm-grace-secs",
+        "5",
+    ];
+    let (lab, fh) = lab_with_file(port, &args[2..]).await;
     let a = Owner {
         host: "alpha",
         svid: 1,
@@ -544,25 +559,35 @@ async fn after_a_restart_only_reclaims_until_the_grace_period_ends() {
         // A first start has no grace period.
         assert_eq!(a.lock(&mut c, false, true, 0, 10).await, GRANTED);
     }
+    let t = locks(&lab).await;
+    assert_eq!(t["monitored"][0]["host"], "alpha", "{t}");
     let mut lab = lab;
     assert!(lab.sim.terminate().success());
     let dir = std::mem::replace(&mut lab.sim.dir, tempfile::tempdir().unwrap());
     drop(lab);
-    let lab = Lab::start_in(
-        dir,
-        None,
-        &["--nlm-client-portmap", "1", "--nlm-grace-secs", "5"],
-    );
+    let lab = Lab::start_in(dir, None, &args);
+    // alpha's statd hears of the restart: the server's address as alpha reached it, a new state.
+    let (name, state) = within("SM_NOTIFY", events.recv()).await.unwrap();
+    assert_eq!((name.as_slice(), state % 2), (&b"127.0.0.1"[..], 1));
     let mut c = Rpc::connect(lab.nfs).await;
     // The lock was forgotten; a new lock waits for the grace period; alpha reclaims.
     let t = locks(&lab).await;
     assert!(t["grace_remaining_secs"].as_f64().unwrap() > 0.0, "{t}");
+    assert!(t["locks"].as_array().unwrap().is_empty(), "{t}");
     assert_eq!(
         b.lock(&mut c, false, true, 0, 10).await,
         DENIED_GRACE_PERIOD
     );
     assert_eq!(b.test(&mut c, true, 0, 10).await.0, DENIED_GRACE_PERIOD);
     assert_eq!(a.reclaim(&mut c, true, 0, 10).await, GRANTED);
+    assert_eq!(locks(&lab).await["monitored"][0]["host"], "alpha");
+    let j = lab
+        .sim
+        .control()
+        .call("GET", "/journal?api=SM_NOTIFY_SENT", vec![])
+        .await
+        .unwrap();
+    assert!(j.contains("\"answered\""), "{j}");
     // After the grace period: new locks are decided by conflicts again.
     let mut tries = 0;
     let end = loop {

@@ -12,8 +12,9 @@
 //! range replaces what it covers (splitting and merging ranges); two locks conflict when their
 //! ranges overlap, they have different owners, and one of them is exclusive.
 
-use serde::Serialize;
-use std::net::SocketAddr;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::net::{IpAddr, SocketAddr};
 use std::time::{Duration, Instant};
 use uuid::Uuid;
 
@@ -118,6 +119,22 @@ pub struct Share {
     pub deny: u32,
 }
 
+/// A client this server watches for (NSM's "monitored host"): one that was granted a lock. After
+/// a restart the server tells it (SM_NOTIFY) so it reclaims its locks in the grace period.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NsmClient {
+    /// The client's name (`caller_name`).
+    pub host: String,
+    /// Where its calls came from.
+    pub address: IpAddr,
+    /// The server address it reached (the name it knows this server by).
+    pub server: IpAddr,
+}
+
+/// The most locks, waiting requests and shares kept at once; past it, new ones are refused
+/// (NLM4_DENIED_NOLOCKS) rather than growing without bound.
+pub const MAX_ENTRIES: usize = 100_000;
+
 /// What a LOCK request came to.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum LockOutcome {
@@ -128,6 +145,8 @@ pub enum LockOutcome {
     Blocked,
     /// Only reclaims are granted now.
     Grace,
+    /// The table is full.
+    NoLocks,
 }
 
 /// What a TEST found.
@@ -146,6 +165,8 @@ pub struct LockTableView {
     pub locks: Vec<Lock>,
     pub waiting: Vec<Waiter>,
     pub shares: Vec<Share>,
+    /// The clients told of a restart (those granted locks).
+    pub monitored: Vec<NsmClient>,
 }
 
 #[derive(Debug, Default)]
@@ -154,6 +175,7 @@ pub struct LockTable {
     waiting: Vec<Waiter>,
     shares: Vec<Share>,
     grace_until: Option<Instant>,
+    monitored: BTreeMap<String, NsmClient>,
 }
 
 impl LockTable {
@@ -164,6 +186,28 @@ impl LockTable {
 
     pub fn in_grace(&self) -> bool {
         self.grace_until.is_some_and(|t| Instant::now() < t)
+    }
+
+    fn full(&self) -> bool {
+        self.locks.len() + self.waiting.len() + self.shares.len() >= MAX_ENTRIES
+    }
+
+    /// Remember a client to tell of a restart. True when it is new (the list must be saved).
+    pub fn monitor(&mut self, c: NsmClient) -> bool {
+        if self.monitored.get(&c.host) == Some(&c) {
+            return false;
+        }
+        self.monitored.insert(c.host.clone(), c);
+        true
+    }
+
+    /// Forget a client (it rebooted or freed everything). True when it was known.
+    pub fn unmonitor(&mut self, host: &str) -> bool {
+        self.monitored.remove(host).is_some()
+    }
+
+    pub fn monitored(&self) -> Vec<NsmClient> {
+        self.monitored.values().cloned().collect()
     }
 
     fn conflict(&self, want: &Lock) -> Option<&Lock> {
@@ -198,6 +242,9 @@ impl LockTable {
             if !block {
                 return LockOutcome::Denied(holder);
             }
+            if self.full() {
+                return LockOutcome::NoLocks;
+            }
             // A client polling for a lock it already waits for stays one waiter.
             self.waiting.retain(|w| {
                 !(w.lock.file == want.file
@@ -210,6 +257,9 @@ impl LockTable {
                 version,
             });
             return LockOutcome::Blocked;
+        }
+        if self.full() {
+            return LockOutcome::NoLocks;
         }
         // Granted: a wait for the same lock, if any, is over.
         self.waiting.retain(|w| {
@@ -319,7 +369,7 @@ impl LockTable {
                 && !(s.host == want.host && s.oh == want.oh)
                 && (s.access & want.deny != 0 || s.deny & want.access != 0)
         });
-        if clash {
+        if clash || self.full() {
             return Err(false);
         }
         self.shares
@@ -334,9 +384,14 @@ impl LockTable {
             .retain(|s| !(&s.file == file && s.host == host && s.oh == oh));
     }
 
-    /// Forget everything (a reset of the simulator); the grace period ends too.
+    /// Forget every lock (a reset of the simulator); the grace period ends too. Clients stay
+    /// monitored.
     pub fn clear(&mut self) {
-        *self = LockTable::default();
+        let monitored = std::mem::take(&mut self.monitored);
+        *self = LockTable {
+            monitored,
+            ..LockTable::default()
+        };
     }
 
     pub fn view(&self) -> LockTableView {
@@ -350,6 +405,7 @@ impl LockTable {
             locks,
             waiting: self.waiting.clone(),
             shares: self.shares.clone(),
+            monitored: self.monitored(),
         }
     }
 }

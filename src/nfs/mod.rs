@@ -180,6 +180,7 @@ pub async fn serve(listeners: Listeners, sim: Arc<Sim>, shutdown: impl Future<Ou
     nfs.nlm_client_portmap = listeners.nlm_client_portmap;
     nfs.udp = !listeners.udp.is_empty();
     let nfs = Arc::new(nfs);
+    tokio::spawn(nsm::announce_restart(nfs.clone()));
     let (stop_tx, stop_rx) = watch::channel(false);
     let mut tasks = tokio::task::JoinSet::new();
     tokio::pin!(shutdown);

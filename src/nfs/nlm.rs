@@ -300,6 +300,7 @@ pub fn handle(nfs: &Nfs, conn: &Conn, svm: &str, call: &mut Call) -> Answer {
                 Err(s) => return res(xid, &cookie, s, version),
             };
             let want = lock_of(w, file, exclusive, conn.peer);
+            let host = want.owner.host.clone();
             let outcome = nfs
                 .sim
                 .lock_table()
@@ -309,7 +310,12 @@ pub fn handle(nfs: &Nfs, conn: &Conn, svm: &str, call: &mut Call) -> Answer {
                 LockOutcome::Denied(_) => Stat::Denied,
                 LockOutcome::Blocked => Stat::Blocked,
                 LockOutcome::Grace => Stat::DeniedGracePeriod,
+                LockOutcome::NoLocks => Stat::DeniedNolocks,
             };
+            // NM_LOCK is the unmonitored lock: its holder is not told of a restart.
+            if matches!(stat, Stat::Granted | Stat::Blocked) && call.proc_ == 2 {
+                monitor(nfs, conn, host);
+            }
             res(xid, &cookie, stat, version)
         }
         // CANCEL
@@ -400,16 +406,20 @@ pub fn handle(nfs: &Nfs, conn: &Conn, svm: &str, call: &mut Call) -> Answer {
             }
             let want = Share {
                 file,
-                host: caller,
+                host: caller.clone(),
                 oh,
                 access,
                 deny: mode,
             };
-            share_res(match nfs.sim.lock_table().share(want, reclaim) {
+            let stat = match nfs.sim.lock_table().share(want, reclaim) {
                 Ok(()) => Stat::Granted,
                 Err(true) => Stat::DeniedGracePeriod,
                 Err(false) => Stat::Denied,
-            })
+            };
+            if stat == Stat::Granted {
+                monitor(nfs, conn, caller);
+            }
+            share_res(stat)
         }
         // FREE_ALL: the client's name and state; no results.
         23 => {
@@ -431,9 +441,29 @@ pub fn handle(nfs: &Nfs, conn: &Conn, svm: &str, call: &mut Call) -> Answer {
 
 /// Release everything `host` holds (FREE_ALL, or its NSM announcing a reboot).
 pub fn free_host(nfs: &Nfs, host: &str) {
-    let (freed, woke) = nfs.sim.lock_table().free_host(host);
+    let (freed, woke, known) = {
+        let mut t = nfs.sim.lock_table();
+        let (freed, woke) = t.free_host(host);
+        (freed, woke, t.unmonitor(host))
+    };
     info!(host, freed, "released the locks of a client");
+    if known {
+        nfs.sim.save_nlm_clients();
+    }
     call_back(nfs, woke);
+}
+
+/// Watch a client that holds (or waits for) a lock, so a restart of the server is announced to
+/// it; saved when it is new.
+fn monitor(nfs: &Nfs, conn: &Conn, host: String) {
+    let c = crate::model::lock::NsmClient {
+        host,
+        address: conn.peer.ip(),
+        server: conn.local.ip(),
+    };
+    if nfs.sim.lock_table().monitor(c) {
+        nfs.sim.save_nlm_clients();
+    }
 }
 
 /// The answer an NLM fault rule gives instead of the real one.
