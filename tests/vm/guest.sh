@@ -5,12 +5,14 @@
 # the runner answers `@@OK <text>` or `@@ERR <text>` on the serial line.
 #
 # Parameters come from the kernel command line: nfsport=N (the NFS/MOUNT port), datamb=N (the
-# size of the data check).
+# size of the data check), statdport=N (rpc.statd's port, forwarded from the host like lockd's
+# and rpcbind's, so the simulator's GRANTED callbacks and restart notices reach the guest).
 
 S=10.0.2.2
 NFSPORT=$(sed -n 's/.*nfsport=\([0-9]*\).*/\1/p' /proc/cmdline)
 DATAMB=$(sed -n 's/.*datamb=\([0-9]*\).*/\1/p' /proc/cmdline)
 DATAMB=${DATAMB:-16}
+STATDPORT=$(sed -n 's/.*statdport=\([0-9]*\).*/\1/p' /proc/cmdline)
 OPTS="vers=3,proto=tcp"
 EXPLICIT="vers=3,proto=tcp,port=$NFSPORT,mountport=$NFSPORT,mountproto=tcp"
 
@@ -60,7 +62,7 @@ mkdir -p /mnt/a /mnt/b /mnt/c /mnt/s /mnt/q /mnt/n /mnt/l /var/lib/nfs/sm /var/l
 
 # --- The guest's own RPC services: lockd registers with rpcbind; statd monitors for lockd.
 check "rpcbind starts" rpcbind -w
-rpc.statd --no-notify -F >/tmp/statd.log 2>&1 &
+rpc.statd --no-notify -F -p "$STATDPORT" >/tmp/statd.log 2>&1 &
 i=0
 while ! rpcinfo -p 127.0.0.1 2>/dev/null | grep -q status && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
 check "rpc.statd starts and registers" sh -c 'rpcinfo -p 127.0.0.1 | grep -q status || { rpcinfo -p 127.0.0.1; cat /tmp/statd.log; ps | grep -e rpc -e statd; false; }'
@@ -178,6 +180,19 @@ t1=$(now)
 check "fcntl across mounts: the blocked lock is granted when the holder lets go" grep -q locked /tmp/p6
 echo "FIGURE server_blocked_lock_granted_after_s $(awk "BEGIN { printf \"%.1f\", ($t1 - $t0) / 100 }")"
 host_check "the server answered BLOCKED and called the guest's lockd back (NLM_GRANTED_CALLBACK)" journal "NLM_LOCK=blocked" "NLM_GRANTED_CALLBACK=granted"
+# A restart of the simulator: it tells the guest's statd (SM_NOTIFY), the guest's lockd reclaims
+# the lock it holds in the grace period, and the lock still keeps others out afterwards.
+: >/tmp/p7
+lk fcntl /mnt/a/rfile w wait 120000 >/tmp/p7 2>&1 &
+p7=$!
+i=0
+while ! grep -q locked /tmp/p7 && [ $i -lt 300 ]; do sleep 0.1; i=$((i + 1)); done
+host restart || fail "restart:$REPLY_TEXT"
+host_check "after a restart the guest's lockd reclaims its lock (SM_NOTIFY, grace period)" locks 1
+expect_fail "after the grace period the reclaimed lock keeps another mount out" "refused 11" lk fcntl /mnt/c/rfile w nowait 0
+kill $p7
+wait $p7 2>/dev/null
+host_check "the restart notice and the reclaim are in the journal" journal "SM_NOTIFY_SENT=answered" "NLM_LOCK=granted"
 umount /mnt/c
 : >/tmp/p3
 lk flock /mnt/a/flockfile w wait 2000 >/tmp/p3 2>&1 &

@@ -24,6 +24,9 @@ import time
 import urllib.request
 
 ZAPI_PATH = "/servlets/netapp.servlets.admin.XMLrequest_filer"
+# The NLM grace period after the scenario's restart of the simulator (short: the guest's
+# non-reclaim lock calls wait it out).
+GRACE_SECS = 10
 
 
 def free_port():
@@ -33,15 +36,16 @@ def free_port():
 
 
 class Sim:
-    def __init__(self, binary, state, lockd_fwd):
-        self.mgmt, self.nfs, self.admin = free_port(), free_port(), free_port()
+    def __init__(self, binary, state, lockd_fwd, ports=None):
+        self.binary, self.lockd_fwd = binary, lockd_fwd
+        self.mgmt, self.nfs, self.admin = ports or (free_port(), free_port(), free_port())
         self.state = state
         self.proc = subprocess.Popen(
             [binary, "serve", "--listen", f"127.0.0.1:{self.mgmt}",
              "--nfs-listen", f"127.0.0.1:{self.nfs}", "--portmap-listen", "127.0.0.1:111",
              "--admin-listen", f"127.0.0.1:{self.admin}", "--state-dir", state,
-             "--nlm-client-portmap", str(lockd_fwd)],
-            stdout=subprocess.PIPE, stderr=open(os.path.join(state + ".log"), "w"), text=True,
+             "--nlm-client-portmap", str(lockd_fwd), "--nlm-grace-secs", str(GRACE_SECS)],
+            stdout=subprocess.PIPE, stderr=open(os.path.join(state + ".log"), "a"), text=True,
             env={**os.environ, "RUST_LOG": "info"})
         deadline = time.time() + 30
         for line in self.proc.stdout:
@@ -86,6 +90,11 @@ class Sim:
         m = re.search(f"<{tag}>([^<]*)</{tag}>", text)
         return m.group(1) if m else None
 
+    def restart(self):
+        """Stop (SIGTERM) and start again on the same state dir and ports."""
+        self.stop()
+        return Sim(self.binary, self.state, self.lockd_fwd, (self.mgmt, self.nfs, self.admin))
+
     def stop(self):
         self.proc.terminate()
         try:
@@ -105,9 +114,14 @@ def setup(sim):
     sim.volume("squashed", "100m", "squash")
 
 
-def answer(sim, words):
-    """Carry out one @@HOST request; (ok, text)."""
+def answer(box, words):
+    """Carry out one @@HOST request; (ok, text). `box["sim"]` is the simulator (a restart
+    replaces it)."""
+    sim = box["sim"]
     verb, args = words[0], words[1:]
+    if verb == "restart":
+        box["sim"] = sim.restart()
+        return True, ""
     if verb == "df":
         vol, total_k, used_k = args[0], int(args[1]), int(args[2])
         total = int(sim.attr(vol, "size-total"))
@@ -158,7 +172,7 @@ def answer(sim, words):
             time.sleep(0.2)
     if verb == "locks":
         want = int(args[0])
-        deadline = time.time() + 10
+        deadline = time.time() + 30
         while True:
             n = len(sim.control("/locks")["locks"])
             if n == want or time.time() > deadline:
@@ -180,7 +194,9 @@ def main():
     state = os.path.join(work, "state")
     lockd = free_port()        # the guest's lockd, forwarded from this host port
     client_pm = free_port()    # the guest's rpcbind, forwarded from this host port
-    sim = Sim(a.bin, state, client_pm)
+    statd = free_port()        # the guest's rpc.statd, forwarded (restart notices reach it)
+    box = {"sim": Sim(a.bin, state, client_pm)}
+    sim = box["sim"]
     console = []
     started = time.time()
     passed, failed, figures = [], [], {}
@@ -188,14 +204,15 @@ def main():
     try:
         setup(sim)
         cmdline = (f"console=ttyS0 panic=-1 quiet nfsport={sim.nfs} datamb={a.data_mb} "
-                   f"lockdport={lockd}")
+                   f"lockdport={lockd} statdport={statd}")
         qemu = subprocess.Popen(
             ["qemu-system-x86_64", "-accel", "tcg", "-m", "1024", "-smp", "2", "-display", "none",
              "-monitor", "none", "-serial", "stdio", "-no-reboot",
              "-kernel", os.path.join(a.guest, "vmlinuz"),
              "-initrd", os.path.join(a.guest, "initramfs.cpio.gz"), "-append", cmdline,
              "-netdev", f"user,id=n0,hostfwd=tcp:127.0.0.1:{client_pm}-:111,"
-                        f"hostfwd=tcp:127.0.0.1:{lockd}-:{lockd}",
+                        f"hostfwd=tcp:127.0.0.1:{lockd}-:{lockd},"
+                        f"hostfwd=tcp:127.0.0.1:{statd}-:{statd}",
              "-device", "virtio-net-pci,netdev=n0"],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
         buf = b""
@@ -221,7 +238,7 @@ def main():
                     booted_at = time.time()
                 elif line.startswith("@@HOST "):
                     try:
-                        ok, text = answer(sim, line.split()[1:])
+                        ok, text = answer(box, line.split()[1:])
                     except Exception as e:  # a refused ZAPI call: the guest's check fails
                         ok, text = False, str(e)
                     text = text.replace("\n", " ")
@@ -246,6 +263,7 @@ def main():
         if qemu and qemu.poll() is None:
             qemu.kill()
             qemu.wait()
+        sim = box["sim"]
         try:
             calls = {}
             for e in sim.control("/journal?limit=1000000"):
