@@ -28,6 +28,16 @@ if ! command -v nfs-cp >/dev/null || ! command -v nfs-cat >/dev/null || ! comman
 fi
 command -v nfs-cp >/dev/null || { echo "libnfs-utils could not be installed: the NFS tests cannot run" >&2; exit 1; }
 
+step "QEMU, busybox-static and gcc (the kernel-client test's guest)"
+as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
+if ! command -v qemu-system-x86_64 >/dev/null || ! command -v busybox >/dev/null || ! command -v gcc >/dev/null \
+    || [ -z "$(apt-cache policy linux-image-cloud-amd64 2>/dev/null | awk '/Candidate:/ && $2 != "(none)"')" ]; then
+  as_root apt-get update -qq
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+    qemu-system-x86 busybox-static gcc libc6-dev >/dev/null
+fi
+command -v qemu-system-x86_64 >/dev/null || { echo "qemu-system-x86 could not be installed: the kernel-client test cannot run" >&2; exit 1; }
+
 step "cargo fmt --check"
 cargo fmt --all -- --check
 
@@ -45,3 +55,9 @@ ONTAP_SIM_BIN="$root/target/debug/ontap-sim" ANSIBLE_VENV="$root/.venv" \
 step "go test tests/trident (a Go ZAPI client: TLS verification, client certificates)"
 command -v go >/dev/null || { echo "Go is not installed: the Go client tests cannot run" >&2; exit 1; }
 (cd tests/trident && ONTAP_SIM_BIN="$root/target/debug/ontap-sim" go test -count=1 ./...)
+
+step "kernel NFS client in a QEMU guest (tests/vm: mounts, data, snapshots, NLM locks)"
+# The guest's kernel asks the portmapper on port 111 of the server: the simulator needs it.
+[ "$(id -u)" = 0 ] || { echo "the kernel-client test needs root (the simulator's portmapper on port 111)" >&2; exit 1; }
+bash tests/vm/build.sh target/vm
+python3 tests/vm/run.py --bin "$root/target/debug/ontap-sim" --guest target/vm

@@ -51,6 +51,23 @@ enum Command {
         /// Portmapper listener (e.g. 0.0.0.0:111), so kernel clients mount without port= [default: none].
         #[arg(long, value_name = "ADDR:PORT", env = "ONTAP_SIM_PORTMAP_LISTEN", value_parser = ontap_sim::cli::parse_listen)]
         portmap_listen: Option<SocketAddr>,
+        /// NLM grace period after a restart, in seconds: only lock reclaims are granted then.
+        #[arg(
+            long,
+            value_name = "SECS",
+            default_value_t = 45,
+            env = "ONTAP_SIM_NLM_GRACE_SECS"
+        )]
+        nlm_grace_secs: u64,
+        /// Where NLM GRANTED callbacks ask a locking client's portmapper (its port on the
+        /// client's address).
+        #[arg(
+            long,
+            value_name = "PORT",
+            default_value_t = 111,
+            env = "ONTAP_SIM_NLM_CLIENT_PORTMAP"
+        )]
+        nlm_client_portmap: u16,
         /// TOML topology file [default: the built-in topology].
         #[arg(long, value_name = "FILE", env = "ONTAP_SIM_CONFIG")]
         config: Option<PathBuf>,
@@ -220,7 +237,7 @@ enum FaultCmd {
         /// Match this client IP or CIDR.
         #[arg(long, help_heading = "Matching")]
         client: Option<String>,
-        /// What happens: delay, hang, close, reset, tls_fail, http_status, zapi, nfs_error,
+        /// What happens: delay, hang, close, reset, tls_fail, http_status, zapi, nfs_error, nlm,
         /// rest_error, job_failure.
         #[arg(long, help_heading = "Action")]
         action: String,
@@ -231,7 +248,8 @@ enum FaultCmd {
         #[arg(long, help_heading = "Action")]
         max_ms: Option<u64>,
         /// http_status: the HTTP status [default: 503]; rest_error: the HTTP status [default:
-        /// 400]; nfs_error: the NFS status (EIO, NOSPC, JUKEBOX, STALE) [default: EIO].
+        /// 400]; nfs_error: the NFS status (EIO, NOSPC, JUKEBOX, STALE) [default: EIO]; nlm: the
+        /// NLM status (denied, grace, nolocks, failed).
         #[arg(long, help_heading = "Action")]
         status: Option<String>,
         /// zapi: the errno [default: 13001].
@@ -316,6 +334,8 @@ const FLAG_VARIABLES: &[&str] = &[
     "ONTAP_SIM_MAX_CONNECTIONS",
     "ONTAP_SIM_MAX_CONNECTIONS_PER_PEER",
     "ONTAP_SIM_BODY_BUDGET",
+    "ONTAP_SIM_NLM_GRACE_SECS",
+    "ONTAP_SIM_NLM_CLIENT_PORTMAP",
 ];
 
 fn main() {
@@ -339,6 +359,8 @@ fn run(cli: Cli) -> Result<()> {
             admin_token,
             nfs_listen,
             portmap_listen,
+            nlm_grace_secs,
+            nlm_client_portmap,
             config,
             state_dir,
             ephemeral,
@@ -359,6 +381,8 @@ fn run(cli: Cli) -> Result<()> {
                 admin_token,
                 nfs_listen,
                 portmap_listen,
+                nlm_grace: std::time::Duration::from_secs(nlm_grace_secs),
+                nlm_client_portmap,
                 config,
                 state_dir,
                 ephemeral,
@@ -426,6 +450,9 @@ async fn control(cmd: Command) -> Result<()> {
                         }
                         "nfs_error" => {
                             serde_json::json!({"type": "nfs_error", "status": status.unwrap_or_else(|| "EIO".into())})
+                        }
+                        "nlm" => {
+                            serde_json::json!({"type": "nlm", "status": status.unwrap_or_else(|| "denied".into())})
                         }
                         "rest_error" => serde_json::json!({"type": "rest_error",
                             "status": status.as_deref().unwrap_or("400").parse::<u16>()?,

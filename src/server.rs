@@ -20,6 +20,10 @@ pub struct ServeOptions {
     pub admin_token: Option<String>,
     pub nfs_listen: Option<SocketAddr>,
     pub portmap_listen: Option<SocketAddr>,
+    /// The NLM grace period after a restart (a start with existing state).
+    pub nlm_grace: std::time::Duration,
+    /// The port NLM GRANTED callbacks ask a client's portmapper on.
+    pub nlm_client_portmap: u16,
     pub config: Option<PathBuf>,
     pub state_dir: Option<PathBuf>,
     pub ephemeral: bool,
@@ -140,7 +144,10 @@ pub async fn serve(opts: ServeOptions) -> Result<()> {
     // taken or privileged, and then the simulator runs without NFS and says so in the banner.
     let nfs_asked = opts.nfs_listen.is_some() || topology.listen.nfs.is_some();
     let nfs_listeners = match crate::nfs::Listeners::bind(nfs, opts.portmap_listen).await {
-        Ok(l) => Some(l),
+        Ok(mut l) => {
+            l.nlm_client_portmap = opts.nlm_client_portmap;
+            Some(l)
+        }
         Err(e) if !nfs_asked && opts.portmap_listen.is_none() => {
             tracing::warn!(error = %format!("{e:#}"), "NFS is not served");
             None
@@ -219,6 +226,11 @@ pub async fn serve(opts: ServeOptions) -> Result<()> {
             if first_start || added > 0 {
                 sim.save_snapshot()?;
             }
+            // A restart forgot every NLM lock: their holders get the grace period to reclaim.
+            if !first_start {
+                sim.lock_table().start_grace(opts.nlm_grace);
+                sim.load_nlm_clients();
+            }
             sim
         }
     };
@@ -248,7 +260,7 @@ pub async fn serve(opts: ServeOptions) -> Result<()> {
         state.as_deref(),
     );
     match nfs_listeners.as_ref().and_then(|l| l.nfs_addr()) {
-        Some(a) => println!("  NFS      {a} (NFS v3, MOUNT v3)"),
+        Some(a) => println!("  NFS      {a} (NFS v3, MOUNT v3, NLM v4, NSM v1)"),
         None => println!("  NFS      not served (cannot listen on {nfs})"),
     }
     if let Some(a) = nfs_listeners.as_ref().and_then(|l| l.portmap_addr()) {

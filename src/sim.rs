@@ -10,6 +10,9 @@ use std::sync::{Arc, Mutex, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use tracing::{error, warn};
 use uuid::Uuid;
 
+/// The NLM clients to tell of a restart, in the state dir.
+const NLM_CLIENTS: &str = "nlm-clients.json";
+
 pub struct Sim {
     cluster: RwLock<Cluster>,
     /// Runtime fault rules and listener modes (not part of the saved state).
@@ -18,6 +21,9 @@ pub struct Sim {
     pub journal: crate::journal::Journal,
     /// Timeouts, connection caps and the body budget of every listener.
     pub guards: crate::guard::Guards,
+    /// NLM byte-range locks and share reservations (in memory, as ONTAP's are: a restart starts
+    /// a grace period instead).
+    pub locks: Mutex<crate::model::lock::LockTable>,
     store: Option<Mutex<Store>>,
     data: DataDirs,
     /// Held from the end of an operation through its disk work, so data actions run in the order
@@ -61,9 +67,65 @@ impl Sim {
             faults: Default::default(),
             journal: Default::default(),
             guards: Default::default(),
+            locks: Default::default(),
             store: store.map(Mutex::new),
             data,
             data_order: Mutex::new(()),
+        }
+    }
+
+    /// The NLM lock table (a poisoned lock still holds a consistent table: its operations do not
+    /// panic half-way).
+    pub fn lock_table(&self) -> std::sync::MutexGuard<'_, crate::model::lock::LockTable> {
+        self.locks.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Where the clients to tell of a restart are kept (none when ephemeral).
+    fn nlm_clients_path(&self) -> Option<PathBuf> {
+        self.store.as_ref().map(|s| {
+            s.lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .dir()
+                .join(NLM_CLIENTS)
+        })
+    }
+
+    /// Save the NLM clients to notify after a restart (written aside, synced, renamed in).
+    pub fn save_nlm_clients(&self) {
+        let Some(path) = self.nlm_clients_path() else {
+            return;
+        };
+        let list = self.lock_table().monitored();
+        let write = || -> std::io::Result<()> {
+            let tmp = path.with_extension("json.tmp");
+            let mut f = std::fs::File::create(&tmp)?;
+            std::io::Write::write_all(&mut f, &serde_json::to_vec_pretty(&list)?)?;
+            f.sync_all()?;
+            std::fs::rename(&tmp, &path)
+        };
+        if let Err(e) = write() {
+            warn!(file = %path.display(), error = %e, "the NLM clients to notify after a restart could not be saved");
+        }
+    }
+
+    /// Read the NLM clients saved by the previous run into the lock table.
+    pub fn load_nlm_clients(&self) {
+        let Some(path) = self.nlm_clients_path() else {
+            return;
+        };
+        let list: Vec<crate::model::lock::NsmClient> = match std::fs::read(&path) {
+            Ok(b) => match serde_json::from_slice(&b) {
+                Ok(l) => l,
+                Err(e) => {
+                    warn!(file = %path.display(), error = %e, "unreadable NLM client list; no client will be told of the restart");
+                    return;
+                }
+            },
+            Err(_) => return,
+        };
+        let mut t = self.lock_table();
+        for c in list {
+            t.monitor(c);
         }
     }
 
@@ -473,6 +535,7 @@ impl Sim {
             }
         }
         self.replace(fresh)?;
+        self.lock_table().clear();
         self.faults.clear();
         for m in [
             &self.faults.listeners.management,

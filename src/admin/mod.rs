@@ -290,6 +290,7 @@ async fn route(
             ),
         },
         (&Method::GET, ["journal"]) => journal(sim, &req),
+        (&Method::GET, ["locks"]) => json(StatusCode::OK, &sim.lock_table().view()),
         (&Method::GET, ["metrics"]) => {
             full(StatusCode::OK, "text/plain; version=0.0.4", metrics(sim))
         }

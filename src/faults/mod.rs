@@ -76,6 +76,9 @@ pub enum Action {
     JobFailure { code: u32, message: String },
     /// Fail an NFS procedure with this status (EIO, NOSPC, JUKEBOX, STALE, ...).
     NfsError { status: String },
+    /// Answer an NLM lock call with this NLM status instead (`denied`, `grace` for
+    /// DENIED_GRACE_PERIOD, `nolocks`, `failed`, `deadlck`, ...).
+    Nlm { status: String },
 }
 
 /// How often a rule fires.
@@ -231,6 +234,10 @@ impl RuleSpec {
             Action::NfsError { status } => {
                 crate::faults::nfs_status(status).is_some() && front.is_none_or(|f| f == Front::Nfs)
             }
+            Action::Nlm { status } => {
+                crate::nfs::nlm::Stat::from_name(status).is_some()
+                    && front.is_none_or(|f| f == Front::Nfs)
+            }
             _ => true,
         };
         if !ok {
@@ -252,7 +259,7 @@ impl RuleSpec {
             Action::HttpStatus { .. } | Action::RestError { .. } | Action::JobFailure { .. } => {
                 Some(Front::Rest)
             }
-            Action::NfsError { .. } => Some(Front::Nfs),
+            Action::NfsError { .. } | Action::Nlm { .. } => Some(Front::Nfs),
             _ => None,
         })
     }

@@ -427,6 +427,7 @@ async fn route(
                         }
                         Action::TlsFail
                         | Action::NfsError { .. }
+                        | Action::Nlm { .. }
                         | Action::RestError { .. }
                         | Action::JobFailure { .. } => zapi::run(&shared.sim, &user, call),
                     }
@@ -695,7 +696,10 @@ async fn rest(
                 fail_job = Some((code, message));
                 job_fault = Some(fid);
             }
-            Action::TlsFail | Action::Zapi { .. } | Action::NfsError { .. } => {}
+            Action::TlsFail
+            | Action::Zapi { .. }
+            | Action::NfsError { .. }
+            | Action::Nlm { .. } => {}
         }
     }
     let sim = shared.sim.clone();

@@ -9,6 +9,7 @@ pub mod ems;
 pub mod export_policy;
 pub mod job;
 pub mod lif;
+pub mod lock;
 pub mod nfs_access;
 pub mod node;
 pub mod qtree;

@@ -1,8 +1,10 @@
 //! The NFSv3 front: every volume's data served at its junction path, over ONC RPC on TCP.
 //!
-//! One listener answers NFS v3 (100003) and MOUNT v3 (100005) (and the portmapper's GETPORT, so
-//! a client that asks it on the NFS port is answered too); an optional second listener is a
-//! portmapper v2 on its own port (111 for kernel clients). A call travels:
+//! One listener answers NFS v3 (100003), MOUNT v3 (100005), NLM (100021) and NSM (100024) (and the
+//! portmapper, so a client that asks it on the NFS port is answered too); an optional second
+//! listener is a portmapper (v2-v4) on its own port (111 for kernel clients). Both ports also take
+//! UDP datagrams for everything but NFS itself (MOUNT over UDP, `rpcinfo`, NSM notifications).
+//! A call travels:
 //!
 //! ```text
 //! TCP accept (LIF check) -> record (rpc.rs) -> AUTH_NONE/AUTH_SYS -> program/procedure
@@ -19,6 +21,8 @@ pub mod fs;
 pub mod handle;
 pub mod mount;
 pub mod nfs3;
+pub mod nlm;
+pub mod nsm;
 pub mod portmap;
 pub mod rpc;
 pub mod view;
@@ -48,6 +52,11 @@ const STRIPES: usize = 64;
 pub struct Listeners {
     pub nfs: TcpListener,
     pub portmap: Option<TcpListener>,
+    /// UDP sockets on the same addresses (those that could be bound).
+    pub udp: Vec<tokio::net::UdpSocket>,
+    /// The port of a locking client's portmapper, asked where its lockd is for NLM GRANTED
+    /// callbacks (111 unless a test runs its client's portmapper elsewhere).
+    pub nlm_client_portmap: u16,
 }
 
 impl Listeners {
@@ -61,7 +70,25 @@ impl Listeners {
             })?),
             None => None,
         };
-        Ok(Listeners { nfs: n, portmap: p })
+        // UDP beside each TCP listener, on the port it got. A UDP port that cannot be had is
+        // logged and skipped: TCP is what NFS needs.
+        let mut udp = Vec::new();
+        for a in
+            std::iter::once(n.local_addr()?).chain(p.as_ref().and_then(|l| l.local_addr().ok()))
+        {
+            match tokio::net::UdpSocket::bind(a).await {
+                Ok(u) => udp.push(u),
+                Err(e) => {
+                    warn!(addr = %a, error = %e, "no UDP for the portmapper, MOUNT and NLM here")
+                }
+            }
+        }
+        Ok(Listeners {
+            nfs: n,
+            portmap: p,
+            udp,
+            nlm_client_portmap: 111,
+        })
     }
 
     pub fn nfs_addr(&self) -> Option<SocketAddr> {
@@ -82,6 +109,12 @@ pub struct Nfs {
     pub write_verifier: [u8; 8],
     pub nfs_port: u16,
     pub portmap_port: Option<u16>,
+    /// UDP is served (the portmapper lists the UDP mappings).
+    pub udp: bool,
+    /// Where NLM GRANTED callbacks ask a client's portmapper (see [`Listeners`]).
+    pub nlm_client_portmap: u16,
+    /// This server's NSM state number: odd (up), larger at every start.
+    pub nsm_state: u32,
     /// Serialise size changes of one file (stat, charge, write must not interleave).
     stripes: Vec<Mutex<()>>,
     next_conn: AtomicU64,
@@ -101,6 +134,12 @@ impl Nfs {
             write_verifier: boot.to_be_bytes(),
             nfs_port,
             portmap_port,
+            udp: false,
+            nlm_client_portmap: 111,
+            nsm_state: (std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(1, |d| d.as_secs() as u32))
+                | 1,
             stripes: (0..STRIPES).map(|_| Mutex::new(())).collect(),
             next_conn: AtomicU64::new(1),
         }
@@ -129,20 +168,31 @@ pub enum Outcome {
 pub struct Conn {
     pub peer: SocketAddr,
     pub local: SocketAddr,
+    /// The call came in a UDP datagram.
+    pub udp: bool,
 }
 
 /// Serve until `shutdown` resolves; then stop accepting and give calls in progress a moment.
 pub async fn serve(listeners: Listeners, sim: Arc<Sim>, shutdown: impl Future<Output = ()>) {
     let nfs_port = listeners.nfs_addr().map_or(0, |a| a.port());
     let pm_port = listeners.portmap_addr().map(|a| a.port());
-    let nfs = Arc::new(Nfs::new(sim, nfs_port, pm_port));
+    let mut nfs = Nfs::new(sim, nfs_port, pm_port);
+    nfs.nlm_client_portmap = listeners.nlm_client_portmap;
+    nfs.udp = !listeners.udp.is_empty();
+    let nfs = Arc::new(nfs);
+    tokio::spawn(nsm::announce_restart(nfs.clone()));
     let (stop_tx, stop_rx) = watch::channel(false);
     let mut tasks = tokio::task::JoinSet::new();
     tokio::pin!(shutdown);
     let Listeners {
         nfs: nfs_l,
         portmap: pm_l,
+        udp,
+        ..
     } = listeners;
+    for sock in udp {
+        tasks.spawn(serve_udp(nfs.clone(), Arc::new(sock), stop_rx.clone()));
+    }
     // The NFS port follows its fault-injection mode (normal, refuse, blackhole).
     let mut nfs_l = match ManagedListener::new(nfs_l, nfs.sim.faults.listeners.nfs.subscribe()) {
         Ok(l) => l,
@@ -186,7 +236,11 @@ pub async fn serve(listeners: Listeners, sim: Arc<Sim>, shutdown: impl Future<Ou
             connection(
                 nfs.clone(),
                 tcp,
-                Conn { peer, local },
+                Conn {
+                    peer,
+                    local,
+                    udp: false,
+                },
                 stop_rx.clone(),
                 pass,
             )
@@ -334,6 +388,88 @@ async fn connection(
     let _ = writer.await;
 }
 
+/// The largest datagram taken (a MOUNT, NLM or portmapper call is far smaller).
+const MAX_DATAGRAM: usize = 64 << 10;
+
+/// Serve RPC over one UDP socket until shutdown: each datagram is one call, answered from the
+/// address it reached. NFS itself is not served over UDP (PROG_UNAVAIL), as on an ONTAP SVM with
+/// NFS over UDP disabled.
+async fn serve_udp(
+    nfs: Arc<Nfs>,
+    sock: Arc<tokio::net::UdpSocket>,
+    mut stop: watch::Receiver<bool>,
+) {
+    let Ok(bound) = sock.local_addr() else {
+        return;
+    };
+    let mut buf = vec![0u8; MAX_DATAGRAM];
+    loop {
+        let (n, peer) = tokio::select! {
+            r = sock.recv_from(&mut buf) => match r {
+                Ok(x) => x,
+                Err(e) => {
+                    debug!(error = %e, "UDP receive failed");
+                    continue;
+                }
+            },
+            _ = stop.changed() => return,
+        };
+        let dgram = buf[..n].to_vec();
+        // A socket bound to every address answers from the one the client used: the one the
+        // route back to the client leaves from.
+        let local = if bound.ip().is_unspecified() {
+            match local_towards(peer) {
+                Some(ip) => SocketAddr::new(ip, bound.port()),
+                None => continue,
+            }
+        } else {
+            bound
+        };
+        let conn = Conn {
+            peer,
+            local,
+            udp: true,
+        };
+        let (nfs, sock) = (nfs.clone(), sock.clone());
+        tokio::spawn(async move {
+            let prog = dgram
+                .get(12..16)
+                .map(|b| u32::from_be_bytes([b[0], b[1], b[2], b[3]]));
+            let out = if prog == Some(rpc::PROG_NFS) {
+                match rpc::parse(&dgram) {
+                    Incoming::Call(c) => {
+                        Outcome::Reply(rpc::accepted(c.xid, Accept::ProgUnavail).finish())
+                    }
+                    _ => Outcome::Nothing,
+                }
+            } else {
+                match tokio::task::spawn_blocking(move || dispatch(&nfs, &conn, &dgram)).await {
+                    Ok(o) => o,
+                    Err(_) => Outcome::Nothing,
+                }
+            };
+            if let Outcome::Reply(b) = out {
+                // A datagram carries no record mark.
+                if b.len() > 4 {
+                    let _ = sock.send_to(&b[4..], peer).await;
+                }
+            }
+        });
+    }
+}
+
+/// The local address packets to `peer` leave from.
+fn local_towards(peer: SocketAddr) -> Option<std::net::IpAddr> {
+    let any: SocketAddr = if peer.is_ipv4() {
+        "0.0.0.0:0".parse().ok()?
+    } else {
+        "[::]:0".parse().ok()?
+    };
+    let s = std::net::UdpSocket::bind(any).ok()?;
+    s.connect(peer).ok()?;
+    s.local_addr().ok().map(|a| a.ip())
+}
+
 /// Answer one record.
 pub fn dispatch(nfs: &Nfs, conn: &Conn, record: &[u8]) -> Outcome {
     let call = match rpc::parse(record) {
@@ -351,13 +487,18 @@ pub fn dispatch(nfs: &Nfs, conn: &Conn, record: &[u8]) -> Outcome {
     };
     let started = std::time::Instant::now();
     let proc_name = procedure_name(&call);
+    let (call_prog, call_vers, call_proc) = (call.prog, call.vers, call.proc_);
     let journal = |result: &str| {
+        let api = match (&proc_name, call_prog) {
+            (Some(p), _) => p.clone(),
+            (None, prog) => format!("program {prog} v{call_vers} procedure {call_proc}"),
+        };
         nfs.sim.journal.record(crate::journal::Record {
             peer: conn.peer,
             user: None,
             svm: Some(&svm),
             front: "nfs",
-            api: proc_name.as_deref().unwrap_or("(unknown procedure)"),
+            api: &api,
             result,
             errno: None,
             fault: None,
@@ -370,21 +511,21 @@ pub fn dispatch(nfs: &Nfs, conn: &Conn, record: &[u8]) -> Outcome {
     }
     let out = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         let mut call = call;
+        let answered = |b: Vec<u8>| (b, "answered");
+        let nlm = |a: nlm::Answer| (a.reply, a.result);
         match call.prog {
-            rpc::PROG_NFS if call.vers == 3 => nfs3::handle(nfs, conn, &svm, &mut call),
-            rpc::PROG_NFS => rpc::prog_mismatch(xid, 3, 3),
-            rpc::PROG_MOUNT if (1..=3).contains(&call.vers) => {
-                mount::handle(nfs, conn, &svm, &mut call)
+            nlm::PROG_NLM if matches!(call.vers, 1 | 3 | 4) => {
+                nlm(nlm::handle(nfs, conn, &svm, &mut call))
             }
-            rpc::PROG_MOUNT => rpc::prog_mismatch(xid, 1, 3),
-            rpc::PROG_PORTMAP if call.vers == 2 => portmap::handle(nfs, &mut call),
-            rpc::PROG_PORTMAP => rpc::prog_mismatch(xid, 2, 2),
-            _ => rpc::accepted(xid, Accept::ProgUnavail).finish(),
+            nlm::PROG_NLM => answered(rpc::prog_mismatch(xid, 1, 4)),
+            nsm::PROG_NSM if call.vers == 1 => nlm(nsm::handle(nfs, &mut call)),
+            nsm::PROG_NSM => answered(rpc::prog_mismatch(xid, 1, 1)),
+            _ => answered(dispatch_nfs(nfs, conn, &svm, xid, call)),
         }
     }));
     match out {
-        Ok(b) => {
-            journal("answered");
+        Ok((b, result)) => {
+            journal(result);
             Outcome::Reply(b)
         }
         Err(_) => {
@@ -395,13 +536,35 @@ pub fn dispatch(nfs: &Nfs, conn: &Conn, record: &[u8]) -> Outcome {
     }
 }
 
+/// NFS, MOUNT and the portmapper.
+fn dispatch_nfs(nfs: &Nfs, conn: &Conn, svm: &str, xid: u32, mut call: rpc::Call) -> Vec<u8> {
+    {
+        match call.prog {
+            rpc::PROG_NFS if call.vers == 3 => nfs3::handle(nfs, conn, svm, &mut call),
+            rpc::PROG_NFS => rpc::prog_mismatch(xid, 3, 3),
+            rpc::PROG_MOUNT if (1..=3).contains(&call.vers) => {
+                mount::handle(nfs, conn, svm, &mut call)
+            }
+            rpc::PROG_MOUNT => rpc::prog_mismatch(xid, 1, 3),
+            rpc::PROG_PORTMAP if (2..=4).contains(&call.vers) => {
+                portmap::handle(nfs, conn, &mut call)
+            }
+            rpc::PROG_PORTMAP => rpc::prog_mismatch(xid, 2, 4),
+            _ => rpc::accepted(xid, Accept::ProgUnavail).finish(),
+        }
+    }
+}
+
 /// `NFS3 WRITE`, `MOUNT MNT`, ...: what the journal and fault rules call a procedure.
 fn procedure_name(call: &rpc::Call) -> Option<String> {
     let proc_ = call.proc_ as usize;
     match call.prog {
         rpc::PROG_NFS => NFS_PROCS.get(proc_).map(|p| p.to_string()),
         rpc::PROG_MOUNT => MOUNT_PROCS.get(proc_).map(|p| p.to_string()),
-        rpc::PROG_PORTMAP => Some(format!("PORTMAP {proc_}")),
+        rpc::PROG_PORTMAP if call.vers == 2 => Some(format!("PORTMAP {proc_}")),
+        rpc::PROG_PORTMAP => Some(format!("RPCBIND v{} {proc_}", call.vers)),
+        nlm::PROG_NLM => nlm::procedure_name(call.proc_).map(str::to_string),
+        nsm::PROG_NSM => nsm::procedure_name(call.proc_).map(str::to_string),
         _ => None,
     }
 }
@@ -447,6 +610,8 @@ fn fault(nfs: &Nfs, conn: &Conn, svm: &str, call: &rpc::Call) -> Option<Outcome>
     let name = match call.prog {
         rpc::PROG_NFS => NFS_PROCS.get(proc_).copied(),
         rpc::PROG_MOUNT => MOUNT_PROCS.get(proc_).copied(),
+        nlm::PROG_NLM => nlm::procedure_name(call.proc_),
+        nsm::PROG_NSM => nsm::procedure_name(call.proc_),
         _ => None,
     }?;
     // The volume the call is about: the first handle of an NFS call, the path of a MNT.
@@ -484,6 +649,10 @@ fn fault(nfs: &Nfs, conn: &Conn, svm: &str, call: &rpc::Call) -> Option<Outcome>
             None
         }
         Action::Hang => Some(Outcome::Nothing),
+        Action::Nlm { status } if call.prog == nlm::PROG_NLM => {
+            let stat = nlm::Stat::from_name(&status)?;
+            nlm::fault_reply(call, stat).map(Outcome::Reply)
+        }
         Action::Close | Action::Reset => Some(Outcome::Close),
         Action::NfsError { status } => {
             let code = crate::faults::nfs_status(&status)?;

@@ -1,4 +1,4 @@
-//! NFS version 3 (RFC 1813): all 22 procedures (MKNOD answers NFS3ERR_NOTSUPP).
+//! NFS version 3 (RFC 1813): all 22 procedures.
 //!
 //! Every call starts the same way: decode the arguments (GARBAGE_ARGS if they do not parse), turn
 //! the handle into an [`Obj`] (the model's view of its volume with this client's export-policy
@@ -58,6 +58,7 @@ impl Nfsstat {
     pub const NOTSUPP: Nfsstat = Nfsstat(10004);
     pub const TOOSMALL: Nfsstat = Nfsstat(10005);
     pub const SERVERFAULT: Nfsstat = Nfsstat(10006);
+    pub const BADTYPE: Nfsstat = Nfsstat(10007);
 }
 
 impl From<Errno> for Nfsstat {
@@ -409,11 +410,15 @@ pub fn obtain_fh(cx: &Cx, fh: Fh) -> NfsRes<Obj> {
     }
 }
 
-/// `.snapshot`: read-only, owned by root, timed like the volume root.
+/// `.snapshot`: read-only, owned by root. Its times are those of the volume's snapshot store on
+/// disk, which change whenever a snapshot is made or deleted (so a client that cached the listing
+/// sees the directory change, as it does on ONTAP); before the first snapshot, the volume root's.
 fn snapdir_attr(cx: &Cx, view: &VolView, volume: &Uuid) -> Attr {
-    let st = cx
-        .data_dir(volume)
-        .and_then(|d| std::fs::symlink_metadata(d).ok());
+    let st = cx.data_dir(volume).and_then(|d| {
+        d.parent()
+            .and_then(|v| std::fs::symlink_metadata(v.join("snapshots")).ok())
+            .or_else(|| std::fs::symlink_metadata(&d).ok())
+    });
     let t = |s: i64, n: i64| (s.clamp(0, i64::from(u32::MAX)) as u32, n as u32);
     use std::os::unix::fs::MetadataExt;
     let (atime, mtime, ctime) = st.map_or(((0, 0), (0, 0), (0, 0)), |m| {
@@ -722,12 +727,7 @@ pub fn handle(nfs: &Nfs, conn: &Conn, svm: &str, call: &mut Call) -> Vec<u8> {
         8 => create(&cx, a, e),
         9 => mkdir(&cx, a, e),
         10 => symlink(&cx, a, e),
-        11 => {
-            // MKNOD: not supported; the dir_wcc carries no attributes.
-            e.u32(Nfsstat::NOTSUPP.0);
-            put_wcc(e, None, None);
-            Ok(())
-        }
+        11 => mknod(&cx, a, e),
         12 => remove(&cx, a, e, false),
         13 => remove(&cx, a, e, true),
         14 => rename(&cx, a, e),
@@ -928,8 +928,11 @@ fn set_attrs(cx: &Cx, o: &Obj, s: &Sattr, fresh: bool) -> NfsRes<()> {
             if is_reg(&node.st) || is_dir(&node.st) {
                 let f = node.open(OFlags::RDONLY | OFlags::NONBLOCK)?;
                 rfs::fchmod(&f, Mode::from_raw_mode(m))?;
+            } else if !is_lnk(&node.st) {
+                // FIFOs, sockets and devices are never opened here: changed by name.
+                rfs::chmodat(&node.at, name, Mode::from_raw_mode(m), AtFlags::empty())?;
             }
-            // Symlinks have no mode of their own; other types are not made here.
+            // Symlinks have no mode of their own.
         }
         if let Some(t) = times {
             rfs::utimensat(&node.at, name, &t, AtFlags::SYMLINK_NOFOLLOW)?;
@@ -1204,6 +1207,12 @@ enum Make<'a> {
     },
     Dir(Sattr),
     Symlink(Sattr, &'a [u8]),
+    /// MKNOD: a FIFO, a socket, or a character or block device (major, minor).
+    Special {
+        ftype: u32,
+        sattr: Sattr,
+        rdev: (u32, u32),
+    },
 }
 
 const UNCHECKED: u32 = 0;
@@ -1244,7 +1253,26 @@ fn symlink(cx: &Cx, a: &mut Dec, e: &mut Enc) -> Res<()> {
     Ok(())
 }
 
-/// CREATE, MKDIR and SYMLINK: reply `post_op_fh3, post_op_attr, wcc_data` or `wcc_data`.
+fn mknod(cx: &Cx, a: &mut Dec, e: &mut Enc) -> Res<()> {
+    let dir = fh_arg(a)?;
+    let name = name_arg(a)?;
+    let ftype = a.u32()?;
+    let (sattr, rdev) = match ftype {
+        NF3CHR | NF3BLK => (sattr_arg(a)?, (a.u32()?, a.u32()?)),
+        NF3SOCK | NF3FIFO => (sattr_arg(a)?, (0, 0)),
+        NF3REG | NF3DIR | NF3LNK => {
+            // Not a type MKNOD makes.
+            status(e, Nfsstat::BADTYPE);
+            put_wcc(e, None, None);
+            return Ok(());
+        }
+        _ => return Err(super::xdr::Short),
+    };
+    make(cx, e, dir, name, Make::Special { ftype, sattr, rdev });
+    Ok(())
+}
+
+/// CREATE, MKDIR, SYMLINK and MKNOD: reply `post_op_fh3, post_op_attr, wcc_data` or `wcc_data`.
 fn make(cx: &Cx, e: &mut Enc, dir: &[u8], name: &[u8], what: Make) {
     let mut d = match obtain(cx, dir) {
         Ok(d) => d,
@@ -1303,8 +1331,22 @@ fn make_in(cx: &Cx, d: &Obj, name: &[u8], what: Make) -> NfsRes<Obj> {
         })
     };
     let asked = match &what {
-        Make::File { sattr, .. } | Make::Dir(sattr) | Make::Symlink(sattr, _) => sattr,
+        Make::File { sattr, .. }
+        | Make::Dir(sattr)
+        | Make::Symlink(sattr, _)
+        | Make::Special { sattr, .. } => sattr,
     };
+    // Devices are made by root only, as on any POSIX server.
+    if matches!(
+        what,
+        Make::Special {
+            ftype: NF3CHR | NF3BLK,
+            ..
+        }
+    ) && !who.is_root()
+    {
+        return Err(Nfsstat::PERM);
+    }
     if asked.uid == Some(u32::MAX) || asked.gid == Some(u32::MAX) {
         return Err(Nfsstat::INVAL);
     }
@@ -1434,6 +1476,31 @@ fn make_in(cx: &Cx, d: &Obj, name: &[u8], what: Make) -> NfsRes<Obj> {
                 )?;
                 Ok(fs::statx_at(&dirfd, n)?)
             }
+            Make::Special { ftype, sattr, rdev } => {
+                let (kind, dev) = match *ftype {
+                    NF3CHR => (rfs::FileType::CharacterDevice, rfs::makedev(rdev.0, rdev.1)),
+                    NF3BLK => (rfs::FileType::BlockDevice, rfs::makedev(rdev.0, rdev.1)),
+                    NF3SOCK => (rfs::FileType::Socket, 0),
+                    _ => (rfs::FileType::Fifo, 0),
+                };
+                let mode = sattr.mode.unwrap_or(0o644) & 0o7777;
+                rfs::mknodat(&dirfd, n, kind, Mode::from_raw_mode(0o600), dev)?;
+                let done = (|| -> NfsRes<Statx> {
+                    rfs::chownat(
+                        &dirfd,
+                        n,
+                        Some(uid(who.uid)),
+                        Some(gid(gid_new)),
+                        AtFlags::SYMLINK_NOFOLLOW,
+                    )?;
+                    rfs::chmodat(&dirfd, n, Mode::from_raw_mode(mode), AtFlags::empty())?;
+                    Ok(fs::statx_at(&dirfd, n)?)
+                })();
+                if done.is_err() {
+                    let _ = rfs::unlinkat(&dirfd, n, AtFlags::empty());
+                }
+                done
+            }
         }
     });
     let st = match made {
@@ -1452,7 +1519,7 @@ fn make_in(cx: &Cx, d: &Obj, name: &[u8], what: Make) -> NfsRes<Obj> {
             gid: sattr.gid.filter(|g| *g != gid_new),
             ..*sattr
         },
-        Make::Dir(sattr) | Make::Symlink(sattr, _) => Sattr {
+        Make::Dir(sattr) | Make::Symlink(sattr, _) | Make::Special { sattr, .. } => Sattr {
             mode: None,
             size: None,
             uid: sattr.uid.filter(|u| *u != who.uid),

@@ -412,7 +412,24 @@ pub fn copy_tree(src: &Path, dst: &Path) -> Result<()> {
         } else if m.is_file() {
             std::fs::copy(&from, &to).with_context(|| format!("copying {}", from.display()))?;
         } else {
-            continue; // devices, sockets, fifos are not copied
+            // FIFOs, sockets and devices: made again (never opened, which could block).
+            use std::os::unix::fs::FileTypeExt;
+            let ft = m.file_type();
+            let kind = if ft.is_fifo() {
+                rustix::fs::FileType::Fifo
+            } else if ft.is_char_device() {
+                rustix::fs::FileType::CharacterDevice
+            } else if ft.is_block_device() {
+                rustix::fs::FileType::BlockDevice
+            } else {
+                rustix::fs::FileType::Socket
+            };
+            let mode = rustix::fs::Mode::from_raw_mode(m.mode() & 0o7777);
+            if let Err(e) = rustix::fs::mknodat(rustix::fs::CWD, &to, kind, mode, m.rdev()) {
+                // Without the privilege to make devices the copy goes on without them.
+                tracing::warn!(file = %from.display(), error = %e, "a special file was not copied");
+                continue;
+            }
         }
         let _ = std::os::unix::fs::lchown(&to, Some(m.uid()), Some(m.gid()));
     }

@@ -3,6 +3,8 @@
 //! pick its source address (127.0.0.x) and AUTH_SYS identity.
 #![allow(dead_code)]
 
+pub mod rpc;
+
 use crate::common::*;
 use nfs3_client::net::Connector;
 use nfs3_client::nfs3_types::nfs3::{self, nfs_fh3, nfsstat3, Nfs3Option};
