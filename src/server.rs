@@ -214,7 +214,10 @@ pub async fn serve(opts: ServeOptions) -> Result<()> {
         state.as_deref(),
     );
     match nfs_listeners.as_ref().and_then(|l| l.nfs_addr()) {
-        Some(a) => println!("  NFS      {a} (NFS v3, MOUNT v3)"),
+        Some(a) => {
+            sim.set_nfs_addr(a);
+            println!("  NFS      {a} (NFS v3, MOUNT v3)")
+        }
         None => println!("  NFS      not served (cannot listen on {nfs})"),
     }
     if let Some(a) = nfs_listeners.as_ref().and_then(|l| l.portmap_addr()) {

@@ -3,6 +3,9 @@
 //! Prometheus metrics, listener modes and model switches (LIF down/up, SVM stop/start, aggregate
 //! size and fill).
 
+pub mod console;
+pub mod views;
+
 use crate::faults::listener::Mode;
 use crate::faults::RuleSpec;
 use crate::journal::Filter;
@@ -132,6 +135,11 @@ async fn body_bytes(req: Request<Incoming>) -> Result<Bytes, Response<Body>> {
 }
 
 async fn route(sim: &Sim, token: Option<&str>, req: Request<Incoming>) -> Response<Body> {
+    // The console's page and assets hold no state and no secret: they load without the token,
+    // then ask for it and send it on every data call.
+    if let Some(r) = console::serve(req.method(), req.uri().path()) {
+        return r;
+    }
     if let Some(t) = token {
         let ok = req
             .headers()
@@ -247,6 +255,7 @@ async fn route(sim: &Sim, token: Option<&str>, req: Request<Incoming>) -> Respon
             ),
         },
         (&Method::GET, ["journal"]) => journal(sim, &req),
+        (&Method::GET, ["cluster" | "volumes", ..]) => views::route(sim, &path, &query(&req)),
         (&Method::GET, ["metrics"]) => {
             full(StatusCode::OK, "text/plain; version=0.0.4", metrics(sim))
         }
