@@ -178,6 +178,20 @@ def test_page_and_assets_load_without_the_token_but_data_needs_it(csim):
         assert e.value.code == 401, path
 
 
+def test_volume_views_refuse_bad_parameters_and_name_them(csim):
+    before = csim.control("GET", "/volumes?limit=1000")
+    for query, word in [("sort=colour", "colour"), ("limit=0", "limit"), ("limit=1001", "1000"),
+                        ("offset=-3", "offset"), ("order=up", "asc"), ("page=2", "page")]:
+        with pytest.raises(urllib.error.HTTPError) as e:
+            csim.control("GET", "/volumes?" + query)
+        assert e.value.code == 400, query
+        assert word in json.loads(e.value.read())["error"], query
+    with pytest.raises(urllib.error.HTTPError) as e:
+        csim.control("GET", "/volumes/svm1/no_such_volume")
+    assert e.value.code == 404
+    assert csim.control("GET", "/volumes?limit=1000") == before
+
+
 def test_token_is_asked_once_kept_for_the_tab_and_never_put_in_a_url(browser, csim):
     pg = browser.new_page()
     requests = []
@@ -185,6 +199,7 @@ def test_token_is_asked_once_kept_for_the_tab_and_never_put_in_a_url(browser, cs
     try:
         pg.goto(csim.admin + "/")
         expect(pg.locator("#token-dialog")).to_be_visible(timeout=SEEN)
+        expect(pg.locator("#conn")).to_have_text("token needed")
         shot(pg, "token")
         # A wrong token is refused and asked again; nothing is shown meanwhile.
         pg.fill("#token-input", "not-the-token")

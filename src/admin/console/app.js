@@ -181,6 +181,7 @@ function askToken(refused) {
     if (!dialog.open) dialog.showModal();
     input.focus();
   });
+  setConn(true);
   return tokenPrompt;
 }
 
@@ -216,8 +217,8 @@ async function api(method, path, body) {
 
 function setConn(up) {
   const el = document.getElementById("conn");
-  el.textContent = up ? "live" : "control API unreachable";
-  el.classList.toggle("down", !up);
+  el.textContent = !up ? "control API unreachable" : tokenPrompt ? "token needed" : "live";
+  el.classList.toggle("down", !up || Boolean(tokenPrompt));
 }
 
 // Run `fn` now and every `ms` while the page is open; a slow call never overlaps the next.
