@@ -217,16 +217,17 @@ impl SortKey {
             SortKey::ExportPolicy => a.export_policy.cmp(&b.export_policy),
             SortKey::State => a.state.as_str().cmp(b.state.as_str()),
             SortKey::Snapshots => a.snapshots.len().cmp(&b.snapshots.len()),
-            SortKey::CloneParent => {
-                let p = |v: &Volume| v.clone_parent.as_ref().map(|p| p.volume.clone());
-                p(a).cmp(&p(b))
-            }
+            SortKey::CloneParent => parent_of(a).cmp(&parent_of(b)),
         };
         first.then_with(|| match self {
             SortKey::Svm => (&a.svm, &a.name).cmp(&(&b.svm, &b.name)),
             _ => (&a.name, &a.svm).cmp(&(&b.name, &b.svm)),
         })
     }
+}
+
+fn parent_of(v: &Volume) -> Option<&str> {
+    v.clone_parent.as_ref().map(|p| p.volume.as_str())
 }
 
 /// What a listing asks for: `GET /volumes?svm=&filter=&state=&sort=&order=&offset=&limit=`.
@@ -388,18 +389,23 @@ pub fn volumes(c: &Cluster, q: &VolumeQuery) -> VolumePage {
     let end = q.offset.saturating_add(q.limit);
     let single_svm = q.svm.is_some() || c.svms.len() <= 1;
     let natural = q.sort == SortKey::Svm || (q.sort == SortKey::Name && single_svm);
-    let (total, records) = if natural && !q.descending {
+    let (total, records) = if natural {
         let mut total = 0;
         let mut page = Vec::new();
-        let range: Box<dyn Iterator<Item = &Volume>> = match &q.svm {
-            // The table is keyed by (SVM, name): one SVM's volumes are one range of it.
+        let range: Box<dyn DoubleEndedIterator<Item = &Volume>> = match &q.svm {
+            // The table is keyed by (SVM, name): one SVM's volumes are one range of it (no name
+            // holds a NUL, so (SVM + NUL, "") bounds it above).
             Some(s) => Box::new(
                 c.volumes
-                    .range((s.clone(), String::new())..)
-                    .take_while(move |((vs, _), _)| vs == s)
+                    .range((s.clone(), String::new())..(format!("{s}\0"), String::new()))
                     .map(|(_, v)| v),
             ),
             None => Box::new(c.volumes.values()),
+        };
+        let range: Box<dyn Iterator<Item = &Volume>> = if q.descending {
+            Box::new(range.rev())
+        } else {
+            range
         };
         for v in range.filter(|v| q.accepts(v)) {
             if total >= q.offset && total < end {
@@ -711,6 +717,22 @@ mod tests {
         assert_eq!(names(&p), ["vol_028", "vol_029"]);
         let p = volumes(&c, &q(&[("limit", "3"), ("order", "desc")]));
         assert_eq!(names(&p), ["vol_029", "vol_028", "vol_027"]);
+        let p = volumes(
+            &c,
+            &q(&[
+                ("svm", "svm1"),
+                ("limit", "2"),
+                ("order", "desc"),
+                ("offset", "29"),
+            ]),
+        );
+        assert_eq!(names(&p), ["vol_000", "svm1_root"]);
+        let p = volumes(&c, &q(&[("sort", "clone_parent"), ("limit", "1")]));
+        assert_eq!(
+            names(&p),
+            ["svm1_root"],
+            "no parent sorts first, then by name"
+        );
         let p = volumes(&c, &q(&[("limit", "3"), ("sort", "size")]));
         assert_eq!(names(&p), ["vol_029", "vol_028", "vol_027"]);
         let p = volumes(
