@@ -282,11 +282,8 @@ async function loadCluster() {
 function clusterPage(page) {
   const main = page.main;
   const facts = h("dl", { class: "facts" });
-  const nodes = h("div");
-  const aggrs = h("div");
-  const svms = h("div");
-  const lifs = h("div");
-  const users = h("div");
+  const loading = () => h("div", {}, h("p", { class: "empty" }, "loading…"));
+  const [nodes, aggrs, svms, lifs, users] = [loading(), loading(), loading(), loading(), loading()];
   append(
     main,
     h("h1", {}, "Cluster"),
@@ -973,6 +970,7 @@ function journalPage(page) {
 const METRICS_MS = 2000;
 const HISTORY = 150; // 5 minutes
 const history = [];
+let lastMetricsText = "";
 const metricsListeners = new Set();
 
 function parseMetrics(text) {
@@ -1007,9 +1005,9 @@ async function sampleMetrics() {
   try {
     const text = await api("GET", "/metrics");
     const s = parseMetrics(text);
+    lastMetricsText = text;
     history.push({
       t: Date.now(),
-      text,
       requests: group(s, "ontap_sim_requests_total", "front"),
       failures: group(s, "ontap_sim_requests_total", "front", (x) => x.labels.result !== "passed"),
       faults: group(s, "ontap_sim_faults_fired_total", null),
@@ -1115,8 +1113,7 @@ function metricsPage(page) {
       for (const [a, u] of Object.entries(p.aggrUsed)) o[a] = p.aggrSize[a] ? (u * 100) / p.aggrSize[a] : 0;
       return o;
     }), (v) => v.toFixed(1));
-    const lastText = history.length ? history[history.length - 1].text : "";
-    if (raw.textContent !== lastText) raw.textContent = lastText;
+    if (raw.textContent !== lastMetricsText) raw.textContent = lastMetricsText;
   };
   draw();
   metricsListeners.add(draw);
