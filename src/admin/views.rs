@@ -75,13 +75,28 @@ pub struct UserView {
 }
 
 pub fn cluster(c: &Cluster) -> ClusterView {
+    // Volumes come in (SVM, name) order and mostly share an aggregate: count runs, so 100k
+    // volumes cost a pass with few map lookups.
     let mut per_aggr: BTreeMap<&str, usize> = BTreeMap::new();
     let mut per_svm: BTreeMap<&str, usize> = BTreeMap::new();
     let mut snapshots = 0;
+    let mut run: Option<(&str, &str, usize)> = None;
     for v in c.volumes.values() {
-        *per_aggr.entry(v.aggregate.as_str()).or_default() += 1;
-        *per_svm.entry(v.svm.as_str()).or_default() += 1;
         snapshots += v.snapshots.len();
+        match &mut run {
+            Some((s, a, n)) if *s == v.svm && *a == v.aggregate => *n += 1,
+            _ => {
+                if let Some((s, a, n)) = run {
+                    *per_svm.entry(s).or_default() += n;
+                    *per_aggr.entry(a).or_default() += n;
+                }
+                run = Some((v.svm.as_str(), v.aggregate.as_str(), 1));
+            }
+        }
+    }
+    if let Some((s, a, n)) = run {
+        *per_svm.entry(s).or_default() += n;
+        *per_aggr.entry(a).or_default() += n;
     }
     ClusterView {
         name: c.name.clone(),
@@ -311,16 +326,23 @@ impl VolumeQuery {
     }
 }
 
-/// `needle` is lower case already.
+/// `needle` is lower case already. Candidates are found with a vectorised scan for the needle's
+/// first byte (either case), then compared.
 fn contains_ci(hay: &str, needle: &str) -> bool {
-    if hay.is_ascii() && needle.is_ascii() {
-        let (h, n) = (hay.as_bytes(), needle.as_bytes());
-        n.is_empty()
-            || h.windows(n.len())
-                .any(|w| w.iter().zip(n).all(|(a, b)| a.to_ascii_lowercase() == *b))
-    } else {
-        hay.to_lowercase().contains(needle)
+    let (h, n) = (hay.as_bytes(), needle.as_bytes());
+    let Some(&first) = n.first() else {
+        return true;
+    };
+    if !needle.is_ascii() || !hay.is_ascii() {
+        return hay.to_lowercase().contains(needle);
     }
+    if h.len() < n.len() {
+        return false;
+    }
+    let last_start = h.len() - n.len();
+    let (lo, up) = (first.to_ascii_lowercase(), first.to_ascii_uppercase());
+    memchr::memchr2_iter(lo, up, &h[..=last_start])
+        .any(|i| h[i..i + n.len()].eq_ignore_ascii_case(n))
 }
 
 #[derive(Serialize)]
@@ -417,20 +439,34 @@ pub fn volumes(c: &Cluster, q: &VolumeQuery) -> VolumePage {
     } else {
         let mut all: Vec<&Volume> = c.volumes.values().filter(|v| q.accepts(v)).collect();
         let total = all.len();
+        let end = end.min(total);
+        let start = q.offset.min(end);
+        // A page in the second half is the same page counted from the other end: select and
+        // sort only the volumes between it and the nearer end.
+        let from_end = start > total / 2;
+        let descending = q.descending != from_end;
+        let (skip, take) = if from_end {
+            (total - end, total - start)
+        } else {
+            (start, end)
+        };
         let cmp = |a: &&Volume, b: &&Volume| {
             let o = q.sort.cmp(a, b);
-            if q.descending {
+            if descending {
                 o.reverse()
             } else {
                 o
             }
         };
-        if end < all.len() {
-            all.select_nth_unstable_by(end, cmp);
-            all.truncate(end);
+        if take < all.len() {
+            all.select_nth_unstable_by(take, cmp);
+            all.truncate(take);
         }
         all.sort_unstable_by(cmp);
-        let page = all.iter().skip(q.offset).map(|v| row(v)).collect();
+        let mut page: Vec<VolumeRow> = all.iter().skip(skip).map(|v| row(v)).collect();
+        if from_end {
+            page.reverse();
+        }
         (total, page)
     };
     VolumePage {
@@ -745,6 +781,43 @@ mod tests {
             &q(&[("sort", "size"), ("order", "desc"), ("limit", "1")]),
         );
         assert_eq!(names(&p), ["svm1_root"], "1 GiB is the largest");
+    }
+
+    #[test]
+    fn every_page_of_every_order_is_the_slice_of_a_full_sort() {
+        let mut c = cluster(23);
+        c.create_snapshot("svm1", "vol_004", "s1", "", "").unwrap();
+        c.commit();
+        for (name, key) in SortKey::ALL {
+            for desc in [false, true] {
+                let mut all: Vec<&Volume> = c.volumes.values().collect();
+                all.sort_by(|a, b| {
+                    let o = key.cmp(a, b);
+                    if desc {
+                        o.reverse()
+                    } else {
+                        o
+                    }
+                });
+                let want: Vec<&str> = all.iter().map(|v| v.name.as_str()).collect();
+                for offset in 0..=want.len() {
+                    let order = if desc { "desc" } else { "asc" };
+                    let off = offset.to_string();
+                    let p = volumes(
+                        &c,
+                        &q(&[
+                            ("sort", name),
+                            ("order", order),
+                            ("offset", &off),
+                            ("limit", "4"),
+                        ]),
+                    );
+                    let end = (offset + 4).min(want.len());
+                    assert_eq!(names(&p), want[offset..end], "{name} {order} at {offset}");
+                    assert_eq!(p.total, want.len());
+                }
+            }
+        }
     }
 
     #[test]

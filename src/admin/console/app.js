@@ -221,28 +221,39 @@ function setConn(up) {
   el.classList.toggle("down", !up || Boolean(tokenPrompt));
 }
 
-// Run `fn` now and every `ms` while the page is open; a slow call never overlaps the next.
+// Run `fn` now and every `ms` while the page is open. The function returned runs it again at
+// once (after an action); a call in flight is never overlapped, only followed.
 function poll(page, fn, ms = POLL_MS) {
   let stopped = false;
   let timer = null;
+  let running = false;
+  let again = false;
   const tick = async () => {
     if (stopped) return;
+    if (running) {
+      again = true;
+      return;
+    }
+    running = true;
+    clearTimeout(timer);
     try {
       await fn();
     } catch (e) {
       if (!(e instanceof ApiError)) console.error(e);
     }
-    if (!stopped) timer = setTimeout(tick, ms);
+    running = false;
+    if (stopped) return;
+    if (again) {
+      again = false;
+      tick();
+    } else timer = setTimeout(tick, ms);
   };
   tick();
   page.cleanups.push(() => {
     stopped = true;
     clearTimeout(timer);
   });
-  return () => {
-    clearTimeout(timer);
-    tick();
-  };
+  return tick;
 }
 
 // A message in a reserved line (no layout jump when it appears).
