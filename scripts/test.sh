@@ -37,6 +37,15 @@ if ! command -v qemu-system-x86_64 >/dev/null || ! command -v busybox >/dev/null
     qemu-system-x86 busybox-static gcc libc6-dev >/dev/null
 fi
 command -v qemu-system-x86_64 >/dev/null || { echo "qemu-system-x86 could not be installed: the kernel-client test cannot run" >&2; exit 1; }
+step "chromium (the headless browser the console tests drive with Playwright from .venv)"
+if ! command -v chromium >/dev/null; then
+  if [ "$(id -u)" = 0 ]; then
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+  else
+    sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+  fi
+fi
+command -v chromium >/dev/null || { echo "chromium could not be installed: the console's browser tests cannot run" >&2; exit 1; }
 
 step "cargo fmt --check"
 cargo fmt --all -- --check
@@ -47,7 +56,7 @@ cargo clippy --quiet --all-targets -- -D warnings
 step "cargo test"
 cargo test --quiet
 
-step "pytest tests/python (netapp-lib and Ansible against the simulator)"
+step "pytest tests/python (netapp-lib, Ansible and the console in Chromium against the simulator)"
 cargo build --quiet
 ONTAP_SIM_BIN="$root/target/debug/ontap-sim" ANSIBLE_VENV="$root/.venv" \
   .venv/bin/python -m pytest -q tests/python

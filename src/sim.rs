@@ -34,6 +34,8 @@ pub struct Sim {
     /// The journal sequence number known to be on disk, and the lock one fsync at a time holds.
     synced: std::sync::atomic::AtomicU64,
     sync_lock: Mutex<()>,
+    /// Where NFS is served, once bound (for the mount commands the console shows).
+    nfs_addr: std::sync::OnceLock<std::net::SocketAddr>,
 }
 
 impl Sim {
@@ -71,6 +73,7 @@ impl Sim {
             store: store.map(Mutex::new),
             data,
             data_order: Mutex::new(()),
+            nfs_addr: std::sync::OnceLock::new(),
         }
     }
 
@@ -127,6 +130,16 @@ impl Sim {
         for c in list {
             t.monitor(c);
         }
+    }
+
+    /// Note where the NFS listener is bound (set once, at start).
+    pub fn set_nfs_addr(&self, addr: std::net::SocketAddr) {
+        let _ = self.nfs_addr.set(addr);
+    }
+
+    /// Where NFS is served; None when it is not.
+    pub fn nfs_addr(&self) -> Option<std::net::SocketAddr> {
+        self.nfs_addr.get().copied()
     }
 
     /// A consistent read view. A poisoned lock still holds a consistent model (operations that

@@ -3,6 +3,9 @@
 //! Prometheus metrics, listener modes and model switches (LIF down/up, SVM stop/start, aggregate
 //! size and fill).
 
+pub mod console;
+pub mod views;
+
 use crate::faults::listener::Mode;
 use crate::faults::RuleSpec;
 use crate::journal::Filter;
@@ -175,6 +178,11 @@ async fn route(
     req: Request<Incoming>,
     limits: crate::guard::Limits,
 ) -> Response<Body> {
+    // The console's page and assets hold no state and no secret: they load without the token,
+    // then ask for it and send it on every data call.
+    if let Some(r) = console::serve(req.method(), req.uri().path()) {
+        return r;
+    }
     if let Some(t) = token {
         let ok = req
             .headers()
@@ -291,6 +299,7 @@ async fn route(
         },
         (&Method::GET, ["journal"]) => journal(sim, &req),
         (&Method::GET, ["locks"]) => json(StatusCode::OK, &sim.lock_table().view()),
+        (&Method::GET, ["cluster" | "volumes", ..]) => views::route(sim, &path, &query(&req)),
         (&Method::GET, ["metrics"]) => {
             full(StatusCode::OK, "text/plain; version=0.0.4", metrics(sim))
         }
