@@ -221,7 +221,7 @@ pub async fn serve(opts: ServeOptions) -> Result<()> {
         state.as_deref(),
     );
     match nfs_listeners.as_ref().and_then(|l| l.nfs_addr()) {
-        Some(a) => println!("  NFS      {a} (NFS v3, MOUNT v3, NLM v4, NSM v1)"),
+        Some(a) => println!("  NFS      {a} (NFS v3, MOUNT v3)"),
         None => println!("  NFS      not served (cannot listen on {nfs})"),
     }
     if let Some(a) = nfs_listeners.as_ref().and_then(|l| l.portmap_addr()) {
