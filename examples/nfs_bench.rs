@@ -13,7 +13,10 @@
 //! - sequential read of that file in 1 MiB READs; the local peer reads it in 1 MiB chunks (both
 //!   from the page cache, as the file was just written);
 //! - small files: CREATE plus one 4 KiB FILE_SYNC WRITE each, in one session; the local peer
-//!   creates, writes and fsyncs each file.
+//!   creates, writes and fsyncs each file;
+//! - locks: NLM v4 LOCK and UNLOCK of one byte range, one call in flight on one TCP connection
+//!   (what a kernel client sends for an `fcntl` lock and its release); the local peer takes and
+//!   drops an `flock` on a local file.
 //!
 //! When libnfs-utils is installed, `nfs-cp` and `nfs-cat` figures for the same file are added
 //! (comparable with the nfs-ganesha figures in the project's notes).
@@ -35,6 +38,8 @@ type Conn = Nfs3Connection<TokioIo<tokio::net::TcpStream>>;
 pub type Res<T> = Result<T, Box<dyn std::error::Error>>;
 
 const CHUNK: usize = 1 << 20;
+/// LOCK + UNLOCK pairs per round.
+const LOCK_PAIRS: usize = 2000;
 const SMALL: usize = 4096;
 
 pub struct Opts {
@@ -396,6 +401,82 @@ fn libnfs(port: u16, local: &Path, size: usize) -> Res<(Duration, Duration)> {
     Ok((w, r))
 }
 
+/// `LOCK_PAIRS` NLM v4 LOCK + UNLOCK pairs on the file `fh`, one call at a time.
+async fn nlm_pairs(port: u16, fh: &[u8]) -> Res<Duration> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    fn opaque(b: &mut Vec<u8>, d: &[u8]) {
+        b.extend_from_slice(&(d.len() as u32).to_be_bytes());
+        b.extend_from_slice(d);
+        b.resize(b.len() + (4 - d.len() % 4) % 4, 0);
+    }
+    let mut tcp = tokio::net::TcpStream::connect(("127.0.0.1", port)).await?;
+    tcp.set_nodelay(true)?;
+    let mut reply = vec![0u8; 4096];
+    let started = Instant::now();
+    for i in 0..LOCK_PAIRS * 2 {
+        let lock = i % 2 == 0;
+        let mut m = Vec::with_capacity(256);
+        for w in [
+            i as u32,
+            0,
+            2,
+            100_021,
+            4,
+            if lock { 2 } else { 4 },
+            0,
+            0,
+            0,
+            0,
+        ] {
+            m.extend_from_slice(&w.to_be_bytes());
+        }
+        opaque(&mut m, b"ck");
+        if lock {
+            m.extend_from_slice(&[0, 0, 0, 0, 0, 0, 0, 1]); // not blocking, exclusive
+        }
+        opaque(&mut m, b"nfs-bench");
+        opaque(&mut m, fh);
+        opaque(&mut m, b"owner");
+        m.extend_from_slice(&1u32.to_be_bytes());
+        m.extend_from_slice(&0u64.to_be_bytes());
+        m.extend_from_slice(&1u64.to_be_bytes());
+        if lock {
+            m.extend_from_slice(&[0, 0, 0, 0, 0, 0, 0, 1]); // not a reclaim, state 1
+        }
+        let mut rec = (0x8000_0000u32 | m.len() as u32).to_be_bytes().to_vec();
+        rec.extend_from_slice(&m);
+        tcp.write_all(&rec).await?;
+        let mut mark = [0u8; 4];
+        tcp.read_exact(&mut mark).await?;
+        let len = (u32::from_be_bytes(mark) & 0x7fff_ffff) as usize;
+        if len > reply.len() || len < 36 {
+            return Err(fail("NLM reply", len));
+        }
+        tcp.read_exact(&mut reply[..len]).await?;
+        // xid, REPLY, accepted, verifier (2 words), SUCCESS, cookie (2 words), status
+        let stat = u32::from_be_bytes([reply[32], reply[33], reply[34], reply[35]]);
+        if stat != 0 {
+            return Err(fail("NLM status", stat));
+        }
+    }
+    Ok(started.elapsed())
+}
+
+/// `LOCK_PAIRS` flock + unlock pairs on a local file.
+fn local_locks(path: &Path) -> Res<Duration> {
+    let f = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(path)?;
+    let started = Instant::now();
+    for _ in 0..LOCK_PAIRS {
+        f.try_lock().map_err(|e| fail("flock", e))?;
+        f.unlock()?;
+    }
+    Ok(started.elapsed())
+}
+
 fn median(mut v: Vec<f64>) -> f64 {
     v.sort_by(|a, b| a.total_cmp(b));
     v[v.len() / 2]
@@ -429,6 +510,8 @@ pub async fn measure(o: &Opts) -> Res<Vec<Row>> {
     let (mut nw, mut lw, mut nr, mut lr, mut ns, mut ls) =
         (vec![], vec![], vec![], vec![], vec![], vec![]);
     let (mut cw, mut cr) = (vec![], vec![]);
+    let (mut nl, mut ll) = (vec![], vec![]);
+    let lock_file = create(&mut c, &root, "bench-lock.bin", 0).await?;
     let with_libnfs = on_path("nfs-cp") && on_path("nfs-cat");
     for round in 0..rounds {
         nw.push(mbps(size, nfs_write(&mut c, &root, &data, size).await?));
@@ -442,6 +525,13 @@ pub async fn measure(o: &Opts) -> Res<Vec<Row>> {
                     .as_secs_f64(),
         );
         ls.push(o.files as f64 / local_small(local.path(), o.files, round)?.as_secs_f64());
+        nl.push(
+            LOCK_PAIRS as f64
+                / nlm_pairs(server.port, lock_file.data.as_ref())
+                    .await?
+                    .as_secs_f64(),
+        );
+        ll.push(LOCK_PAIRS as f64 / local_locks(&local.path().join("lock.bin"))?.as_secs_f64());
         if with_libnfs {
             // nfs-cp will not overwrite: remove the previous round's copy first.
             let _ = c
@@ -479,6 +569,12 @@ pub async fn measure(o: &Opts) -> Res<Vec<Row>> {
             ns,
             ls,
             "files/s",
+        ),
+        row(
+            "locks (NLM LOCK + UNLOCK / flock + unlock)".into(),
+            nl,
+            ll,
+            "pairs/s",
         ),
     ];
     if with_libnfs {

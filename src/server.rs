@@ -262,7 +262,7 @@ pub async fn serve(opts: ServeOptions) -> Result<()> {
     match nfs_listeners.as_ref().and_then(|l| l.nfs_addr()) {
         Some(a) => {
             sim.set_nfs_addr(a);
-            println!("  NFS      {a} (NFS v3, MOUNT v3, NLM v4, NSM v1)")
+            println!("  NFS      {a} (NFS v3, MOUNT v3)")
         }
         None => println!("  NFS      not served (cannot listen on {nfs})"),
     }

@@ -45,15 +45,21 @@ class Sim:
              "--nfs-listen", f"127.0.0.1:{self.nfs}", "--portmap-listen", "127.0.0.1:111",
              "--admin-listen", f"127.0.0.1:{self.admin}", "--state-dir", state,
              "--nlm-client-portmap", str(lockd_fwd), "--nlm-grace-secs", str(GRACE_SECS)],
-            stdout=subprocess.PIPE, stderr=open(os.path.join(state + ".log"), "a"), text=True,
+            stdout=subprocess.PIPE, stderr=open(os.path.join(state + ".log"), "a"),
             env={**os.environ, "RUST_LOG": "info"})
         deadline = time.time() + 30
-        for line in self.proc.stdout:
-            if line.strip() == "ready":
-                break
-            if time.time() > deadline:
-                break
-        else:
+        ready, out = False, b""
+        fd = self.proc.stdout.fileno()
+        while not ready and time.time() < deadline:
+            r, _, _ = select.select([fd], [], [], 1.0)
+            if r:
+                chunk = os.read(fd, 65536)
+                if not chunk:
+                    break
+                out += chunk
+                ready = b"\nready\n" in b"\n" + out
+        if not ready:
+            self.proc.kill()
             raise SystemExit("ontap-sim did not start (is port 111 free? see %s.log)" % state)
         self.ctx = ssl.create_default_context(cafile=os.path.join(state, "certs", "ca.pem"))
         self.ctx.check_hostname = False
