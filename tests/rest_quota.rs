@@ -355,3 +355,67 @@ async fn ansible_shapes_and_refusals() {
     assert_eq!(quota_state(&mut r, "bare").await["state"], "off");
     assert_eq!(r.get("/api/storage/quota/rules").await["num_records"], 1);
 }
+
+/// Trident's REST qtree calls on the economy path: `QtreeCount` (the volume's own qtree, id 0,
+/// is listed and subtracted), `QtreeGetByName` with an empty `fields=` (the default fields carry
+/// the volume's UUID, which `QtreeRename` needs).
+#[tokio::test]
+async fn trident_qtree_lookups_over_rest() {
+    let mut r = R::start().await;
+    r.ok_job(
+        "POST",
+        "/api/storage/volumes",
+        Some(
+            json!({"name": "eco", "size": 1u64 << 30, "svm": {"name": "svm1"},
+                    "nas": {"path": "/eco"}}),
+        ),
+    )
+    .await;
+    for q in ["a", "b"] {
+        r.ok_job(
+            "POST",
+            "/api/storage/qtrees",
+            Some(json!({"name": q, "volume": {"name": "eco"}, "svm": {"name": "svm1"}})),
+        )
+        .await;
+    }
+    let all = r.get("/api/storage/qtrees?volume.name=eco&fields=").await;
+    assert_eq!(all["num_records"], 3, "{all}");
+    assert_eq!(all["records"][0]["id"], 0);
+    assert_eq!(all["records"][0]["name"], "");
+    let vuuid = r.get("/api/storage/volumes?name=eco").await["records"][0]["uuid"].clone();
+    let one = r
+        .get("/api/storage/qtrees?name=b&volume.name=eco&fields=")
+        .await;
+    assert_eq!(one["num_records"], 1, "{one}");
+    let b = &one["records"][0];
+    assert_eq!(b["volume"]["uuid"], vuuid, "{b}");
+    assert_eq!(b["volume"]["name"], "eco");
+    assert!(b["svm"]["uuid"].is_string(), "{b}");
+    // The volume's own qtree reads as an instance too.
+    let root = r
+        .get(&format!(
+            "/api/storage/qtrees/{}/0",
+            vuuid.as_str().unwrap()
+        ))
+        .await;
+    assert_eq!(root["name"], "");
+    // Rename by PATCH of the name, as QtreeRename does.
+    r.ok_job(
+        "PATCH",
+        &format!(
+            "/api/storage/qtrees/{}/{}",
+            vuuid.as_str().unwrap(),
+            b["id"]
+        ),
+        Some(json!({"name": "deleted_b"})),
+    )
+    .await;
+    let names: Vec<Value> = r.get("/api/storage/qtrees?volume.name=eco").await["records"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|q| q["name"].clone())
+        .collect();
+    assert_eq!(names, [json!(""), json!("a"), json!("deleted_b")]);
+}

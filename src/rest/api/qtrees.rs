@@ -9,7 +9,7 @@ use super::super::{delete, get, patch, post, Call, Ctx, Reply, Route};
 use super::instance;
 use super::volumes::by_uuid;
 use super::{applied, location_query, observed, svm_ref};
-use crate::model::{parse_permissions, Cluster, Qtree, QtreeChange};
+use crate::model::{parse_permissions, Cluster, Qtree, QtreeChange, Volume, VolumeState};
 use serde_json::{json, Value};
 
 pub static ROUTES: &[Route] = &[
@@ -22,7 +22,7 @@ pub static ROUTES: &[Route] = &[
 
 pub const QTREE: Schema = Schema {
     keys: &["id", "name"],
-    defaults: &["svm.name", "volume.name"],
+    defaults: &["svm.name", "svm.uuid", "volume.name", "volume.uuid"],
     order: &["svm.name", "volume.name", "name"],
     fields: &[
         "id",
@@ -72,16 +72,45 @@ fn record(c: &Cluster, q: &Qtree) -> Value {
     })
 }
 
+/// A volume's own qtree, id 0 and name "": listed with the volume's settings, as ONTAP lists it
+/// (Trident's QtreeCount subtracts it).
+fn root_record(c: &Cluster, v: &Volume) -> Value {
+    record(
+        c,
+        &Qtree {
+            name: String::new(),
+            svm: v.svm.clone(),
+            volume: v.name.clone(),
+            id: 0,
+            security_style: v.security_style.clone(),
+            mode: v.unix_permissions,
+            export_policy: None,
+            oplocks: true,
+            qos_policy_group: None,
+            data_used: 0,
+            files_used: 0,
+        },
+    )
+}
+
 fn list(ctx: &Ctx, call: &mut Call) -> Result<Reply, RestError> {
     // `volume=<pattern>`: the volume reference given by name, as Ansible's na_ontap_qtree looks
     // qtrees up (`volume=<name>&name="<qtree>"`).
     let volume = call.query.take("volume");
     let c = ctx.sim.read();
     let records = c
-        .qtrees
+        .volumes
         .values()
-        .filter(|q| ctx.sees(&q.svm))
-        .map(|q| record(&c, q))
+        .filter(|v| ctx.sees(&v.svm) && v.state == VolumeState::Online)
+        .flat_map(|v| {
+            let c = &c;
+            std::iter::once(root_record(c, v)).chain(
+                c.qtrees
+                    .range((v.svm.clone(), v.name.clone(), String::new())..)
+                    .take_while(move |((s, vol, _), _)| *s == v.svm && *vol == v.name)
+                    .map(move |(_, q)| record(c, q)),
+            )
+        })
         .filter(|r| {
             volume
                 .as_deref()
@@ -101,6 +130,11 @@ fn find<'a>(ctx: &Ctx, c: &'a Cluster, volume: &str, id: &str) -> Result<&'a Qtr
 
 fn show(ctx: &Ctx, call: &mut Call) -> Result<Reply, RestError> {
     let c = ctx.sim.read();
+    if call.var(1) == "0" {
+        let v = by_uuid(ctx, &c, call.var(0))?;
+        let body = instance(&call.query, &QTREE, root_record(&c, v), call.var(0))?;
+        return Ok(Reply::ok(body).svm(v.svm.clone()));
+    }
     let q = find(ctx, &c, call.var(0), call.var(1))?;
     let body = instance(&call.query, &QTREE, record(&c, q), call.var(0))?;
     Ok(Reply::ok(body).svm(q.svm.clone()))
