@@ -12,6 +12,7 @@ import json
 import os
 import shutil
 import socket
+import subprocess
 import tempfile
 import threading
 import urllib.error
@@ -284,10 +285,20 @@ def test_volume_created_over_zapi_appears_and_its_page_has_the_mount_command(pag
         "127.0.0.1:/console_vol1 /mnt/console_vol1")
     # The topology's default policy has no rules; one added over ZAPI shows up.
     expect(main).to_contain_text("has no rules")
-    csim.invoke("export-rule-create", {"policy-name": "default", "client-match": "10.0.0.0/8",
+    csim.invoke("export-rule-create", {"policy-name": "default", "client-match": "127.0.0.0/8",
                                        "ro-rule": {"security-flavor": "sys"},
-                                       "rw-rule": {"security-flavor": "sys"}})
-    expect(main).to_contain_text("10.0.0.0/8", timeout=SEEN)
+                                       "rw-rule": {"security-flavor": "sys"},
+                                       "super-user-security": {"security-flavor": "sys"}})
+    expect(main).to_contain_text("127.0.0.0/8", timeout=SEEN)
+    # Used comes from the data: 5 MiB written over NFS (libnfs's nfs-cp) shows on the page.
+    assert shutil.which("nfs-cp"), "nfs-cp (libnfs-utils) is missing: scripts/test.sh installs it"
+    with tempfile.NamedTemporaryFile() as f:
+        f.write(os.urandom(5 << 20))
+        f.flush()
+        url = f"nfs://127.0.0.1/console_vol1/data.bin?nfsport={nfs_port}&mountport={nfs_port}"
+        r = subprocess.run(["nfs-cp", f.name, url], capture_output=True, text=True, timeout=60)
+        assert r.returncode == 0, r.stderr
+    expect(main).to_contain_text("Used5.00 MiB of", timeout=SEEN)
     csim.invoke("qtree-create", {"volume": "console_vol1", "qtree": "q1"})
     expect(main).to_contain_text("q1", timeout=SEEN)
     shot(page, "volume")
