@@ -1,7 +1,7 @@
 //! The control API: plain HTTP on its own listener (loopback by default), never touched by
 //! injected faults. Health, reset, state dump and load, fault rules, the request journal,
 //! Prometheus metrics, listener modes and model switches (LIF down/up, SVM stop/start, aggregate
-//! size and fill).
+//! size and fill), read-only views (`views`) and the web console at `/` (`console`).
 
 pub mod console;
 pub mod views;

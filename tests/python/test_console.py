@@ -9,8 +9,10 @@ to tests/python/.output/console/.
 """
 
 import json
+import os
 import shutil
 import socket
+import subprocess
 import tempfile
 import threading
 import urllib.error
@@ -130,6 +132,15 @@ def browser():
         shutil.rmtree(profile, ignore_errors=True)
 
 
+def sign_in(pg, admin):
+    pg.goto(admin + "/")
+    dialog = pg.locator("#token-dialog")
+    expect(dialog).to_be_visible(timeout=SEEN)
+    pg.fill("#token-input", TOKEN)
+    pg.press("#token-input", "Enter")
+    expect(dialog).to_be_hidden(timeout=SEEN)
+
+
 @pytest.fixture
 def page(browser, csim):
     """A console tab, signed in with the token (entered in the page's dialog)."""
@@ -137,12 +148,7 @@ def page(browser, csim):
     errors = []
     pg.on("pageerror", lambda e: errors.append(str(e)))
     try:
-        pg.goto(csim.admin + "/")
-        dialog = pg.locator("#token-dialog")
-        expect(dialog).to_be_visible(timeout=SEEN)
-        pg.fill("#token-input", TOKEN)
-        pg.press("#token-input", "Enter")
-        expect(dialog).to_be_hidden(timeout=SEEN)
+        sign_in(pg, csim.admin)
         yield pg
     finally:
         pg.close()
@@ -279,10 +285,20 @@ def test_volume_created_over_zapi_appears_and_its_page_has_the_mount_command(pag
         "127.0.0.1:/console_vol1 /mnt/console_vol1")
     # The topology's default policy has no rules; one added over ZAPI shows up.
     expect(main).to_contain_text("has no rules")
-    csim.invoke("export-rule-create", {"policy-name": "default", "client-match": "10.0.0.0/8",
+    csim.invoke("export-rule-create", {"policy-name": "default", "client-match": "127.0.0.0/8",
                                        "ro-rule": {"security-flavor": "sys"},
-                                       "rw-rule": {"security-flavor": "sys"}})
-    expect(main).to_contain_text("10.0.0.0/8", timeout=SEEN)
+                                       "rw-rule": {"security-flavor": "sys"},
+                                       "super-user-security": {"security-flavor": "sys"}})
+    expect(main).to_contain_text("127.0.0.0/8", timeout=SEEN)
+    # Used comes from the data: 5 MiB written over NFS (libnfs's nfs-cp) shows on the page.
+    assert shutil.which("nfs-cp"), "nfs-cp (libnfs-utils) is missing: scripts/test.sh installs it"
+    with tempfile.NamedTemporaryFile() as f:
+        f.write(os.urandom(5 << 20))
+        f.flush()
+        url = f"nfs://127.0.0.1/console_vol1/data.bin?nfsport={nfs_port}&mountport={nfs_port}"
+        r = subprocess.run(["nfs-cp", f.name, url], capture_output=True, text=True, timeout=60)
+        assert r.returncode == 0, r.stderr
+    expect(main).to_contain_text("Used5.00 MiB of", timeout=SEEN)
     csim.invoke("qtree-create", {"volume": "console_vol1", "qtree": "q1"})
     expect(main).to_contain_text("q1", timeout=SEEN)
     shot(page, "volume")
@@ -469,46 +485,68 @@ def test_keyboard_reaches_every_page_and_a_poll_keeps_the_focus(page, csim):
     assert [r["spec"]["match"]["api"] for r in csim.control("GET", "/faults")] == ["z-w"]
 
 
-def test_volumes_page_pages_filters_and_sorts_20k_volumes(page, csim):
-    """20,000 volumes loaded through PUT /state (copies of one made over ZAPI, thin so they fit
-    the aggregate): the table shows its count, goes to the last page, filters and sorts. (Each
-    volume has a data directory: 20k keeps the test's disk use near 100 MB; the listing's cost at
-    100k is printed by `cargo run --release --example console_views`.)"""
-    n = 20_000
-    csim.invoke("volume-create", {"volume": "scale_template", "containing-aggr-name": "aggr1",
-                                  "size": "1g", "space-reserve": "none"})
-    doc = csim.control("GET", "/state")
-    template = next(r for r in doc["records"]
-                    if r["kind"] == "volume" and r["value"]["name"] == "scale_template")["value"]
-    start = doc["counters"]["next_dsid"]
-    for i in range(n):
-        v = dict(template)
-        v.update(name=f"scale_{i:06d}", uuid=str(uuid.uuid5(uuid.NAMESPACE_URL, f"scale/{i}")),
-                 dsid=start + i, size=(1 << 30) + (i % 1000) * (1 << 20), junction_path=None)
-        doc["records"].append({"kind": "volume", "value": v})
-    doc["counters"]["next_dsid"] = start + n
-    body = json.dumps(doc).encode()
-    req = urllib.request.Request(csim.admin + "/state", data=body, method="PUT",
-                                 headers={"Authorization": f"Bearer {TOKEN}"})
+def test_volumes_page_pages_filters_and_sorts_thousands_of_volumes(browser):
+    """5,000 volumes loaded through PUT /state (copies of one made over ZAPI, thin so they fit
+    the aggregate): the table shows its count, goes to the last page, filters and sorts. A
+    simulator of its own whose data this test removes, so no other test pays for thousands of data
+    directories (each volume has one; the listing's cost at 100k is printed by `cargo run
+    --release --example console_views`)."""
+    import ssl
+
+    n = 5_000
+    state_dir = Path(tempfile.mkdtemp(prefix="ontap-sim-console-scale-"))
+    # Ephemeral (no fsync per change), with its temporary data dir inside ours (TMPDIR).
+    proc = SimProcess(
+        ["--listen", "127.0.0.1:0", "--nfs-listen", "127.0.0.1:0", "--ephemeral",
+         "--config", TOPOLOGY, "--admin-token", TOKEN],
+        log_path=state_dir / "ontap-sim.stderr.log",
+        env={**os.environ, "TMPDIR": str(state_dir)},
+    )
+    big = ConsoleSim(proc, state_dir)
+    saved = ssl._create_default_https_context
+    ssl._create_default_https_context = ssl._create_unverified_context
+    pg = browser.new_page()
     try:
-        with urllib.request.urlopen(req, timeout=300) as r:
-            assert r.status == 200
-    except urllib.error.HTTPError as e:
-        pytest.fail(f"PUT /state refused: {e.read()[:2000]!r}")
-    total = n + 3  # the copies, the template and the two SVM roots
-    goto(page, "#/volumes")
-    count = page.locator(".pager .count")
-    expect(count).to_have_text(f"1–50 of {total:,}", timeout=SEEN)
-    page.click("#vol-last")
-    last = total - total % 50 + 1
-    expect(count).to_have_text(f"{last:,}–{total:,} of {total:,}", timeout=SEEN)
-    expect(page.locator("#volumes tbody tr").last).to_contain_text("svm2_root")
-    page.click("button[data-sort=size]")
-    page.click("button[data-sort=size]")
-    rows = page.locator("#volumes tbody tr")
-    # The largest are 1 GiB + 999 MiB; equal sizes are in name order, reversed with the order.
-    expect(rows.first).to_contain_text("scale_019999", timeout=SEEN)
-    expect(rows.nth(1)).to_contain_text("scale_018999")
-    page.fill("#vol-filter", "SCALE_01999")
-    expect(count).to_have_text(f"1–10 of 10 ({total:,} in all)", timeout=SEEN)
-    shot(page, "volumes-20k")
+        big.invoke("volume-create", {"volume": "scale_template", "containing-aggr-name": "aggr1",
+                                     "size": "1g", "space-reserve": "none"})
+        doc = big.control("GET", "/state")
+        template = next(r for r in doc["records"]
+                        if r["kind"] == "volume" and r["value"]["name"] == "scale_template")["value"]
+        start = doc["counters"]["next_dsid"]
+        for i in range(n):
+            v = dict(template)
+            v.update(name=f"scale_{i:06d}", uuid=str(uuid.uuid5(uuid.NAMESPACE_URL, f"scale/{i}")),
+                     dsid=start + i, size=(1 << 30) + (i % 1000) * (1 << 20), junction_path=None)
+            doc["records"].append({"kind": "volume", "value": v})
+        doc["counters"]["next_dsid"] = start + n
+        req = urllib.request.Request(big.admin + "/state", data=json.dumps(doc).encode(), method="PUT",
+                                     headers={"Authorization": f"Bearer {TOKEN}"})
+        try:
+            with urllib.request.urlopen(req, timeout=300) as r:
+                assert r.status == 200
+        except urllib.error.HTTPError as e:
+            pytest.fail(f"PUT /state refused: {e.read()[:2000]!r}")
+        total = n + 3  # the copies, the template and the two SVM roots
+        sign_in(pg, big.admin)
+        goto(pg, "#/volumes")
+        count = pg.locator(".pager .count")
+        expect(count).to_have_text(f"1–50 of {total:,}", timeout=SEEN)
+        pg.click("#vol-last")
+        last = total - total % 50 + 1
+        expect(count).to_have_text(f"{last:,}–{total:,} of {total:,}", timeout=SEEN)
+        expect(pg.locator("#volumes tbody tr").last).to_contain_text("svm2_root")
+        pg.click("button[data-sort=size]")
+        pg.click("button[data-sort=size]")
+        rows = pg.locator("#volumes tbody tr")
+        # The largest are 1 GiB + 999 MiB; equal sizes are in name order, reversed with the order.
+        expect(rows.first).to_contain_text("scale_004999", timeout=SEEN)
+        expect(rows.nth(1)).to_contain_text("scale_003999")
+        pg.fill("#vol-filter", "SCALE_00499")
+        expect(count).to_have_text(f"1–10 of 10 ({total:,} in all)", timeout=SEEN)
+        shot(pg, "volumes-5k")
+    finally:
+        pg.close()
+        ssl._create_default_https_context = saved
+        code = proc.stop(timeout=60)  # its temporary data dir goes at exit
+        shutil.rmtree(state_dir, ignore_errors=True)
+    assert code == 0, f"ontap-sim exited with {code}:\n{proc.stderr()}"
