@@ -9,6 +9,8 @@ pub mod backend_json;
 pub mod cli;
 pub mod config;
 pub mod faults;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod guard;
 pub mod http;
 pub mod journal;

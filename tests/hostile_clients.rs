@@ -25,6 +25,14 @@ const SMALL: &[&str] = &[
     "2",
 ];
 
+/// Connection caps above what a test opens (the default follows the descriptor limit).
+const ROOMY: &[&str] = &[
+    "--max-connections",
+    "1000",
+    "--max-connections-per-peer",
+    "1000",
+];
+
 /// Far above any timeout configured here: a connection still open after this was not closed.
 const GUARD: Duration = Duration::from_secs(20);
 
@@ -174,7 +182,8 @@ async fn stalled_and_trickled_requests_are_closed_by_their_timeouts() {
 
 #[tokio::test]
 async fn unauthenticated_bodies_are_not_buffered() {
-    let sim = Sim::start(None);
+    // Caps above the connections made, whatever the machine's descriptor limit.
+    let sim = Sim::start_in(tempfile::tempdir().unwrap(), None, ROOMY);
     let pid = sim.child.id();
     probe_ok(&sim).await;
     let before = rss_kb(pid);
@@ -296,7 +305,7 @@ async fn connection_caps_refuse_count_and_recover() {
 
 #[tokio::test]
 async fn nfs_records_take_memory_as_data_arrives_and_idle_connections_close() {
-    let sim = Sim::start(None);
+    let sim = Sim::start_in(tempfile::tempdir().unwrap(), None, ROOMY);
     let pid = sim.child.id();
     let nfs = sim.nfs_addr().expect("NFS address");
     let before = rss_kb(pid);

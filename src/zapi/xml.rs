@@ -591,6 +591,16 @@ impl<'a> Reader<'a> {
         Ok(&self.doc[from..self.pos])
     }
 
+    /// A name with a namespace prefix that leaves a local part (`a:b`, not `a:`): the local part
+    /// is what the tree keeps, and an empty one could not be written back.
+    fn qname(&mut self) -> Result<&'a str, ParseError> {
+        let name = self.name()?;
+        if local(name).is_empty() {
+            return Err(self.err(format!("the name {name} has no local part")));
+        }
+        Ok(name)
+    }
+
     /// Move past a quoted literal starting at the current byte.
     fn skip_quoted(&mut self) -> Result<(), ParseError> {
         let q = self.b[self.pos] as char;
@@ -772,7 +782,7 @@ impl<'a> Reader<'a> {
     /// The rest of a start tag after `<`: its element, its name as written and whether it was
     /// empty (`/>`).
     fn start_tag(&mut self) -> Result<(Element, &'a str, bool), ParseError> {
-        let name = self.name()?;
+        let name = self.qname()?;
         let mut el = Element::new(local(name).to_string());
         let mut seen = Seen::default();
         loop {
@@ -792,7 +802,7 @@ impl<'a> Reader<'a> {
             if !spaced {
                 return Err(self.err("attributes must be separated by white space"));
             }
-            let key = self.name()?;
+            let key = self.qname()?;
             if self.at("/") && !self.at("/>") {
                 return Err(self.err("invalid character in a name"));
             }
@@ -1149,7 +1159,8 @@ mod tests {
                             || e.0.contains("invalid character in a name")
                             || e.0.contains("'<' in the value")
                             || e.0.contains("separated by white space")
-                            || e.0.contains("is not allowed in XML") =>
+                            || e.0.contains("is not allowed in XML")
+                            || e.0.contains("has no local part") =>
                     {
                         both_err += 1
                     }
@@ -1215,6 +1226,24 @@ mod tests {
         let mut out = String::new();
         XmlWriter::new(&mut out, None).leaf("c", Value::Str("\u{1}"));
         assert_eq!(out, "<c>\\u{1}</c>");
+    }
+
+    #[test]
+    fn names_without_a_local_part_are_refused() {
+        // Found by the zapi_xml fuzz target: an attribute `p:` kept as an empty name was
+        // written back as ` ="v"`, which no reader accepts.
+        let found = "<netapp yml~~11ppxmlns~~ns:=\"hin\">|t</netapp>";
+        assert!(parse(found).unwrap_err().0.contains("no local part"));
+        assert!(parse("<a: x='1'/>")
+            .unwrap_err()
+            .0
+            .contains("no local part"));
+        assert!(parse("<a p:='1'/>")
+            .unwrap_err()
+            .0
+            .contains("no local part"));
+        let ok = parse("<a q:b='1'/>").unwrap();
+        assert_eq!(parse(&ok.to_xml()).unwrap(), ok);
     }
 
     #[test]
