@@ -146,6 +146,7 @@ pub fn rpc_record(data: &[u8]) {
     let conn = crate::nfs::Conn {
         peer: "127.0.0.1:700".parse().expect("address"),
         local: "127.0.0.1:2049".parse().expect("address"),
+        udp: false,
     };
     let _ = crate::nfs::dispatch(nfs, &conn, data);
 }
