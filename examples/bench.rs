@@ -162,6 +162,28 @@ async fn post(send: &mut SendRequest<Full<Bytes>>, body: &str, auth: bool) -> (u
     (status, r.into_body().collect().await.unwrap().to_bytes())
 }
 
+/// One REST call on a keep-alive connection.
+async fn rest(
+    send: &mut SendRequest<Full<Bytes>>,
+    method: &str,
+    path: &str,
+    body: &str,
+) -> (u16, Bytes) {
+    send.ready().await.unwrap();
+    let b = hyper::Request::builder()
+        .method(method)
+        .uri(path)
+        .header("host", "127.0.0.1")
+        .header("authorization", AUTH)
+        .header("content-type", "application/json");
+    let r = send
+        .send_request(b.body(Full::new(Bytes::from(body.to_string()))).unwrap())
+        .await
+        .unwrap();
+    let status = r.status().as_u16();
+    (status, r.into_body().collect().await.unwrap().to_bytes())
+}
+
 fn zapi(api: &str) -> String {
     format!("<netapp xmlns=\"http://www.netapp.com/filer/admin\" version=\"1.21\" vfiler=\"svm1\">{api}</netapp>")
 }
@@ -479,6 +501,8 @@ async fn main() {
     let page = zapi("<volume-get-iter><max-records>100</max-records></volume-get-iter>");
     let filtered = zapi("<volume-get-iter><max-records>100</max-records><query><volume-attributes><volume-id-attributes><name>trident_pvc_0000042*</name></volume-id-attributes></volume-attributes></query></volume-get-iter>");
     let (mut page_1k, mut listing_1k) = (0.0, 0.0);
+    // Per-object REST calls, by UUID (Trident's REST driver addresses volumes so on every step).
+    let mut by_uuid_1k: Vec<f64> = Vec::new();
     // Creation time only: the timed reads between the scale points are not part of it.
     let mut creating = Duration::ZERO;
     for target in [1_000usize, 10_000, volumes] {
@@ -535,6 +559,60 @@ async fn main() {
             String::new(),
             String::new(),
         );
+        // A volume made at this scale point, found by name; then GET, PATCH (comment; a job
+        // that ends at once) and its snapshots, by UUID.
+        let probe = {
+            let mut s = connect(sim.addr, &tls).await;
+            let n = target * 10;
+            let (_, b) = rest(
+                &mut s,
+                "GET",
+                &format!("/api/storage/volumes?name=trident_pvc_{n:09}&fields=uuid"),
+                "",
+            )
+            .await;
+            let v: serde_json::Value = serde_json::from_slice(&b).unwrap();
+            v["records"][0]["uuid"].as_str().unwrap().to_string()
+        };
+        let calls = [
+            (
+                "REST GET volume by UUID",
+                "GET",
+                format!("/api/storage/volumes/{probe}?fields=name,size"),
+                String::new(),
+            ),
+            (
+                "REST PATCH volume by UUID",
+                "PATCH",
+                format!("/api/storage/volumes/{probe}"),
+                r#"{"comment":"bench"}"#.to_string(),
+            ),
+            (
+                "REST GET a volume's snapshots",
+                "GET",
+                format!("/api/storage/volumes/{probe}/snapshots"),
+                String::new(),
+            ),
+        ];
+        for (i, (what, method, path, body)) in calls.iter().enumerate() {
+            let mut s = connect(sim.addr, &tls).await;
+            let mut best = f64::MAX;
+            for _ in 0..20 {
+                let t = Instant::now();
+                let (status, _) = rest(&mut s, method, path, body).await;
+                best = best.min(t.elapsed().as_secs_f64());
+                assert!(status < 300, "{method} {path}: {status}");
+            }
+            if by_uuid_1k.len() <= i {
+                by_uuid_1k.push(best);
+            }
+            row(
+                &format!("{what} at {made} volumes"),
+                format!("{:.3} ms", best * 1e3),
+                "<= 1.2x the 1k call".into(),
+                format!("{:.2}x", best / by_uuid_1k[i]),
+            );
+        }
         // Best of up to 3 full listings, within about 5 s.
         let (mut best, mut listed, spent) = (f64::MAX, 0, Instant::now());
         for _ in 0..3 {
