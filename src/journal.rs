@@ -243,7 +243,7 @@ impl Filter {
     pub fn accepts(&self, e: &Entry) -> bool {
         let m = |want: &Option<String>, have: Option<&str>| {
             want.as_deref()
-                .is_none_or(|w| have.is_some_and(|h| crate::zapi::iter::value_matches(w, h)))
+                .is_none_or(|w| have.is_some_and(|h| crate::pattern::value_matches(w, h)))
         };
         m(&self.api, Some(&e.api))
             && m(&self.svm, e.svm.as_deref())

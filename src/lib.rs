@@ -16,6 +16,7 @@ pub mod http;
 pub mod journal;
 pub mod model;
 pub mod nfs;
+pub mod pattern;
 pub mod rest;
 pub mod server;
 pub mod sim;

@@ -153,7 +153,7 @@ fn glob_any(pattern: &str, value: Option<&str>) -> bool {
     let Some(v) = value else { return false };
     pattern
         .split('|')
-        .any(|p| crate::zapi::iter::value_matches(p.trim(), v))
+        .any(|p| crate::pattern::value_matches(p.trim(), v))
 }
 
 fn client_matches(spec: &str, ip: IpAddr) -> bool {

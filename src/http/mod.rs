@@ -155,6 +155,41 @@ async fn connection_fault(
     }
 }
 
+/// The part of a fault action matched on a call that every HTTP front carries out the same way:
+/// `delay` waits, then the call goes on (true); `hang` never returns; `close` and `reset` end the
+/// connection. `bitten` journals the fault first. Any other action is the front's to carry out
+/// (false), in the shape its clients expect (a ZAPI errno, a REST error body, a failed job).
+async fn call_action(
+    sim: &Sim,
+    peer: &Peer,
+    action: &Action,
+    bitten: impl FnOnce(),
+) -> Result<bool, Cut> {
+    match action {
+        Action::Delay { .. } => {
+            if let Some(d) = sim.faults.delay_of(action) {
+                tokio::time::sleep(d).await;
+            }
+            Ok(true)
+        }
+        Action::Hang => {
+            bitten();
+            std::future::pending::<()>().await;
+            unreachable!("a hung request never resumes");
+        }
+        Action::Close => {
+            bitten();
+            Err(Cut)
+        }
+        Action::Reset => {
+            bitten();
+            arm_reset(peer.fd);
+            Err(Cut)
+        }
+        _ => Ok(false),
+    }
+}
+
 /// Serve until `shutdown` resolves, then let in-flight requests finish (bounded by a grace period).
 pub async fn serve(
     mut listener: ManagedListener,
@@ -390,46 +425,27 @@ async fn route(
                 if let Some((fid, action)) = fault {
                     let (api, svm) = (call.api().to_string(), call.svm().map(str::to_string));
                     tracing::Span::current().record("api", api.as_str());
-                    match action {
-                        Action::Delay { .. } => {
-                            if let Some(d) = shared.sim.faults.delay_of(&action) {
-                                tokio::time::sleep(d).await;
+                    let bitten = || journal(Some(&user.name), svm.as_deref(), &api, "fault", None, Some(fid));
+                    if call_action(&shared.sim, peer, &action, bitten).await? {
+                        zapi::run(&shared.sim, &user, call)
+                    } else {
+                        match action {
+                            Action::HttpStatus { status } => {
+                                journal(Some(&user.name), svm.as_deref(), &api, "fault", None, Some(fid));
+                                let code = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+                                let mut r = plain(code, &format!("{} {}", code.as_u16(), code.canonical_reason().unwrap_or("")));
+                                if status == 401 {
+                                    r = unauthorized();
+                                }
+                                return Ok(r);
                             }
-                            zapi::run(&shared.sim, &user, call)
-                        }
-                        Action::Hang => {
-                            journal(Some(&user.name), svm.as_deref(), &api, "fault", None, Some(fid));
-                            std::future::pending::<()>().await;
-                            unreachable!("a hung request never resumes");
-                        }
-                        Action::Close => {
-                            journal(Some(&user.name), svm.as_deref(), &api, "fault", None, Some(fid));
-                            return Err(Cut);
-                        }
-                        Action::Reset => {
-                            journal(Some(&user.name), svm.as_deref(), &api, "fault", None, Some(fid));
-                            arm_reset(peer.fd);
-                            return Err(Cut);
-                        }
-                        Action::HttpStatus { status } => {
-                            journal(Some(&user.name), svm.as_deref(), &api, "fault", None, Some(fid));
-                            let code = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-                            let mut r = plain(code, &format!("{} {}", code.as_u16(), code.canonical_reason().unwrap_or("")));
-                            if status == 401 {
-                                r = unauthorized();
+                            Action::Zapi { errno, reason } => {
+                                let o = zapi::failure(&shared.sim, Some(&api), svm.as_deref(), &zapi::errno::ZapiError::new(errno, reason));
+                                journal(Some(&user.name), svm.as_deref(), &api, "fault", Some(errno), Some(fid));
+                                return Ok(xml_response(o.body));
                             }
-                            return Ok(r);
+                            _ => zapi::run(&shared.sim, &user, call),
                         }
-                        Action::Zapi { errno, reason } => {
-                            let o = zapi::failure(&shared.sim, Some(&api), svm.as_deref(), &zapi::errno::ZapiError::new(errno, reason));
-                            journal(Some(&user.name), svm.as_deref(), &api, "fault", Some(errno), Some(fid));
-                            return Ok(xml_response(o.body));
-                        }
-                        Action::TlsFail
-                        | Action::NfsError { .. }
-                        | Action::Nlm { .. }
-                        | Action::RestError { .. }
-                        | Action::JobFailure { .. } => zapi::run(&shared.sim, &user, call),
                     }
                 } else {
                     zapi::run(&shared.sim, &user, call)
@@ -651,26 +667,9 @@ async fn rest(
     let mut job_fault = None;
     if let Some((fid, action)) = shared.sim.faults.check(&point) {
         let fault = |result| journal(Some(&user.name), None, &api, result, None, Some(fid));
+        let handled = call_action(&shared.sim, peer, &action, || fault("fault")).await?;
         match action {
-            Action::Delay { .. } => {
-                if let Some(d) = shared.sim.faults.delay_of(&action) {
-                    tokio::time::sleep(d).await;
-                }
-            }
-            Action::Hang => {
-                fault("fault");
-                std::future::pending::<()>().await;
-                unreachable!("a hung request never resumes");
-            }
-            Action::Close => {
-                fault("fault");
-                return Err(Cut);
-            }
-            Action::Reset => {
-                fault("fault");
-                arm_reset(peer.fd);
-                return Err(Cut);
-            }
+            _ if handled => {}
             Action::HttpStatus { status } => {
                 fault("fault");
                 let code =
@@ -696,10 +695,7 @@ async fn rest(
                 fail_job = Some((code, message));
                 job_fault = Some(fid);
             }
-            Action::TlsFail
-            | Action::Zapi { .. }
-            | Action::NfsError { .. }
-            | Action::Nlm { .. } => {}
+            _ => {}
         }
     }
     let sim = shared.sim.clone();

@@ -7,7 +7,7 @@
 //! field selection; the keys (`uuid`, `name`, `id`, `index`) and `_links` are always returned.
 
 use super::error::RestError;
-use crate::zapi::iter::value_matches;
+use crate::pattern::value_matches;
 use serde_json::{json, Map, Value};
 use std::cmp::Ordering;
 

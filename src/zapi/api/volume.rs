@@ -7,8 +7,9 @@ use super::{
 };
 use crate::model::volume::parse_permissions;
 use crate::model::{Cluster, Guarantee, ModelError, Volume, VolumeChange, VolumeSpec, VolumeState};
+use crate::pattern::{literal_prefix, value_matches};
 use crate::zapi::errno::{ZapiError, EOBJECTNOTFOUND};
-use crate::zapi::iter::{literal_prefix, matches, value_matches, IterRequest};
+use crate::zapi::iter::{matches, IterRequest};
 use crate::zapi::xml::{Element, Sink, TreeBuilder, Value};
 
 const CREATE_INPUTS: &[super::Input] = &[
