@@ -355,6 +355,13 @@ impl Tree {
 
     pub fn remember(&self, ino: u64, parent: u64, name: &OsStr) {
         let mut c = self.cache();
+        // Most calls (READDIRPLUS, LOOKUP) confirm what is known: no allocation then.
+        if c.names
+            .get(&ino)
+            .is_some_and(|(p, n)| *p == parent && n == name)
+        {
+            return;
+        }
         c.names.insert(ino, (parent, name.to_os_string()));
     }
 
