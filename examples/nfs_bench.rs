@@ -16,7 +16,13 @@
 //!   creates, writes and fsyncs each file;
 //! - locks: NLM v4 LOCK and UNLOCK of one byte range, one call in flight on one TCP connection
 //!   (what a kernel client sends for an `fcntl` lock and its release); the local peer takes and
-//!   drops an `flock` on a local file.
+//!   drops an `flock` on a local file;
+//! - directory listings of 1k, 10k and 100k entries: a whole READDIRPLUS listing (dircount 8 KiB,
+//!   maxcount 32 KiB, what `nfs-ls` and `ls -l` send) and a whole READDIR listing (32 KiB), each
+//!   call resuming with the last cookie and verifier; the local peers are `readdir` plus `lstat`
+//!   of each entry, and `readdir` alone. The entries are made on the server's disk directly (the
+//!   SVM root volume's file limit, 31k, would refuse 100k CREATEs), by a second simulator with a
+//!   state directory of its own. A last line gives the cost per entry at 100k over that at 1k.
 //!
 //! When libnfs-utils is installed, `nfs-cp` and `nfs-cat` figures for the same file are added
 //! (comparable with the nfs-ganesha figures in the project's notes).
@@ -113,17 +119,21 @@ fn binary() -> Res<PathBuf> {
 }
 
 fn start() -> Res<Server> {
+    start_with(&["--ephemeral"])
+}
+
+fn start_with(extra: &[&str]) -> Res<Server> {
     let mut child = Command::new(binary()?)
         .args([
             "serve",
             "--admin-listen",
             "127.0.0.1:0",
-            "--ephemeral",
             "--listen",
             "127.0.0.1:0",
             "--nfs-listen",
             "127.0.0.1:0",
         ])
+        .args(extra)
         .env("RUST_LOG", "warn")
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
@@ -477,6 +487,151 @@ fn local_locks(path: &Path) -> Res<Duration> {
     Ok(started.elapsed())
 }
 
+/// Directory sizes listed.
+pub const LISTINGS: [usize; 3] = [1_000, 10_000, 100_000];
+
+/// The directory on the server's disk that holds an entry named `marker`.
+fn on_disk(root: &Path, marker: &str) -> Res<PathBuf> {
+    let mut todo = vec![root.to_path_buf()];
+    while let Some(d) = todo.pop() {
+        for e in std::fs::read_dir(&d)?.flatten() {
+            if e.file_name() == marker {
+                return Ok(d);
+            }
+            if e.file_type().is_ok_and(|t| t.is_dir()) {
+                todo.push(e.path());
+            }
+        }
+    }
+    Err(format!("{marker} is not under {}", root.display()).into())
+}
+
+async fn mkdir(c: &mut Conn, dir: &nfs_fh3, name: &str) -> Res<nfs_fh3> {
+    match c
+        .mkdir(&nfs3::MKDIR3args {
+            where_: dirop(dir, name),
+            attributes: nfs3::sattr3::default(),
+        })
+        .await?
+    {
+        Nfs3Result::Ok(ok) => match ok.obj {
+            Nfs3Option::Some(fh) => Ok(fh),
+            Nfs3Option::None => Err("MKDIR returned no handle".into()),
+        },
+        Nfs3Result::Err((s, _)) => Err(fail("MKDIR", s)),
+    }
+}
+
+/// A whole listing as a client reads it; the number of entries.
+async fn nfs_list(c: &mut Conn, dir: &nfs_fh3, plus: bool) -> Res<usize> {
+    let (mut cookie, mut verf, mut n) = (0u64, nfs3::cookieverf3::default(), 0);
+    loop {
+        let eof = if plus {
+            match c
+                .readdirplus(&nfs3::READDIRPLUS3args {
+                    dir: dir.clone(),
+                    cookie,
+                    cookieverf: verf,
+                    dircount: 8192,
+                    maxcount: 32768,
+                })
+                .await?
+            {
+                Nfs3Result::Ok(ok) => {
+                    verf = ok.cookieverf;
+                    for e in ok.reply.entries.0 {
+                        cookie = e.cookie;
+                        n += 1;
+                    }
+                    ok.reply.eof
+                }
+                Nfs3Result::Err((s, _)) => return Err(fail("READDIRPLUS", s)),
+            }
+        } else {
+            match c
+                .readdir(&nfs3::READDIR3args {
+                    dir: dir.clone(),
+                    cookie,
+                    cookieverf: verf,
+                    count: 32768,
+                })
+                .await?
+            {
+                Nfs3Result::Ok(ok) => {
+                    verf = ok.cookieverf;
+                    for e in ok.reply.entries.0 {
+                        cookie = e.cookie;
+                        n += 1;
+                    }
+                    ok.reply.eof
+                }
+                Nfs3Result::Err((s, _)) => return Err(fail("READDIR", s)),
+            }
+        };
+        if eof {
+            return Ok(n);
+        }
+    }
+}
+
+fn local_list(dir: &Path, plus: bool) -> Res<usize> {
+    let mut n = 2; // . and .., which READDIR lists too
+    for e in std::fs::read_dir(dir)? {
+        let e = e?;
+        if plus {
+            std::fs::symlink_metadata(e.path())?;
+        }
+        n += 1;
+    }
+    Ok(n)
+}
+
+/// Listing rows: per size, READDIRPLUS then READDIR, in entries/s (NFS, local), over the rounds.
+async fn listings(rounds: usize) -> Res<Vec<(usize, [Vec<f64>; 4])>> {
+    let state = tempfile::tempdir()?;
+    let state_dir = state.path().to_string_lossy().into_owned();
+    let server = start_with(&["--state-dir", &state_dir])?;
+    let (mut c, root) = mount(server.port).await?;
+    let local = tempfile::tempdir()?;
+    let mut dirs = Vec::new();
+    for n in LISTINGS {
+        let name = format!("list-{n}");
+        let fh = mkdir(&mut c, &root, &name).await?;
+        let marker = format!("marker-{n}");
+        create(&mut c, &fh, &marker, 0).await?;
+        let disk = on_disk(state.path(), &marker)?;
+        let peer = local.path().join(&name);
+        std::fs::create_dir_all(&peer)?;
+        std::fs::File::create(peer.join(&marker))?;
+        for i in 1..n {
+            let f = format!("entry-{i:06}-of-a-listing");
+            std::fs::File::create(disk.join(&f))?;
+            std::fs::File::create(peer.join(&f))?;
+        }
+        dirs.push((n, fh, peer));
+    }
+    let mut out = Vec::new();
+    for (n, fh, peer) in &dirs {
+        let mut v: [Vec<f64>; 4] = Default::default();
+        for _ in 0..rounds {
+            for (i, plus) in [true, false].into_iter().enumerate() {
+                let t = Instant::now();
+                let got = nfs_list(&mut c, fh, plus).await?;
+                v[2 * i].push(got as f64 / t.elapsed().as_secs_f64());
+                if got != n + 2 {
+                    return Err(format!("listed {got} of {} entries", n + 2).into());
+                }
+                let t = Instant::now();
+                let got = local_list(peer, plus)?;
+                v[2 * i + 1].push(got as f64 / t.elapsed().as_secs_f64());
+            }
+        }
+        out.push((*n, v));
+    }
+    drop(server);
+    Ok(out)
+}
+
 fn median(mut v: Vec<f64>) -> f64 {
     v.sort_by(|a, b| a.total_cmp(b));
     v[v.len() / 2]
@@ -594,6 +749,40 @@ pub async fn measure(o: &Opts) -> Res<Vec<Row>> {
         ));
     }
     drop(server);
+    let listed = listings(rounds).await?;
+    let mut first_last = [(0.0, 0.0); 2];
+    for (k, (n, [np, lp, nr, lr])) in listed.into_iter().enumerate() {
+        let (np, lp, nr, lr) = (median(np), median(lp), median(nr), median(lr));
+        if k == 0 {
+            first_last[0] = (np, lp);
+        }
+        first_last[1] = (np, lp);
+        let kilo = n / 1000;
+        rows.push(Row {
+            work: format!("list {kilo}k entries: READDIRPLUS / readdir+lstat"),
+            nfs: np,
+            local: lp,
+            unit: "entries/s",
+        });
+        rows.push(Row {
+            work: format!("list {kilo}k entries: READDIR 32 KiB / readdir"),
+            nfs: nr,
+            local: lr,
+            unit: "entries/s",
+        });
+    }
+    // Cost per entry is the inverse of the rate: cost(100k) / cost(1k) = rate(1k) / rate(100k).
+    let (small, big) = (first_last[0], first_last[1]);
+    rows.push(Row {
+        work: format!(
+            "READDIRPLUS cost per entry, {}k over {}k",
+            LISTINGS[LISTINGS.len() - 1] / 1000,
+            LISTINGS[0] / 1000
+        ),
+        nfs: small.0 / big.0,
+        local: small.1 / big.1,
+        unit: "x",
+    });
     Ok(rows)
 }
 

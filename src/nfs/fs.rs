@@ -162,7 +162,15 @@ struct Cache {
     names: HashMap<u64, (u64, OsString)>,
     /// The map holds every entry of the tree (a scan was done and changes were followed).
     complete: bool,
+    /// Open (O_PATH) descriptors of directories by inode, so a handle is found again with one
+    /// `statx` in its parent instead of a walk from the root. A descriptor follows its directory
+    /// through renames; a removed one finds nothing (then the walk runs); a new root (a restore)
+    /// empties the whole cache with the map.
+    dirs: HashMap<u64, Arc<OwnedFd>>,
 }
+
+/// Directory descriptors kept per tree (then the set starts over).
+const MAX_DIR_FDS: usize = 1024;
 
 impl Cache {
     fn path_of(&self, mut ino: u64, root: u64) -> Option<Vec<OsString>> {
@@ -253,6 +261,9 @@ impl Tree {
         if ino == root.ino() {
             return Ok(root);
         }
+        if let Some(n) = self.in_kept_parent(ino, gen) {
+            return Ok(n);
+        }
         for attempt in 0..2 {
             let path = {
                 let c = self.cache();
@@ -265,6 +276,7 @@ impl Tree {
             if let Some(path) = path {
                 if let Ok(n) = walk(&root, &path) {
                     if n.ino() == ino && generation(&n.st) == gen {
+                        self.keep_parent(ino, &n);
                         return Ok(n);
                     }
                     if n.ino() == ino {
@@ -280,6 +292,46 @@ impl Tree {
             }
         }
         Err(Errno::STALE)
+    }
+
+    /// The object through the kept descriptor of its parent directory, when both are known and
+    /// the entry there is still this inode of this generation.
+    fn in_kept_parent(&self, ino: u64, gen: u32) -> Option<Node> {
+        let (name, fd) = {
+            let c = self.cache();
+            let (parent, name) = c.names.get(&ino)?;
+            (name.clone(), c.dirs.get(parent)?.clone())
+        };
+        let st = statx_at(&*fd, &name).ok()?;
+        if st.stx_ino != ino || generation(&st) != gen {
+            return None;
+        }
+        Some(Node {
+            at: fd.try_clone().ok()?,
+            name: Some(name),
+            st,
+        })
+    }
+
+    /// Keep the descriptor of the parent directory a walk found `n` (inode `ino`) in.
+    fn keep_parent(&self, ino: u64, n: &Node) {
+        let Some(parent) = self.cache().names.get(&ino).map(|(p, _)| *p) else {
+            return;
+        };
+        let Ok(st) = statx_fd(&n.at) else {
+            return;
+        };
+        let Ok(fd) = n.at.try_clone() else {
+            return;
+        };
+        if st.stx_ino != parent {
+            return;
+        }
+        let mut c = self.cache();
+        if c.dirs.len() >= MAX_DIR_FDS {
+            c.dirs.clear();
+        }
+        c.dirs.insert(parent, Arc::new(fd));
     }
 
     /// Look up `name` in directory `dir` (whose O_PATH descriptor is `dirfd`), and remember it.
@@ -303,6 +355,13 @@ impl Tree {
 
     pub fn remember(&self, ino: u64, parent: u64, name: &OsStr) {
         let mut c = self.cache();
+        // Most calls (READDIRPLUS, LOOKUP) confirm what is known: no allocation then.
+        if c.names
+            .get(&ino)
+            .is_some_and(|(p, n)| *p == parent && n == name)
+        {
+            return;
+        }
         c.names.insert(ino, (parent, name.to_os_string()));
     }
 
@@ -445,5 +504,51 @@ mod tests {
         assert_eq!(valid_name(b"a/b"), Err(NameError::Invalid));
         assert_eq!(valid_name(&[b'x'; 256]), Err(NameError::TooLong));
         assert!(valid_name(b"ok").is_ok());
+    }
+
+    #[test]
+    fn kept_directory_descriptors_follow_renames_and_never_outlive_their_tree() {
+        let t = tempfile::tempdir().unwrap();
+        let root = t.path().join("data");
+        std::fs::create_dir_all(root.join("a/b")).unwrap();
+        std::fs::write(root.join("a/b/f"), b"x").unwrap();
+        let st = std::fs::metadata(root.join("a/b/f")).unwrap();
+        let ino = std::os::unix::fs::MetadataExt::ino(&st);
+        let trees = Trees::default();
+        let tree = trees.tree(key(), root.clone());
+        let gen = {
+            let r = tree.root().unwrap();
+            generation(&walk(&r, &["a".into(), "b".into(), "f".into()]).unwrap().st)
+        };
+        // Found by a walk, then through the kept descriptor of its directory.
+        assert!(tree.resolve(ino, gen).is_ok());
+        assert_eq!(tree.cache().dirs.len(), 1);
+        assert_eq!(tree.resolve(ino, gen).unwrap().st.stx_ino, ino);
+        // Its directory renamed: still found, through the same descriptor.
+        std::fs::rename(root.join("a/b"), root.join("a/c")).unwrap();
+        assert_eq!(tree.resolve(ino, gen).unwrap().st.stx_ino, ino);
+        // Removed: stale.
+        std::fs::remove_file(root.join("a/c/f")).unwrap();
+        assert_eq!(tree.resolve(ino, gen).err(), Some(Errno::STALE));
+        // A restore puts a new root in place while the old tree still exists beside it: a handle
+        // of the old tree is stale, never served from the old tree's kept descriptor.
+        std::fs::write(root.join("a/c/g"), b"y").unwrap();
+        let g = std::fs::metadata(root.join("a/c/g")).unwrap();
+        let gino = std::os::unix::fs::MetadataExt::ino(&g);
+        let c = std::fs::metadata(root.join("a/c")).unwrap();
+        // (What a create through the shim does.)
+        tree.remember(
+            gino,
+            std::os::unix::fs::MetadataExt::ino(&c),
+            OsStr::new("g"),
+        );
+        let r = tree.root().unwrap();
+        let ggen = generation(&walk(&r, &["a".into(), "c".into(), "g".into()]).unwrap().st);
+        assert!(tree.resolve(gino, ggen).is_ok());
+        assert!(tree.resolve(gino, ggen).is_ok());
+        std::fs::rename(&root, t.path().join("old")).unwrap();
+        std::fs::create_dir_all(root.join("a/c")).unwrap();
+        assert_eq!(tree.resolve(gino, ggen).err(), Some(Errno::STALE));
+        assert!(tree.cache().dirs.is_empty());
     }
 }

@@ -37,7 +37,7 @@ pub struct TreeKey {
     pub snapshot: Option<Uuid>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Fh {
     /// The root of a volume's active file system.
     Root { volume: Uuid },

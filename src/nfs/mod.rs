@@ -104,6 +104,8 @@ impl Listeners {
 pub struct Nfs {
     pub sim: Arc<Sim>,
     pub trees: fs::Trees,
+    /// Directory listings kept for READDIR and READDIRPLUS.
+    pub listings: nfs3::readdir::Listings,
     pub policies: access::Policies,
     /// Changes at every start, so clients resend writes a restart may have lost.
     pub write_verifier: [u8; 8],
@@ -130,6 +132,7 @@ impl Nfs {
         Nfs {
             sim,
             trees: fs::Trees::default(),
+            listings: Default::default(),
             policies: access::Policies::default(),
             write_verifier: boot.to_be_bytes(),
             nfs_port,

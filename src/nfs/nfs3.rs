@@ -23,6 +23,8 @@ use std::os::unix::fs::FileExt;
 use tracing::{debug, warn};
 use uuid::Uuid;
 
+pub(crate) mod readdir;
+
 /// Largest READ and WRITE (FSINFO rtmax/wtmax).
 pub const MAX_IO: u32 = 1 << 20;
 /// Largest symlink target.
@@ -55,6 +57,7 @@ impl Nfsstat {
     pub const STALE: Nfsstat = Nfsstat(70);
     pub const BADHANDLE: Nfsstat = Nfsstat(10001);
     pub const NOT_SYNC: Nfsstat = Nfsstat(10002);
+    pub const BAD_COOKIE: Nfsstat = Nfsstat(10003);
     pub const NOTSUPP: Nfsstat = Nfsstat(10004);
     pub const TOOSMALL: Nfsstat = Nfsstat(10005);
     pub const SERVERFAULT: Nfsstat = Nfsstat(10006);
@@ -715,6 +718,8 @@ pub fn handle(nfs: &Nfs, conn: &Conn, svm: &str, call: &mut Call) -> Vec<u8> {
     };
     let mut r = rpc::accepted_with_capacity(xid, Accept::Success, cap);
     let e = &mut r.enc;
+    // The directories a create, remove, rename or link changes: their listings are read again.
+    let changes = readdir::dirs_changed_by(call.proc_, a.clone());
     let res = match call.proc_ {
         0 => Ok(()),
         1 => getattr(&cx, a, e),
@@ -732,14 +737,17 @@ pub fn handle(nfs: &Nfs, conn: &Conn, svm: &str, call: &mut Call) -> Vec<u8> {
         13 => remove(&cx, a, e, true),
         14 => rename(&cx, a, e),
         15 => link(&cx, a, e),
-        16 => readdir(&cx, a, e, false),
-        17 => readdir(&cx, a, e, true),
+        16 => readdir::readdir(&cx, a, e, false),
+        17 => readdir::readdir(&cx, a, e, true),
         18 => fsstat(&cx, a, e),
         19 => fsinfo(&cx, a, e),
         20 => pathconf(&cx, a, e),
         21 => commit(&cx, a, e),
         _ => return rpc::accepted(xid, Accept::ProcUnavail).finish(),
     };
+    for dir in changes.iter().flatten() {
+        nfs.listings.changed(dir);
+    }
     match res {
         Ok(()) => r.finish(),
         Err(_) => rpc::accepted(xid, Accept::GarbageArgs).finish(),
@@ -1748,213 +1756,6 @@ fn link(cx: &Cx, a: &mut Dec, e: &mut Enc) -> Res<()> {
     status(e, r.err().unwrap_or(Nfsstat::OK));
     put_post(e, Some(&f.attr));
     put_wcc(e, Some(dpre), Some(&d.attr));
-    Ok(())
-}
-
-// ---------------------------------------------------------------------------------------------
-// READDIR, READDIRPLUS
-
-/// A directory entry with its stable cookie (a hash of its name, so entries added or removed
-/// between calls never shift the others).
-struct Ent {
-    name: OsString,
-    fileid: u64,
-    cookie: u64,
-    kind: EntKind,
-}
-
-enum EntKind {
-    Dot,
-    DotDot,
-    Real,
-    Junction(Uuid),
-    SnapDir,
-    Snapshot(Uuid),
-}
-
-fn cookie_of(name: &[u8]) -> u64 {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in name {
-        h ^= u64::from(*b);
-        h = h.wrapping_mul(0x0000_0100_0000_01b3);
-    }
-    let h = h & 0x7fff_ffff_ffff_ffff;
-    if h < 3 {
-        h + 3
-    } else {
-        h
-    }
-}
-
-fn entries(cx: &Cx, d: &Obj) -> NfsRes<Vec<Ent>> {
-    let mut out = vec![
-        Ent {
-            name: ".".into(),
-            fileid: d.attr.fileid,
-            cookie: 1,
-            kind: EntKind::Dot,
-        },
-        Ent {
-            name: "..".into(),
-            fileid: d.attr.fileid,
-            cookie: 2,
-            kind: EntKind::DotDot,
-        },
-    ];
-    let mut rest: Vec<Ent> = Vec::new();
-    let mk = |name: &OsStr, fileid: u64, kind: EntKind| Ent {
-        cookie: cookie_of(name.as_bytes()),
-        name: name.to_os_string(),
-        fileid,
-        kind,
-    };
-    match d.fh {
-        Fh::SnapDir { .. } => {
-            for s in &d.view.snapshots {
-                rest.push(mk(
-                    OsStr::new(&s.name),
-                    snaproot_fileid(&s.uuid),
-                    EntKind::Snapshot(s.uuid),
-                ));
-            }
-        }
-        _ => {
-            let node = d.node()?;
-            let dirfd = node.dir_fd().map_err(stale_if_missing)?;
-            let list = locked(cx, &d.view.uuid, || fs::list_dir(&dirfd))?;
-            let root = d.is_active_root();
-            for (name, ino) in list {
-                if root && reserved(d, name.as_bytes()) {
-                    continue;
-                }
-                rest.push(mk(&name, ino, EntKind::Real));
-            }
-            if root {
-                for (name, uuid) in &d.view.children {
-                    rest.push(mk(OsStr::new(name), ROOT_FILEID, EntKind::Junction(*uuid)));
-                }
-                if d.view.snapdir {
-                    rest.push(mk(
-                        OsStr::new(".snapshot"),
-                        SNAPDIR_FILEID,
-                        EntKind::SnapDir,
-                    ));
-                }
-            }
-        }
-    }
-    rest.sort_by_key(|e| e.cookie);
-    out.extend(rest);
-    Ok(out)
-}
-
-/// The handle and attributes of an entry (READDIRPLUS), or None to let the client LOOKUP.
-fn entry_obj(cx: &Cx, d: &Obj, dirfd: Option<&OwnedFd>, ent: &Ent) -> Option<(Fh, Attr)> {
-    let volume = d.view.uuid;
-    let fh = match ent.kind {
-        EntKind::Dot | EntKind::DotDot => return None,
-        EntKind::Junction(u) => Fh::Root { volume: u },
-        EntKind::SnapDir => Fh::SnapDir { volume },
-        EntKind::Snapshot(s) => Fh::SnapRoot {
-            volume,
-            snapshot: s,
-        },
-        EntKind::Real => {
-            let (tree, dnode) = d.on_disk.as_ref()?;
-            let key = d.fh.tree()?;
-            let dirfd = dirfd?;
-            let st = locked(cx, &volume, || fs::statx_at(dirfd, &ent.name)).ok()?;
-            tree.remember(st.stx_ino, dnode.ino(), &ent.name);
-            let fh = Fh::Node {
-                tree: key,
-                ino: st.stx_ino,
-                gen: fs::generation(&st),
-            };
-            return Some((fh, attr_for(&fh, &d.view, &st)));
-        }
-    };
-    obtain_fh(cx, fh).ok().map(|o| (o.fh, o.attr))
-}
-
-fn readdir(cx: &Cx, a: &mut Dec, e: &mut Enc, plus: bool) -> Res<()> {
-    let fh = fh_arg(a)?;
-    let cookie = a.u64()?;
-    let _verf = a.fixed(8)?;
-    let maxcount = if plus {
-        let _dircount = a.u32()?;
-        a.u32()?
-    } else {
-        a.u32()?
-    } as usize;
-    let d = match obtain(cx, fh) {
-        Ok(d) => d,
-        Err(s) => {
-            status(e, s);
-            put_post(e, None);
-            return Ok(());
-        }
-    };
-    let r = (|| -> NfsRes<Vec<Ent>> {
-        if !d.attr.is_dir() {
-            return Err(Nfsstat::NOTDIR);
-        }
-        d.check(R)?;
-        entries(cx, &d)
-    })();
-    let all = match r {
-        Ok(v) => v,
-        Err(s) => {
-            status(e, s);
-            put_post(e, Some(&d.attr));
-            return Ok(());
-        }
-    };
-    let start = e.len();
-    status(e, Nfsstat::OK);
-    put_post(e, Some(&d.attr));
-    e.fixed(&[0u8; 8]); // cookie verifier: cookies are stable, so none is needed
-    let budget = maxcount.min(1 << 20);
-    // The reply so far plus the list end and eof words.
-    let mut used = e.len() - start + 8;
-    let dirfd = if plus {
-        d.node().ok().and_then(|n| n.dir_fd().ok())
-    } else {
-        None
-    };
-    let todo: Vec<&Ent> = all.iter().filter(|x| x.cookie > cookie).collect();
-    let mut sent = 0;
-    for ent in &todo {
-        let name = ent.name.as_bytes();
-        let mut item = Enc::with_capacity(256);
-        item.bool(true).u64(ent.fileid).opaque(name).u64(ent.cookie);
-        if plus {
-            match entry_obj(cx, &d, dirfd.as_ref(), ent) {
-                Some((fh, attr)) => {
-                    put_post(&mut item, Some(&attr));
-                    item.bool(true);
-                    put_fh(&mut item, &fh);
-                }
-                None => {
-                    put_post(&mut item, None);
-                    item.bool(false);
-                }
-            }
-        }
-        if used + item.len() > budget {
-            break;
-        }
-        used += item.len();
-        e.buf.extend_from_slice(&item.buf);
-        sent += 1;
-    }
-    if sent == 0 && !todo.is_empty() {
-        e.buf.truncate(start);
-        status(e, Nfsstat::TOOSMALL);
-        put_post(e, Some(&d.attr));
-        return Ok(());
-    }
-    e.bool(false); // no more entries in this reply
-    e.bool(sent == todo.len()); // eof
     Ok(())
 }
 

@@ -12,6 +12,7 @@ pub struct Short;
 pub type Res<T> = Result<T, Short>;
 
 /// Reads XDR items from a borrowed buffer.
+#[derive(Clone)]
 pub struct Dec<'a> {
     buf: &'a [u8],
     pos: usize,
