@@ -189,62 +189,93 @@ pub fn record_error(record: &str, field: &str, c: char) -> ModelError {
     ))
 }
 
+/// An object in words, for messages (`volume "vol1" in Vserver "svm1"`), its names shown
+/// escaped: the operation check here and the saved-state check in `store` say the same.
+pub trait Described {
+    fn described(&self) -> String;
+}
+
+impl Described for super::Volume {
+    fn described(&self) -> String {
+        format!(
+            "volume \"{}\" in Vserver \"{}\"",
+            shown(&self.name),
+            shown(&self.svm)
+        )
+    }
+}
+
+impl Described for super::ExportPolicy {
+    fn described(&self) -> String {
+        format!(
+            "export policy \"{}\" in Vserver \"{}\"",
+            shown(&self.name),
+            shown(&self.svm)
+        )
+    }
+}
+
+impl Described for super::Qtree {
+    fn described(&self) -> String {
+        format!(
+            "qtree \"{}\" of volume \"{}\" in Vserver \"{}\"",
+            shown(&self.name),
+            shown(&self.volume),
+            shown(&self.svm)
+        )
+    }
+}
+
+impl Described for super::Job {
+    fn described(&self) -> String {
+        format!("job {}", self.id)
+    }
+}
+
+impl Described for super::RecoveryEntry {
+    fn described(&self) -> String {
+        format!(
+            "recovery-queue entry \"{}\" in Vserver \"{}\"",
+            shown(&self.name),
+            shown(&self.svm)
+        )
+    }
+}
+
+impl Described for super::QuotaRule {
+    fn described(&self) -> String {
+        format!(
+            "quota rule for \"{}\" on volume \"{}\" in Vserver \"{}\"",
+            shown(&self.target),
+            shown(&self.volume),
+            shown(&self.svm)
+        )
+    }
+}
+
 impl Cluster {
     /// Refuse the operation in progress when a record it wrote holds text XML cannot carry. One
     /// check behind every operation covers every string field of every object, present and to
     /// come; the operations' own checks give the more specific messages first.
     pub fn check_changed_text(&self) -> Result<(), ModelError> {
-        fn table<K: Ord + Clone, V: Clone + Serialize>(
+        fn table<K: Ord + Clone, V: Clone + Serialize + Described>(
             t: &super::table::Table<K, V>,
-            what: impl Fn(&V) -> String,
         ) -> Result<(), ModelError> {
             for (_, v) in t.changed() {
                 if let Some(v) = v {
                     if let Some((field, c)) = first_forbidden(v) {
-                        return Err(record_error(&what(v), &field, c));
+                        return Err(record_error(&v.described(), &field, c));
                     }
                 }
             }
             Ok(())
         }
-        table(&self.volumes, |v| {
-            format!(
-                "volume \"{}\" in Vserver \"{}\"",
-                shown(&v.name),
-                shown(&v.svm)
-            )
-        })?;
-        table(&self.export_policies, |p| {
-            format!(
-                "export policy \"{}\" in Vserver \"{}\"",
-                shown(&p.name),
-                shown(&p.svm)
-            )
-        })?;
-        table(&self.qtrees, |q| {
-            format!(
-                "qtree \"{}\" of volume \"{}\" in Vserver \"{}\"",
-                shown(&q.name),
-                shown(&q.volume),
-                shown(&q.svm)
-            )
-        })?;
-        table(&self.jobs, |j| format!("job {}", j.id))?;
-        table(&self.recovery_queue, |e| {
-            format!(
-                "recovery-queue entry \"{}\" in Vserver \"{}\"",
-                shown(&e.name),
-                shown(&e.svm)
-            )
-        })?;
-        table(&self.quota_rules, |r| {
-            format!(
-                "quota rule for \"{}\" on volume \"{}\" in Vserver \"{}\"",
-                shown(&r.target),
-                shown(&r.volume),
-                shown(&r.svm)
-            )
-        })?;
+        table(&self.volumes)?;
+        table(&self.export_policies)?;
+        table(&self.qtrees)?;
+        table(&self.jobs)?;
+        table(&self.recovery_queue)?;
+        table(&self.quota_rules)?;
         Ok(())
     }
 }

@@ -71,36 +71,14 @@ impl Record {
 
     /// The record in words, for messages (`volume "vol1" in Vserver "svm1"`).
     pub fn describe(&self) -> String {
-        use crate::model::text::shown;
+        use crate::model::text::Described;
         match self {
-            Record::Volume(v) => format!(
-                "volume \"{}\" in Vserver \"{}\"",
-                shown(&v.name),
-                shown(&v.svm)
-            ),
-            Record::ExportPolicy(p) => format!(
-                "export policy \"{}\" in Vserver \"{}\"",
-                shown(&p.name),
-                shown(&p.svm)
-            ),
-            Record::Qtree(q) => format!(
-                "qtree \"{}\" of volume \"{}\" in Vserver \"{}\"",
-                shown(&q.name),
-                shown(&q.volume),
-                shown(&q.svm)
-            ),
-            Record::Job(j) => format!("job {}", j.id),
-            Record::Recovery(e) => format!(
-                "recovery-queue entry \"{}\" in Vserver \"{}\"",
-                shown(&e.name),
-                shown(&e.svm)
-            ),
-            Record::QuotaRule(r) => format!(
-                "quota rule for \"{}\" on volume \"{}\" in Vserver \"{}\"",
-                shown(&r.target),
-                shown(&r.volume),
-                shown(&r.svm)
-            ),
+            Record::Volume(v) => v.described(),
+            Record::ExportPolicy(p) => p.described(),
+            Record::Qtree(q) => q.described(),
+            Record::Job(j) => j.described(),
+            Record::Recovery(e) => e.described(),
+            Record::QuotaRule(r) => r.described(),
         }
     }
 
