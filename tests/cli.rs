@@ -1,6 +1,8 @@
 //! The `ontap-sim` command line as a newcomer meets it: flags and their variables, messages that
 //! say what went wrong and what to do, no silent no-ops, and control actions in the log.
 
+mod common;
+
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
@@ -98,8 +100,7 @@ impl Served {
 
 impl Drop for Served {
     fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        common::stop_child(&mut self.child);
     }
 }
 

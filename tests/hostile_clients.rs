@@ -395,8 +395,7 @@ fn starts(mut cmd: Command) -> (bool, String) {
     let ready = BufReader::new(out)
         .lines()
         .any(|l| l.is_ok_and(|l| l == "ready"));
-    let _ = child.kill();
-    let _ = child.wait();
+    stop_child(&mut child);
     let mut err = String::new();
     let _ = child.stderr.take().unwrap().read_to_string(&mut err);
     (ready, err)
@@ -447,8 +446,7 @@ async fn accept_errors_back_off_and_are_logged_rarely() {
     struct Kill(std::process::Child);
     impl Drop for Kill {
         fn drop(&mut self) {
-            let _ = self.0.kill();
-            let _ = self.0.wait();
+            stop_child(&mut self.0);
         }
     }
     let out = child.stdout.take().unwrap();

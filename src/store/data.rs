@@ -12,10 +12,57 @@ use std::sync::{Arc, Mutex, RwLock};
 use tracing::warn;
 use uuid::Uuid;
 
+const TEMP_PREFIX: &str = "ontap-sim-data-";
+/// The file an ephemeral simulator keeps locked in its temporary directory; the kernel drops the
+/// lock when the process ends, however it ends.
+const OWNER_LOCK: &str = ".owner";
+/// A temporary directory without the lock file is left alone this long: its maker may be between
+/// creating it and locking it (or be a release from before the lock).
+const UNLOCKED_GRACE: std::time::Duration = std::time::Duration::from_secs(600);
+
+/// Remove the temporary data directories of ephemeral simulators that ended without cleaning up
+/// (SIGKILL, a crash, a CI timeout): each can hold a volume's worth of data, and nothing else
+/// would ever remove them. A directory whose lock another process holds is in use and kept.
+pub fn sweep_stale(tmp: &Path) {
+    let Ok(entries) = std::fs::read_dir(tmp) else {
+        return;
+    };
+    for e in entries.flatten() {
+        let name = e.file_name();
+        if !name.to_string_lossy().starts_with(TEMP_PREFIX) {
+            continue;
+        }
+        let dir = e.path();
+        let stale = match std::fs::File::open(dir.join(OWNER_LOCK)) {
+            Ok(f) => {
+                rustix::fs::flock(&f, rustix::fs::FlockOperation::NonBlockingLockExclusive).is_ok()
+            }
+            Err(_) => e
+                .metadata()
+                .and_then(|m| m.modified())
+                .ok()
+                .and_then(|t| t.elapsed().ok())
+                .is_some_and(|age| age > UNLOCKED_GRACE),
+        };
+        if stale {
+            match std::fs::remove_dir_all(&dir) {
+                Ok(()) => {
+                    tracing::info!(dir = %dir.display(), "removed a stale ephemeral data directory")
+                }
+                Err(err) => {
+                    warn!(dir = %dir.display(), %err, "cannot remove a stale ephemeral data directory")
+                }
+            }
+        }
+    }
+}
+
 pub struct DataDirs {
     root: PathBuf,
     /// With --ephemeral the data lives in a temporary directory removed at exit.
     _temp: Option<tempfile::TempDir>,
+    /// Held locked while this process uses the temporary directory (see [`sweep_stale`]).
+    _owner: Option<std::fs::File>,
     /// Per-volume locks: file I/O holds one shared, snapshot/restore/clone take it exclusively.
     locks: Mutex<HashMap<Uuid, Arc<RwLock<()>>>>,
 }
@@ -26,18 +73,33 @@ impl DataDirs {
         Ok(DataDirs {
             root,
             _temp: None,
+            _owner: None,
             locks: Mutex::default(),
         })
     }
 
     pub fn temporary() -> Result<DataDirs> {
+        sweep_stale(&std::env::temp_dir());
         let t = tempfile::Builder::new()
-            .prefix("ontap-sim-data-")
+            .prefix(TEMP_PREFIX)
             .tempdir()
             .context("creating a temporary data directory")?;
+        // Locked before it takes its name, so a sweep never finds it unlocked.
+        let pending = t.path().join(".owner.new");
+        let owner = std::fs::File::create(&pending)
+            .context("creating the temporary data directory's lock")?;
+        rustix::fs::flock(&owner, rustix::fs::FlockOperation::LockExclusive)
+            .context("locking the temporary data directory")?;
+        std::fs::rename(&pending, t.path().join(OWNER_LOCK))
+            .context("naming the temporary data directory's lock")?;
+        // Volumes one level down, so what `reconcile` sets aside (`../orphans`) stays inside
+        // the temporary directory and goes with it.
+        let root = t.path().join("volumes");
+        std::fs::create_dir(&root).context("creating the temporary data directory")?;
         Ok(DataDirs {
-            root: t.path().to_path_buf(),
+            root,
             _temp: Some(t),
+            _owner: Some(owner),
             locks: Mutex::default(),
         })
     }
@@ -434,4 +496,50 @@ pub fn copy_tree(src: &Path, dst: &Path) -> Result<()> {
         let _ = std::os::unix::fs::lchown(&to, Some(m.uid()), Some(m.gid()));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sweep_removes_only_unlocked_temporary_directories() {
+        let tmp = tempfile::tempdir().unwrap();
+        let make = |name: &str, lock: bool| {
+            let d = tmp.path().join(name);
+            std::fs::create_dir_all(d.join("volumes/x")).unwrap();
+            lock.then(|| std::fs::File::create(d.join(OWNER_LOCK)).unwrap())
+        };
+        // Ended without cleaning up: the lock file is there, nobody holds it.
+        drop(make("ontap-sim-data-dead", true));
+        // In use: its owner holds the lock (flock locks are per open file, so this conflicts).
+        let held = make("ontap-sim-data-live", true).unwrap();
+        rustix::fs::flock(&held, rustix::fs::FlockOperation::LockExclusive).unwrap();
+        // Just made, not locked yet.
+        make("ontap-sim-data-new", false);
+        // Not ours.
+        make("other-dead", true);
+        sweep_stale(tmp.path());
+        let left: BTreeSet<String> = std::fs::read_dir(tmp.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().to_string())
+            .collect();
+        let want: BTreeSet<String> = ["ontap-sim-data-live", "ontap-sim-data-new", "other-dead"]
+            .map(String::from)
+            .into();
+        assert_eq!(left, want);
+    }
+
+    #[test]
+    fn temporary_data_goes_at_drop_and_keeps_orphans_inside() {
+        let d = DataDirs::temporary().unwrap();
+        let top = d.root().parent().unwrap().to_path_buf();
+        assert!(top
+            .file_name()
+            .unwrap()
+            .to_string_lossy()
+            .starts_with(TEMP_PREFIX));
+        drop(d);
+        assert!(!top.exists());
+    }
 }
