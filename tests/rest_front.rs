@@ -824,3 +824,63 @@ async fn scope_and_roles() {
         .await;
     assert_eq!((st, e["error"]["code"].as_str()), (403, Some("6")), "{e}");
 }
+
+/// An instance GET builds only the top-level fields it is asked for (or filters on); each field
+/// so answered must equal the same field of the whole record, for a plain volume and a clone
+/// with a QoS policy (the parts of the record made only sometimes).
+#[tokio::test]
+async fn instance_fields_agree_with_the_whole_record() {
+    let config = TWO_SVMS.replacen("seed = \"zapi-scope\"", "qos_policy_groups = [\"gold\"]", 1);
+    let mut z = Z::start(Some(&config)).await;
+    z.create("fsrc", "aggr1", "1g", "none").await;
+    z.ok("<snapshot-create><volume>fsrc</volume><snapshot>s1</snapshot></snapshot-create>")
+        .await;
+    z.ok("<volume-clone-create><volume>fclone</volume><parent-volume>fsrc</parent-volume><parent-snapshot>s1</parent-snapshot><qos-policy-group-name>gold</qos-policy-group-name></volume-clone-create>")
+        .await;
+    let mut r = R {
+        c: z.sim.client().await,
+        sim: z.sim,
+        user: ADMIN,
+    };
+    for name in ["fsrc", "fclone"] {
+        let listed = r
+            .get(&format!("/api/storage/volumes?name={name}&fields=uuid"))
+            .await;
+        let uuid = listed["records"][0]["uuid"].as_str().unwrap().to_string();
+        let whole = r.get(&format!("/api/storage/volumes/{uuid}")).await;
+        let all = r
+            .get(&format!("/api/storage/volumes/{uuid}?fields=*"))
+            .await;
+        assert_eq!(whole, all);
+        let tops: Vec<String> = whole.as_object().unwrap().keys().cloned().collect();
+        assert!(tops.len() > 30, "{tops:?}");
+        if name == "fclone" {
+            assert!(whole["clone"]["parent_volume"]["name"] == "fsrc", "{whole}");
+            assert!(whole["qos"]["policy"]["name"] == "gold", "{whole}");
+        }
+        for top in &tops {
+            let one = r
+                .get(&format!("/api/storage/volumes/{uuid}?fields={top}"))
+                .await;
+            assert_eq!(one[top.as_str()], whole[top], "{name} fields={top}: {one}");
+            assert_eq!(one["uuid"], whole["uuid"]);
+            assert_eq!(one["_links"], whole["_links"]);
+            // A nested field asks for its parent's part of the record.
+            if let Some((sub, v)) = whole[top].as_object().and_then(|o| o.iter().next()) {
+                let one = r
+                    .get(&format!("/api/storage/volumes/{uuid}?fields={top}.{sub}"))
+                    .await;
+                assert_eq!(one[top.as_str()], json!({ sub.as_str(): v }), "{one}");
+            }
+            // A filter on a field not asked for still sees it.
+            let filtered = r
+                .send(
+                    "GET",
+                    &format!("/api/storage/volumes/{uuid}?fields=name&comment=nomatch*"),
+                    None,
+                )
+                .await;
+            assert_eq!(filtered.0, 404, "{}", filtered.1);
+        }
+    }
+}

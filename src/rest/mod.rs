@@ -215,29 +215,38 @@ pub fn routes() -> impl Iterator<Item = (&'static str, &'static str)> {
 
 /// Match `path` against a route pattern; the variables on success.
 fn bind(pattern: &str, path: &str) -> Option<Vec<String>> {
-    let (p, a): (Vec<&str>, Vec<&str>) = (
-        pattern.trim_matches('/').split('/').collect(),
-        path.trim_end_matches('/')
-            .trim_start_matches('/')
-            .split('/')
-            .collect(),
-    );
-    if p.len() != a.len() {
+    if !shape_matches(pattern, path) {
         return None;
     }
-    let mut vars = Vec::new();
-    for (p, a) in p.iter().zip(&a) {
-        if p.starts_with('{') {
-            if a.is_empty() {
-                return None;
-            }
-            // An undecodable variable still names this route; the handler finds no such object.
-            vars.push(query::decode(a).unwrap_or_else(|_| a.to_string()));
-        } else if p != a {
-            return None;
+    let vars = pattern
+        .trim_matches('/')
+        .split('/')
+        .zip(segments(path))
+        .filter(|(p, _)| p.starts_with('{'))
+        // An undecodable variable still names this route; the handler finds no such object.
+        .map(|(_, a)| query::decode(a).unwrap_or_else(|_| a.to_string()))
+        .collect();
+    Some(vars)
+}
+
+fn segments(path: &str) -> std::str::Split<'_, char> {
+    path.trim_end_matches('/')
+        .trim_start_matches('/')
+        .split('/')
+}
+
+/// Whether `path` has the pattern's segments (a variable matches any non-empty one), without
+/// allocating: every REST call tries the route table until one matches.
+fn shape_matches(pattern: &str, path: &str) -> bool {
+    let (mut p, mut a) = (pattern.trim_matches('/').split('/'), segments(path));
+    loop {
+        match (p.next(), a.next()) {
+            (None, None) => return true,
+            (Some(p), Some(a)) if p.starts_with('{') && !a.is_empty() => {}
+            (Some(p), Some(a)) if p == a => {}
+            _ => return false,
         }
     }
-    Some(vars)
 }
 
 /// The route for a method and path: `Err` with 404 (no such path) or 405 (path without that
@@ -245,9 +254,9 @@ fn bind(pattern: &str, path: &str) -> Option<Vec<String>> {
 pub fn find(method: &str, path: &str) -> Result<(&'static Route, Vec<String>), RestError> {
     let mut path_known = false;
     for r in api::ROUTES.iter().flat_map(|f| f.iter()) {
-        if let Some(vars) = bind(r.path, path) {
+        if shape_matches(r.path, path) {
             if r.method == method {
-                return Ok((r, vars));
+                return Ok((r, bind(r.path, path).unwrap_or_default()));
             }
             path_known = true;
         }
@@ -272,7 +281,7 @@ pub fn allowed(path: &str) -> Vec<&'static str> {
     api::ROUTES
         .iter()
         .flat_map(|f| f.iter())
-        .filter(|r| bind(r.path, path).is_some())
+        .filter(|r| shape_matches(r.path, path))
         .map(|r| r.method)
         .collect()
 }

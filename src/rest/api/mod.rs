@@ -49,6 +49,32 @@ pub fn instance(q: &Query, schema: &Schema, record: Value, what: &str) -> Result
     Ok(select(&record, &fields, schema))
 }
 
+/// The top-level fields an instance GET reads from its record: the schema's keys, `_links`, the
+/// fields asked for and those filtered on; so a record builder can skip the rest.
+pub struct Tops(Vec<String>);
+
+impl Tops {
+    /// None when the request takes every field (no `fields`, `*` or `**`).
+    pub fn of(q: &Query, schema: &Schema) -> Result<Option<Tops>, RestError> {
+        let query::Fields::List(fields) = cluster::instance_fields(&q.fields(schema)?) else {
+            return Ok(None);
+        };
+        let filters = q.filters(schema)?;
+        let top = |f: &str| f.split('.').next().unwrap_or(f).to_string();
+        let mut tops: Vec<String> = schema.keys.iter().map(|k| top(k)).collect();
+        tops.extend(fields.iter().map(|f| top(f)));
+        tops.extend(filters.iter().map(|(k, _)| top(k)));
+        tops.push("_links".into());
+        tops.sort_unstable();
+        tops.dedup();
+        Ok(Some(Tops(tops)))
+    }
+
+    pub fn wants(&self, top: &str) -> bool {
+        self.0.iter().any(|t| t == top)
+    }
+}
+
 /// The `Location` of an object a job is still making: the collection queried by the fields that
 /// will find it (`/api/storage/volumes/?name=v&svm.name=s`), as ONTAP answers an asynchronous
 /// POST; clients follow it once the job has ended.

@@ -8,8 +8,8 @@ use super::super::error::RestError;
 use super::super::job::{self, Op};
 use super::super::query::{links, Schema};
 use super::super::{delete, get, patch, post, Call, Ctx, Reply, Route};
-use super::instance;
 use super::{aggregate_ref, applied, location_query, observed, svm_ref, time};
+use super::{instance, Tops};
 use crate::model::{
     parse_permissions, Cluster, Guarantee, ModelError, Volume, VolumeChange, VolumeSpec,
     VolumeState,
@@ -138,77 +138,94 @@ fn permissions_number(mode: u32) -> u64 {
 }
 
 pub fn record(c: &Cluster, v: &Volume) -> Value {
-    let policy_id = c
-        .export_policies
-        .get(&(v.svm.clone(), v.export_policy.clone()))
-        .map(|p| p.id);
-    let mut r = json!({
-        "uuid": v.uuid.to_string(),
-        "name": v.name,
-        "svm": svm_ref(c, &v.svm),
-        "aggregates": [aggregate_ref(c, &v.aggregate)],
-        "type": v.vtype.to_lowercase(),
-        "style": v.style,
-        "state": v.state.as_str(),
-        "size": v.size,
-        "comment": v.comment,
-        "create_time": time(v.creation_time),
-        "language": v.language,
-        "nas": {
-            "path": v.junction_path.clone().unwrap_or_default(),
-            "export_policy": {"name": v.export_policy, "id": policy_id},
-            "security_style": v.security_style,
-            "unix_permissions": permissions_number(v.unix_permissions),
-            "uid": v.user_id,
-            "gid": v.group_id,
-        },
-        "guarantee": {"type": v.guarantee.as_str(), "honored": true},
-        "snapshot_policy": {"name": v.snapshot_policy},
-        "snapshot_directory_access_enabled": v.snapdir_access,
-        "space": {
-            "size": v.size,
-            "available": v.size_available(),
-            "used": v.size_used(),
-            "percent_used": v.percent_used(),
-            "footprint": v.footprint(),
-            "logical_space": {
-                "used": v.size_used(),
-                "available": v.size_available(),
-                "enforcement": false,
-                "reporting": false,
-            },
-            "snapshot": {
-                "used": v.size_used_by_snapshots(),
-                "reserve_percent": v.snapshot_reserve_percent,
-                "reserve_size": v.snapshot_reserve(),
-                "autodelete": {"enabled": false},
-            },
-            "nearly_full_threshold_percent": 95,
-            "full_threshold_percent": 98,
-            "large_size_enabled": false,
-        },
-        "autosize": {"mode": v.autosize_mode},
-        "tiering": {"policy": v.tiering_policy, "min_cooling_days": 0, "object_tags": []},
-        "encryption": {"enabled": v.encrypt, "state": if v.encrypt { "encrypted" } else { "none" }},
-        "clone": {"is_flexclone": v.is_clone(), "split_initiated": false},
-        "files": {"maximum": v.files_total, "used": v.files_used},
-        "efficiency": {"compression": "none", "dedupe": "none", "compaction": "none", "policy": {"name": "-"}},
-        "snaplock": {"type": "non_snaplock"},
-        "access_time_enabled": true,
-        "snapshot_locking_enabled": false,
-        "analytics": {"state": "off"},
-        "activity_tracking": {"state": "off"},
-        "granular_data": false,
-        "movement": {"state": "none"},
-        "is_svm_root": v.is_svm_root,
-        "quota": {"enabled": v.quota.enforced(), "state": v.quota.status.as_str()},
-        "_tags": [],
-        "_links": links(format!("/api/storage/volumes/{}", v.uuid)),
-    });
-    if let Some(q) = &v.qos_policy_group {
-        r["qos"] = json!({"policy": {"name": q}});
+    record_of(c, v, None)
+}
+
+/// The volume's record, with only the top-level fields in `tops` (all of them for None): an
+/// instance GET asking for a few fields need not build, then drop, the other forty.
+pub fn record_of(c: &Cluster, v: &Volume, tops: Option<&Tops>) -> Value {
+    let want = |k: &str| tops.is_none_or(|t| t.wants(k));
+    let mut r = serde_json::Map::new();
+    macro_rules! put {
+        ($k:literal, $($v:tt)+) => {
+            if want($k) {
+                r.insert($k.into(), json!($($v)+));
+            }
+        };
     }
-    if let Some(p) = &v.clone_parent {
+    let policy_id = || {
+        c.export_policies
+            .get(&(v.svm.clone(), v.export_policy.clone()))
+            .map(|p| p.id)
+    };
+    put!("uuid", v.uuid.to_string());
+    put!("name", v.name);
+    put!("svm", svm_ref(c, &v.svm));
+    put!("aggregates", [aggregate_ref(c, &v.aggregate)]);
+    put!("type", v.vtype.to_lowercase());
+    put!("style", v.style);
+    put!("state", v.state.as_str());
+    put!("size", v.size);
+    put!("comment", v.comment);
+    put!("create_time", time(v.creation_time));
+    put!("language", v.language);
+    put!("nas", {
+        "path": v.junction_path.clone().unwrap_or_default(),
+        "export_policy": {"name": v.export_policy, "id": policy_id()},
+        "security_style": v.security_style,
+        "unix_permissions": permissions_number(v.unix_permissions),
+        "uid": v.user_id,
+        "gid": v.group_id,
+    });
+    put!("guarantee", {"type": v.guarantee.as_str(), "honored": true});
+    put!("snapshot_policy", {"name": v.snapshot_policy});
+    put!("snapshot_directory_access_enabled", v.snapdir_access);
+    put!("space", {
+        "size": v.size,
+        "available": v.size_available(),
+        "used": v.size_used(),
+        "percent_used": v.percent_used(),
+        "footprint": v.footprint(),
+        "logical_space": {
+            "used": v.size_used(),
+            "available": v.size_available(),
+            "enforcement": false,
+            "reporting": false,
+        },
+        "snapshot": {
+            "used": v.size_used_by_snapshots(),
+            "reserve_percent": v.snapshot_reserve_percent,
+            "reserve_size": v.snapshot_reserve(),
+            "autodelete": {"enabled": false},
+        },
+        "nearly_full_threshold_percent": 95,
+        "full_threshold_percent": 98,
+        "large_size_enabled": false,
+    });
+    put!("autosize", {"mode": v.autosize_mode});
+    put!("tiering", {"policy": v.tiering_policy, "min_cooling_days": 0, "object_tags": []});
+    put!("encryption", {"enabled": v.encrypt, "state": if v.encrypt { "encrypted" } else { "none" }});
+    put!("clone", {"is_flexclone": v.is_clone(), "split_initiated": false});
+    put!("files", {"maximum": v.files_total, "used": v.files_used});
+    put!("efficiency", {"compression": "none", "dedupe": "none", "compaction": "none", "policy": {"name": "-"}});
+    put!("snaplock", {"type": "non_snaplock"});
+    put!("access_time_enabled", true);
+    put!("snapshot_locking_enabled", false);
+    put!("analytics", {"state": "off"});
+    put!("activity_tracking", {"state": "off"});
+    put!("granular_data", false);
+    put!("movement", {"state": "none"});
+    put!("is_svm_root", v.is_svm_root);
+    put!("quota", {"enabled": v.quota.enforced(), "state": v.quota.status.as_str()});
+    put!("_tags", []);
+    put!("_links", links(format!("/api/storage/volumes/{}", v.uuid)));
+    let mut r = Value::Object(r);
+    if let Some(q) = &v.qos_policy_group {
+        if want("qos") {
+            r["qos"] = json!({"policy": {"name": q}});
+        }
+    }
+    if let (Some(p), true) = (&v.clone_parent, want("clone")) {
         let parent = c.volumes.get(&(v.svm.clone(), p.volume.clone()));
         let snap_uuid = parent
             .and_then(|pv| pv.snapshots.get(&p.snapshot))
@@ -263,7 +280,13 @@ fn list(ctx: &Ctx, call: &mut Call) -> Result<Reply, RestError> {
 fn show(ctx: &Ctx, call: &mut Call) -> Result<Reply, RestError> {
     let c = ctx.sim.read();
     let v = by_uuid(ctx, &c, call.var(0))?;
-    let body = instance(&call.query, &VOLUME, record(&c, v), call.var(0))?;
+    let tops = Tops::of(&call.query, &VOLUME)?;
+    let body = instance(
+        &call.query,
+        &VOLUME,
+        record_of(&c, v, tops.as_ref()),
+        call.var(0),
+    )?;
     Ok(Reply::ok(body).svm(v.svm.clone()))
 }
 
