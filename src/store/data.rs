@@ -128,7 +128,13 @@ impl DataDirs {
     pub fn apply(&self, action: &DataAction) -> Result<()> {
         match action {
             DataAction::CreateVolume { volume } => {
-                std::fs::create_dir_all(self.volume_dir(volume))?;
+                // Two mkdirs for a new volume: create_dir_all would first try data/ and fail,
+                // its parent being new too. Anything else (a leftover) takes the general way.
+                let dir = self.root.join(volume.to_string());
+                match std::fs::create_dir(&dir) {
+                    Ok(()) => std::fs::create_dir(dir.join("data"))?,
+                    Err(_) => std::fs::create_dir_all(dir.join("data"))?,
+                }
             }
             DataAction::CloneVolume {
                 parent,
