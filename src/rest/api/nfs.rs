@@ -308,7 +308,9 @@ fn remove(ctx: &Ctx, call: &mut Call) -> Result<Reply, RestError> {
         let p = by_id(ctx, &c, call.var(0))?;
         (p.svm.clone(), p.name.clone())
     };
-    ctx.sim.mutate(|c| c.destroy_export_policy(&svm, &name))?;
+    ctx.sim
+        .mutate(|c| c.destroy_export_policy(&svm, &name))
+        .map_err(|e| RestError::at(error::Endpoint::ExportPolicyDelete, e))?;
     Ok(Reply::ok(json!({})).svm(svm))
 }
 

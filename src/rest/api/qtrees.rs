@@ -2,7 +2,7 @@
 //! and delete run as jobs, as on ONTAP.
 
 use super::super::body::Body;
-use super::super::error::RestError;
+use super::super::error::{Endpoint, RestError};
 use super::super::job::{self, Op};
 use super::super::query::{self, links, Schema};
 use super::super::{delete, get, patch, post, Call, Ctx, Reply, Route};
@@ -186,7 +186,7 @@ fn create(ctx: &Ctx, call: &mut Call) -> Result<Reply, RestError> {
     let (s, vol, n) = (svm.clone(), volume.clone(), name.clone());
     let op: Op = Box::new(move |c: &mut Cluster| c.create_qtree(&s, &vol, &n, ch));
     let (op, done) = observed(op);
-    let reply = job::start(ctx, call, &svm, op)?;
+    let reply = job::start_at(ctx, call, &svm, Some(Endpoint::QtreeCreate), op)?;
     // The job may have made the qtree already (no job duration): then its id is known.
     let c = ctx.sim.read();
     let made = c
@@ -224,7 +224,7 @@ fn modify(ctx: &Ctx, call: &mut Call) -> Result<Reply, RestError> {
         }
         Ok(())
     });
-    job::start(ctx, call, &svm, op)
+    job::start_at(ctx, call, &svm, Some(Endpoint::QtreeModify), op)
 }
 
 fn remove(ctx: &Ctx, call: &mut Call) -> Result<Reply, RestError> {
@@ -235,5 +235,5 @@ fn remove(ctx: &Ctx, call: &mut Call) -> Result<Reply, RestError> {
     };
     let s = svm.clone();
     let op: Op = Box::new(move |c: &mut Cluster| c.delete_qtree(&s, &volume, &name));
-    job::start(ctx, call, &svm, op)
+    job::start_at(ctx, call, &svm, Some(Endpoint::QtreeDelete), op)
 }

@@ -5,7 +5,7 @@
 //! brought into force at once (ONTAP resizes quotas itself after a REST change).
 
 use super::super::body::Body;
-use super::super::error::RestError;
+use super::super::error::{Endpoint, RestError};
 use super::super::job::{self, Op};
 use super::super::query::{links, Schema};
 use super::super::{delete, get, patch, post, Call, Ctx, Reply, Route};
@@ -363,7 +363,7 @@ fn modify(ctx: &Ctx, call: &mut Call) -> Result<Reply, RestError> {
         c.modify_quota_rule_by_uuid(&uuid, change)?;
         resize_if_on(c, &s, &volume)
     });
-    job::start(ctx, call, &svm, op)
+    job::start_at(ctx, call, &svm, Some(Endpoint::QuotaRuleModify), op)
 }
 
 fn remove(ctx: &Ctx, call: &mut Call) -> Result<Reply, RestError> {
@@ -373,7 +373,7 @@ fn remove(ctx: &Ctx, call: &mut Call) -> Result<Reply, RestError> {
         (r.uuid.to_string(), r.svm.clone())
     };
     let op: Op = Box::new(move |c: &mut Cluster| c.delete_quota_rule_by_uuid(&uuid));
-    job::start(ctx, call, &svm, op)
+    job::start_at(ctx, call, &svm, Some(Endpoint::QuotaRuleDelete), op)
 }
 
 fn pct(used: u64, limit: Option<u64>) -> Option<u64> {

@@ -2,7 +2,7 @@
 //! ONTAP). Deleting a snapshot a FlexClone depends on fails its job with code 1638555, which
 //! Trident answers by splitting the clone.
 
-use super::super::error::RestError;
+use super::super::error::{Endpoint, RestError};
 use super::super::job::{self, Op};
 use super::super::query::{links, Schema};
 use super::super::{delete, get, patch, post, Call, Ctx, Reply, Route};
@@ -122,7 +122,7 @@ fn create(ctx: &Ctx, call: &mut Call) -> Result<Reply, RestError> {
     let (s, vol, n) = (svm.clone(), volume.clone(), name.clone());
     let op: Op = Box::new(move |c: &mut Cluster| c.create_snapshot(&s, &vol, &n, &comment, &label));
     let (op, done) = observed(op);
-    let mut reply = job::start(ctx, call, &svm, op)?;
+    let mut reply = job::start_at(ctx, call, &svm, Some(Endpoint::SnapshotCreate), op)?;
     let collection = format!("/api/storage/volumes/{vuuid}/snapshots");
     // The job may have made the snapshot already (no job duration): then its UUID is known.
     let made = applied(&done)
@@ -175,7 +175,7 @@ fn modify(ctx: &Ctx, call: &mut Call) -> Result<Reply, RestError> {
         let _ = name;
         Ok(())
     });
-    job::start(ctx, call, &svm, op)
+    job::start_at(ctx, call, &svm, Some(Endpoint::SnapshotModify), op)
 }
 
 fn remove(ctx: &Ctx, call: &mut Call) -> Result<Reply, RestError> {
@@ -187,5 +187,5 @@ fn remove(ctx: &Ctx, call: &mut Call) -> Result<Reply, RestError> {
     };
     let s = svm.clone();
     let op: Op = Box::new(move |c: &mut Cluster| c.delete_snapshot(&s, &volume, &name));
-    job::start(ctx, call, &svm, op)
+    job::start_at(ctx, call, &svm, Some(Endpoint::SnapshotDelete), op)
 }

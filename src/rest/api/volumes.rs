@@ -4,7 +4,7 @@
 //! operation, so a PATCH of several fields applies all of them or none.
 
 use super::super::body::Body;
-use super::super::error::RestError;
+use super::super::error::{Endpoint, RestError};
 use super::super::job::{self, Op};
 use super::super::query::{links, Schema};
 use super::super::{delete, get, patch, post, Call, Ctx, Reply, Route};
@@ -404,7 +404,7 @@ fn create(ctx: &Ctx, call: &mut Call) -> Result<Reply, RestError> {
                         .ok_or_else(|| {
                             RestError::new(
                                 404,
-                                super::super::error::AGGREGATE_NOT_FOUND,
+                                super::super::error::TARGET_AGGREGATE_NOT_FOUND,
                                 format!("Aggregate \"{u}\" does not exist."),
                             )
                             .target("aggregates.uuid")
@@ -500,7 +500,7 @@ fn create(ctx: &Ctx, call: &mut Call) -> Result<Reply, RestError> {
         })
     };
     let (op, done) = observed(op);
-    let mut reply = job::start(ctx, call, &svm, op)?;
+    let mut reply = job::start_at(ctx, call, &svm, Some(Endpoint::VolumeCreate), op)?;
     let name = call.body.str("name")?.unwrap_or_default();
     // The job may have made the volume already (no job duration): then its UUID is known.
     let made = applied(&done)
@@ -618,7 +618,7 @@ fn modify(ctx: &Ctx, call: &mut Call) -> Result<Reply, RestError> {
         }
         Ok(())
     });
-    job::start(ctx, call, &svm_of_job, op)
+    job::start_at(ctx, call, &svm_of_job, Some(Endpoint::VolumeModify), op)
 }
 
 fn remove(ctx: &Ctx, call: &mut Call) -> Result<Reply, RestError> {
@@ -638,5 +638,5 @@ fn remove(ctx: &Ctx, call: &mut Call) -> Result<Reply, RestError> {
         }
         Ok(())
     });
-    job::start(ctx, call, &svm, op)
+    job::start_at(ctx, call, &svm, Some(Endpoint::VolumeDelete), op)
 }
