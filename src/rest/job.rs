@@ -145,3 +145,13 @@ pub fn outcome(sim: &Sim, id: u64) -> Option<Result<(), RestError>> {
         JobState::Failure => Some(Err(RestError::new(400, j.error_code, j.completion.clone()))),
     }
 }
+
+/// The job with this UUID (as a 202 answer names it).
+pub fn by_uuid(sim: &Sim, uuid: &str) -> Option<u64> {
+    let c = sim.read();
+    c.jobs
+        .iter()
+        .rev()
+        .find(|(_, j)| j.uuid.to_string() == uuid)
+        .map(|(id, _)| *id)
+}

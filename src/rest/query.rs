@@ -241,6 +241,11 @@ impl Query {
         self.take(name).map(|v| parse_bool(name, &v)).transpose()
     }
 
+    /// Whether any filter (a parameter no control name took) is left.
+    pub fn has_filters(&self) -> bool {
+        !self.params.is_empty()
+    }
+
     /// Refuse parameters nobody took (endpoints without filters).
     pub fn finish(&self) -> Result<(), RestError> {
         match self.params.first() {

@@ -5,7 +5,7 @@ use super::super::body::Body;
 use super::super::error::{Endpoint, RestError};
 use super::super::job::{self, Op};
 use super::super::query::{self, links, Schema};
-use super::super::{delete, get, patch, post, Call, Ctx, Reply, Route};
+use super::super::{bulk, delete, get, patch, post, Call, Ctx, Reply, Route};
 use super::instance;
 use super::volumes::by_uuid;
 use super::{applied, location_query, observed, svm_ref};
@@ -18,6 +18,8 @@ pub static ROUTES: &[Route] = &[
     get("/storage/qtrees/{volume}/{id}", show),
     patch("/storage/qtrees/{volume}/{id}", modify),
     delete("/storage/qtrees/{volume}/{id}", remove),
+    patch("/storage/qtrees", modify_all),
+    delete("/storage/qtrees", remove_all),
 ];
 
 pub const QTREE: Schema = Schema {
@@ -236,4 +238,14 @@ fn remove(ctx: &Ctx, call: &mut Call) -> Result<Reply, RestError> {
     let s = svm.clone();
     let op: Op = Box::new(move |c: &mut Cluster| c.delete_qtree(&s, &volume, &name));
     job::start_at(ctx, call, &svm, Some(Endpoint::QtreeDelete), op)
+}
+
+/// PATCH of the qtrees a query selects (see `rest::bulk`).
+fn modify_all(ctx: &Ctx, call: &mut Call) -> Result<Reply, RestError> {
+    bulk::by_query(ctx, call, list, &[])
+}
+
+/// DELETE of the qtrees a query selects (see `rest::bulk`).
+fn remove_all(ctx: &Ctx, call: &mut Call) -> Result<Reply, RestError> {
+    bulk::by_query(ctx, call, list, &[])
 }

@@ -5,7 +5,7 @@
 use super::super::error::{Endpoint, RestError};
 use super::super::job::{self, Op};
 use super::super::query::{links, Schema};
-use super::super::{delete, get, patch, post, Call, Ctx, Reply, Route};
+use super::super::{bulk, delete, get, patch, post, Call, Ctx, Reply, Route};
 use super::instance;
 use super::volumes::by_uuid;
 use super::{applied, location_query, observed, svm_ref, time};
@@ -18,6 +18,8 @@ pub static ROUTES: &[Route] = &[
     get("/storage/volumes/{uuid}/snapshots/{snapshot}", show),
     patch("/storage/volumes/{uuid}/snapshots/{snapshot}", modify),
     delete("/storage/volumes/{uuid}/snapshots/{snapshot}", remove),
+    patch("/storage/volumes/{uuid}/snapshots", modify_all),
+    delete("/storage/volumes/{uuid}/snapshots", remove_all),
 ];
 
 pub const SNAPSHOT: Schema = Schema {
@@ -188,4 +190,14 @@ fn remove(ctx: &Ctx, call: &mut Call) -> Result<Reply, RestError> {
     let s = svm.clone();
     let op: Op = Box::new(move |c: &mut Cluster| c.delete_snapshot(&s, &volume, &name));
     job::start_at(ctx, call, &svm, Some(Endpoint::SnapshotDelete), op)
+}
+
+/// PATCH of the snapshots a query selects (see `rest::bulk`).
+fn modify_all(ctx: &Ctx, call: &mut Call) -> Result<Reply, RestError> {
+    bulk::by_query(ctx, call, list, &[])
+}
+
+/// DELETE of the snapshots a query selects (see `rest::bulk`).
+fn remove_all(ctx: &Ctx, call: &mut Call) -> Result<Reply, RestError> {
+    bulk::by_query(ctx, call, list, &[])
 }

@@ -7,7 +7,7 @@ use super::super::body::Body;
 use super::super::error::{Endpoint, RestError};
 use super::super::job::{self, Op};
 use super::super::query::{links, Schema};
-use super::super::{delete, get, patch, post, Call, Ctx, Reply, Route};
+use super::super::{bulk, delete, get, patch, post, Call, Ctx, Reply, Route};
 use super::instance;
 use super::{aggregate_ref, applied, location_query, observed, svm_ref, time};
 use crate::model::{
@@ -22,6 +22,8 @@ pub static ROUTES: &[Route] = &[
     get("/storage/volumes/{uuid}", show),
     patch("/storage/volumes/{uuid}", modify),
     delete("/storage/volumes/{uuid}", remove),
+    patch("/storage/volumes", modify_all),
+    delete("/storage/volumes", remove_all),
 ];
 
 pub const VOLUME: Schema = Schema {
@@ -639,4 +641,19 @@ fn remove(ctx: &Ctx, call: &mut Call) -> Result<Reply, RestError> {
         Ok(())
     });
     job::start_at(ctx, call, &svm, Some(Endpoint::VolumeDelete), op)
+}
+
+/// PATCH of the volumes a query selects (see `rest::bulk`).
+fn modify_all(ctx: &Ctx, call: &mut Call) -> Result<Reply, RestError> {
+    bulk::by_query(
+        ctx,
+        call,
+        list,
+        &["restore_to.snapshot.name", "restore_to.snapshot.uuid"],
+    )
+}
+
+/// DELETE of the volumes a query selects (see `rest::bulk`).
+fn remove_all(ctx: &Ctx, call: &mut Call) -> Result<Reply, RestError> {
+    bulk::by_query(ctx, call, list, &["force"])
 }
