@@ -108,7 +108,8 @@ pub fn decode(s: &str) -> Result<String, RestError> {
 }
 
 fn parse_bool(name: &str, v: &str) -> Result<bool, RestError> {
-    match v {
+    // Any case: Python clients send their booleans as `True` / `False`.
+    match v.to_ascii_lowercase().as_str() {
         "true" => Ok(true),
         "false" => Ok(false),
         _ => Err(RestError::invalid(
