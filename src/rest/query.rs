@@ -679,9 +679,16 @@ fn ordered(
         }
         rows.push((key, shown(&r, fields, schema, filters)));
     }
-    rows.sort_by(|a, b| keys.cmp(&a.0, &b.0));
     let limit = q.max_records.unwrap_or(usize::MAX);
-    let next = (rows.len() > limit).then(|| {
+    let more = rows.len() > limit;
+    if more {
+        // Only the page is wanted in order: select its records first (every record's key is
+        // distinct, the collection's own order fields being among them), then sort the page.
+        rows.select_nth_unstable_by(limit - 1, |a, b| keys.cmp(&a.0, &b.0));
+        rows.truncate(limit);
+    }
+    rows.sort_by(|a, b| keys.cmp(&a.0, &b.0));
+    let next = more.then(|| {
         let last = &rows[limit - 1].0;
         keys.fields
             .iter()
@@ -689,7 +696,6 @@ fn ordered(
             .map(|((f, _), v)| (*f, cursor_text(v)))
             .collect()
     });
-    rows.truncate(limit);
     let out = rows.into_iter().map(|(_, r)| r).collect();
     Ok(envelope(q, path, out, next))
 }
