@@ -411,6 +411,20 @@ async fn export_policy_and_qtree_refusals_carry_ontap_codes() {
         917525,
     );
 
+    let got = call(
+        &mut r,
+        "DELETE",
+        &format!("/api/storage/qtrees/{v}/0"),
+        None,
+    )
+    .await;
+    expect(
+        ("DELETE /storage/qtrees/{volume}/{id}", "the default qtree"),
+        got,
+        Some(400),
+        5242894,
+    );
+
     r.ok_job(
         "POST",
         "/api/storage/qtrees",

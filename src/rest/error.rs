@@ -62,6 +62,8 @@ pub const POLICY_IN_USE_BY_QTREE: u32 = 1703953;
 pub const QTREE_VOLUME_NOT_FOUND: u32 = 917525;
 /// Qtree POST: "Failed to create qtree." (an invalid name, an offline volume)
 pub const QTREE_CREATE_FAILED: u32 = 5242886;
+/// Qtree DELETE of id 0: "The default qtree cannot be deleted."
+pub const QTREE_DEFAULT: u32 = 5242894;
 /// Qtree PATCH/DELETE: "Unable to find qtree."
 pub const QTREE_NOT_FOUND: u32 = 5242927;
 /// Qtree PATCH: "Cannot rename qtree as that name already exists on a volume in the Vserver."

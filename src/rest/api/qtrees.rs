@@ -232,6 +232,15 @@ fn modify(ctx: &Ctx, call: &mut Call) -> Result<Reply, RestError> {
 fn remove(ctx: &Ctx, call: &mut Call) -> Result<Reply, RestError> {
     let (svm, volume, name) = {
         let c = ctx.sim.read();
+        if call.var(1) == "0" {
+            by_uuid(ctx, &c, call.var(0))?;
+            return Err(RestError::new(
+                400,
+                super::super::error::QTREE_DEFAULT,
+                "The default qtree cannot be deleted.",
+            )
+            .target("id"));
+        }
         let q = find(ctx, &c, call.var(0), call.var(1))?;
         (q.svm.clone(), q.volume.clone(), q.name.clone())
     };
