@@ -526,7 +526,7 @@ async fn jobs_take_their_time_and_return_timeout_waits() {
         .await;
     assert_eq!(
         (st, v["error"]["code"].as_str()),
-        (400, Some("1")),
+        (400, Some("917526")),
         "duplicate: {v}"
     );
     // A job cut off by a crash reads as failed after the restart, not as running for ever.

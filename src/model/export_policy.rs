@@ -1,6 +1,6 @@
 //! Export policies and their ordered rules: which NFS clients may reach a volume, and how.
 
-use super::{Cluster, ModelError};
+use super::{Cluster, ModelError, Refusal};
 
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -182,15 +182,25 @@ impl Cluster {
     }
 
     /// Who uses a policy: volumes and qtrees.
-    fn policy_user(&self, svm: &str, name: &str) -> Option<String> {
+    fn policy_user(&self, svm: &str, name: &str) -> Option<(Refusal, String)> {
         self.volumes_of(svm)
             .find(|v| v.export_policy == name)
-            .map(|v| format!("volume \"{}\"", v.name))
+            .map(|v| {
+                (
+                    Refusal::PolicyUsedByVolume,
+                    format!("volume \"{}\"", v.name),
+                )
+            })
             .or_else(|| {
                 self.qtrees
                     .values()
                     .find(|q| q.svm == svm && q.export_policy.as_deref() == Some(name))
-                    .map(|q| format!("qtree \"{}\" of volume \"{}\"", q.name, q.volume))
+                    .map(|q| {
+                        (
+                            Refusal::PolicyUsedByQtree,
+                            format!("qtree \"{}\" of volume \"{}\"", q.name, q.volume),
+                        )
+                    })
             })
     }
 
@@ -198,14 +208,18 @@ impl Cluster {
     pub fn destroy_export_policy(&mut self, svm: &str, name: &str) -> Result<(), ModelError> {
         self.export_policy(svm, name)?;
         if name == "default" {
-            return Err(ModelError::InvalidInput(format!(
-                "The \"default\" export policy of Vserver \"{svm}\" cannot be deleted"
-            )));
+            return Err(ModelError::refused(
+                Refusal::DefaultPolicy,
+                format!("The \"default\" export policy of Vserver \"{svm}\" cannot be deleted"),
+            ));
         }
-        if let Some(user) = self.policy_user(svm, name) {
-            return Err(ModelError::Conflict(format!(
-                "Export policy \"{name}\" in Vserver \"{svm}\" cannot be deleted: it is in use by {user}"
-            )));
+        if let Some((reason, user)) = self.policy_user(svm, name) {
+            return Err(ModelError::refused(
+                reason,
+                format!(
+                    "Export policy \"{name}\" in Vserver \"{svm}\" cannot be deleted: it is in use by {user}"
+                ),
+            ));
         }
         self.export_policies
             .remove(&(svm.to_string(), name.to_string()));

@@ -133,6 +133,58 @@ pub enum ModelError {
     /// A write would take a qtree past a hard limit of its tree quota.
     #[error("{0}")]
     QuotaExceeded(String),
+    /// A refusal ONTAP tells apart from others of its class (a front may give it its own
+    /// code); `reason` says which, [`Refusal::class`] how fronts without a code of their own
+    /// for it see it.
+    #[error("{message}")]
+    Refused { reason: Refusal, message: String },
+}
+
+/// Refusals told apart by reason (see [`ModelError::Refused`]). Add new reasons at the end.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refusal {
+    /// A volume cannot be deleted: a FlexClone depends on it.
+    VolumeHasClones,
+    /// A volume size below the minimum.
+    SizeTooSmall,
+    /// An export policy cannot be deleted: a volume uses it.
+    PolicyUsedByVolume,
+    /// An export policy cannot be deleted: a qtree uses it.
+    PolicyUsedByQtree,
+    /// The `default` export policy cannot be deleted.
+    DefaultPolicy,
+    /// A volume already holds the most snapshots it may.
+    TooManySnapshots,
+}
+
+/// The class of error a [`Refusal`] belongs to, for tables that have no code of their own for
+/// it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RefusalClass {
+    Busy,
+    InvalidInput,
+    Conflict,
+}
+
+impl Refusal {
+    pub fn class(self) -> RefusalClass {
+        match self {
+            Refusal::VolumeHasClones => RefusalClass::Busy,
+            Refusal::SizeTooSmall | Refusal::DefaultPolicy | Refusal::TooManySnapshots => {
+                RefusalClass::InvalidInput
+            }
+            Refusal::PolicyUsedByVolume | Refusal::PolicyUsedByQtree => RefusalClass::Conflict,
+        }
+    }
+}
+
+impl ModelError {
+    pub fn refused(reason: Refusal, message: impl Into<String>) -> ModelError {
+        ModelError::Refused {
+            reason,
+            message: message.into(),
+        }
+    }
 }
 
 /// The ONTAP release the cluster reports.

@@ -2,7 +2,7 @@
 //! clone is split or destroyed.
 
 use super::volume::{now_secs, offline, Snapshot, VolumeState};
-use super::{Cluster, DataAction, ModelError};
+use super::{Cluster, DataAction, ModelError, Refusal};
 
 /// ONTAP's per-volume snapshot limit.
 pub const MAX_SNAPSHOTS: usize = 1023;
@@ -55,9 +55,12 @@ impl Cluster {
                 });
             }
             if v.snapshots.len() >= MAX_SNAPSHOTS {
-                return Err(ModelError::InvalidInput(format!(
-                    "Volume \"{volume}\" already has the maximum of {MAX_SNAPSHOTS} snapshots"
-                )));
+                return Err(ModelError::refused(
+                    Refusal::TooManySnapshots,
+                    format!(
+                        "Volume \"{volume}\" already has the maximum of {MAX_SNAPSHOTS} snapshots"
+                    ),
+                ));
             }
             let seq = v.snapshots.values().map(|s| s.seq).max().unwrap_or(0) + 1;
             v.snapshots.insert(

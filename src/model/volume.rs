@@ -5,7 +5,7 @@
 //! `space-guarantee` `volume` reserves its whole size; with `none` it uses what is written (minus
 //! what a clone still shares with its parent). Every operation here keeps that sum exact.
 
-use super::{Cluster, ModelError, Qtree};
+use super::{Cluster, ModelError, Qtree, Refusal};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use uuid::Uuid;
@@ -299,9 +299,12 @@ pub fn check_volume_name(name: &str) -> Result<(), ModelError> {
 
 fn check_size(size: u64) -> Result<(), ModelError> {
     if size < MIN_SIZE {
-        return Err(ModelError::InvalidInput(format!(
-            "Invalid volume size {size} bytes: the minimum FlexVol size is 20MB ({MIN_SIZE} bytes)"
-        )));
+        return Err(ModelError::refused(
+            Refusal::SizeTooSmall,
+            format!(
+                "Invalid volume size {size} bytes: the minimum FlexVol size is 20MB ({MIN_SIZE} bytes)"
+            ),
+        ));
     }
     if size > MAX_SIZE {
         return Err(ModelError::InvalidInput(format!(
@@ -993,10 +996,13 @@ impl Cluster {
             )));
         }
         if let Some(c) = self.clones_of(svm, name, None).next() {
-            return Err(ModelError::Busy(format!(
-                "Volume \"{name}\" in Vserver \"{svm}\" has FlexClone volume \"{}\" that depends on it; delete or split the clone first",
-                c.name
-            )));
+            return Err(ModelError::refused(
+                Refusal::VolumeHasClones,
+                format!(
+                    "Volume \"{name}\" in Vserver \"{svm}\" has FlexClone volume \"{}\" that depends on it; delete or split the clone first",
+                    c.name
+                ),
+            ));
         }
         if v.state == VolumeState::Online && !unmount_and_offline {
             return Err(ModelError::Conflict(format!(

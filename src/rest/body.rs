@@ -119,6 +119,14 @@ impl Body {
         }
     }
 
+    /// The same body, unread (for applying one body to several records).
+    pub fn again(&self) -> Body {
+        Body {
+            value: self.value.clone(),
+            used: RefCell::default(),
+        }
+    }
+
     pub fn is_empty(&self) -> bool {
         self.value.as_ref().is_none_or(Map::is_empty)
     }

@@ -4,7 +4,7 @@
 //! takes is `cluster.job_duration_ms` (0: it has ended before the 202 is sent). Model errors end
 //! the job in `failure`, as ONTAP reports them, rather than failing the request.
 
-use super::error::RestError;
+use super::error::{Endpoint, RestError};
 use super::{Call, Ctx, Reply};
 use crate::model::{Cluster, JobState, ModelError};
 use crate::sim::Sim;
@@ -23,13 +23,28 @@ pub struct Pending {
     pub done_status: u16,
 }
 
-fn failure_of(e: ModelError) -> (u32, String) {
-    let r = RestError::from(e);
+fn failure_of(e: ModelError, at: Option<Endpoint>) -> (u32, String) {
+    let r = match at {
+        Some(op) => RestError::at(op, e),
+        None => RestError::from(e),
+    };
     (r.code, r.message)
 }
 
-/// Run `op` as a job for `svm`.
+/// Run `op` as a job for `svm`; a model refusal fails the job with the generic code.
 pub fn start(ctx: &Ctx, call: &Call, svm: &str, op: Op) -> Result<Reply, RestError> {
+    start_at(ctx, call, svm, None, op)
+}
+
+/// Run `op` as a job for `svm`; a model refusal fails the job with the code ONTAP documents for
+/// `at` (see [`RestError::at`]).
+pub fn start_at(
+    ctx: &Ctx,
+    call: &Call,
+    svm: &str,
+    at: Option<Endpoint>,
+    op: Op,
+) -> Result<Reply, RestError> {
     call.body.finish()?;
     call.query.finish()?;
     let sim: Arc<Sim> = ctx.sim.clone();
@@ -51,7 +66,7 @@ pub fn start(ctx: &Ctx, call: &Call, svm: &str, op: Op) -> Result<Reply, RestErr
                 match done {
                     Ok(id) => id,
                     Err(e) => {
-                        let f = failure_of(e);
+                        let f = failure_of(e, at);
                         sim.mutate(|c| {
                             Ok::<_, ModelError>(c.record_job(
                                 "rest",
@@ -84,7 +99,7 @@ pub fn start(ctx: &Ctx, call: &Call, svm: &str, op: Op) -> Result<Reply, RestErr
                         c.finish_job(id, Ok("success".into()));
                         Ok::<_, ModelError>(())
                     })
-                    .map_err(failure_of),
+                    .map_err(|e| failure_of(e, at)),
             };
             if let Err(f) = outcome {
                 let _ = sim.mutate(|c| {
@@ -129,4 +144,14 @@ pub fn outcome(sim: &Sim, id: u64) -> Option<Result<(), RestError>> {
         JobState::Success => Some(Ok(())),
         JobState::Failure => Some(Err(RestError::new(400, j.error_code, j.completion.clone()))),
     }
+}
+
+/// The job with this UUID (as a 202 answer names it).
+pub fn by_uuid(sim: &Sim, uuid: &str) -> Option<u64> {
+    let c = sim.read();
+    c.jobs
+        .iter()
+        .rev()
+        .find(|(_, j)| j.uuid.to_string() == uuid)
+        .map(|(id, _)| *id)
 }

@@ -6,6 +6,7 @@
 
 pub mod api;
 pub mod body;
+pub mod bulk;
 pub mod error;
 pub mod job;
 pub mod query;

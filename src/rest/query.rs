@@ -55,6 +55,8 @@ pub struct Query {
     records_asked: bool,
     pub return_timeout: Option<u64>,
     pub ignore_unknown_fields: bool,
+    /// `order_by`: fields with their direction (`true`: descending), in the order given.
+    order_by: Vec<(String, bool)>,
     start: Vec<(String, String)>,
     params: Vec<(String, String)>,
 }
@@ -106,7 +108,8 @@ pub fn decode(s: &str) -> Result<String, RestError> {
 }
 
 fn parse_bool(name: &str, v: &str) -> Result<bool, RestError> {
-    match v {
+    // Any case: Python clients send their booleans as `True` / `False`.
+    match v.to_ascii_lowercase().as_str() {
         "true" => Ok(true),
         "false" => Ok(false),
         _ => Err(RestError::invalid(
@@ -123,6 +126,28 @@ fn parse_uint(name: &str, v: &str) -> Result<u64, RestError> {
             format!("The value \"{v}\" is invalid for field \"{name}\" (a non-negative integer)."),
         )
     })
+}
+
+/// One `order_by` item: `field`, `field asc` or `field desc`.
+fn parse_order(item: &str) -> Result<(String, bool), RestError> {
+    let mut words = item.split_whitespace();
+    let field = words.next().unwrap_or_default().to_string();
+    let desc = match words.next() {
+        None | Some("asc") => false,
+        Some("desc") => true,
+        Some(_) => return Err(bad_order(item)),
+    };
+    if words.next().is_some() {
+        return Err(bad_order(item));
+    }
+    Ok((field, desc))
+}
+
+fn bad_order(item: &str) -> RestError {
+    RestError::invalid(
+        "order_by",
+        format!("The value \"{item}\" is invalid for field \"order_by\" (<field> [asc|desc],...)."),
+    )
 }
 
 impl Query {
@@ -173,6 +198,13 @@ impl Query {
                     q.return_timeout = Some(t);
                 }
                 "ignore_unknown_fields" => q.ignore_unknown_fields = parse_bool(&k, &v)?,
+                // Repeated (`order_by=a&order_by=b`, as generated clients send a list) or
+                // comma-separated; each item is a field and an optional `asc`/`desc`.
+                "order_by" => {
+                    for item in v.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+                        q.order_by.push(parse_order(item)?);
+                    }
+                }
                 _ if k.starts_with("start.") => {
                     q.start.push((k["start.".len()..].to_string(), v));
                 }
@@ -208,6 +240,11 @@ impl Query {
 
     pub fn take_bool(&mut self, name: &str) -> Result<Option<bool>, RestError> {
         self.take(name).map(|v| parse_bool(name, &v)).transpose()
+    }
+
+    /// Whether any filter (a parameter no control name took) is left.
+    pub fn has_filters(&self) -> bool {
+        !self.params.is_empty()
     }
 
     /// Refuse parameters nobody took (endpoints without filters).
@@ -396,8 +433,22 @@ pub fn encode(s: &str) -> String {
     out
 }
 
+/// The record as the caller gets it: the asked fields, keys and `_links`, and the fields used as
+/// filters (Trident re-checks the clone-parent filters).
+fn shown(r: &Value, fields: &Fields, schema: &Schema, filters: &[(String, String)]) -> Value {
+    let mut rec = select(r, fields, schema);
+    if *fields != Fields::All {
+        for (k, _) in filters {
+            let parts: Vec<&str> = k.split('.').collect();
+            project(r, &parts, &mut rec);
+        }
+    }
+    rec
+}
+
 /// Answer a collection GET: filter, order, page and project `records` (which must arrive in the
-/// schema's order), and build the envelope.
+/// schema's order), and build the envelope. With `order_by` the matching records are sorted
+/// first (see [`ordered`]).
 pub fn collection(
     q: &Query,
     path: &str,
@@ -406,6 +457,9 @@ pub fn collection(
 ) -> Result<Value, RestError> {
     let filters = q.filters(schema)?;
     let fields = q.fields(schema)?;
+    if !q.order_by.is_empty() {
+        return ordered(q, path, schema, filters, &fields, records);
+    }
     let cursor: Option<Vec<String>> = (!q.start.is_empty()).then(|| {
         schema
             .order
@@ -442,16 +496,15 @@ pub fn collection(
             break;
         }
         last = order_key(&r, schema);
-        let mut rec = select(&r, &fields, schema);
-        // Fields used as filters come back too (Trident re-checks the clone-parent filters).
-        if fields != Fields::All {
-            for (k, _) in filters {
-                let parts: Vec<&str> = k.split('.').collect();
-                project(&r, &parts, &mut rec);
-            }
-        }
-        out.push(rec);
+        out.push(shown(&r, &fields, schema, filters));
     }
+    let next = next.map(|key| schema.order.iter().copied().zip(key).collect());
+    Ok(envelope(q, path, out, next))
+}
+
+/// `{num_records, records, _links}`; `next` holds the `start.<field>` values of the next page's
+/// cursor (the last record returned), when there is one.
+fn envelope(q: &Query, path: &str, out: Vec<Value>, next: Option<Vec<(&str, String)>>) -> Value {
     let mut links = json!({"self": {"href": href(path, &q.raw)}});
     if let Some(key) = next {
         let mut params: Vec<String> = q
@@ -460,10 +513,12 @@ pub fn collection(
             .filter(|p| !p.is_empty() && !p.starts_with("start.") && !p.starts_with("max_records="))
             .map(str::to_string)
             .collect();
-        for (p, v) in schema.order.iter().zip(&key) {
-            params.push(format!("start.{p}={}", encode(v)));
+        for (p, v) in key {
+            params.push(format!("start.{p}={}", encode(&v)));
         }
-        params.push(format!("max_records={limit}"));
+        if let Some(limit) = q.max_records {
+            params.push(format!("max_records={limit}"));
+        }
         links["next"] = json!({"href": href(path, &params.join("&"))});
     }
     let n = out.len();
@@ -471,7 +526,178 @@ pub fn collection(
     if q.return_records {
         body["records"] = Value::Array(out);
     }
-    Ok(body)
+    body
+}
+
+/// One field's value in a record, taken once per record for sorting: numbers compare as numbers,
+/// everything else as text; a record without the field sorts before those with it.
+#[derive(Debug, Clone, PartialEq)]
+enum SortVal {
+    Missing,
+    Num(f64),
+    Text(String),
+}
+
+fn sort_val(record: &Value, parts: &[&str]) -> SortVal {
+    let mut found = Vec::new();
+    values_at(record, parts, &mut found);
+    match found.first() {
+        None | Some(Value::Null) => SortVal::Missing,
+        Some(Value::Number(n)) => SortVal::Num(n.as_f64().unwrap_or(0.0)),
+        Some(v) => SortVal::Text(text(v)),
+    }
+}
+
+fn cmp_val(a: &SortVal, b: &SortVal) -> Ordering {
+    match (a, b) {
+        (SortVal::Missing, SortVal::Missing) => Ordering::Equal,
+        (SortVal::Missing, _) => Ordering::Less,
+        (_, SortVal::Missing) => Ordering::Greater,
+        (SortVal::Num(x), SortVal::Num(y)) => x.total_cmp(y),
+        (SortVal::Text(x), SortVal::Text(y)) => x.cmp(y),
+        (SortVal::Num(_), SortVal::Text(_)) => Ordering::Less,
+        (SortVal::Text(_), SortVal::Num(_)) => Ordering::Greater,
+    }
+}
+
+/// A value compared with a `start.<field>` cursor value (text, as the next link carries it).
+fn cmp_cursor(v: &SortVal, c: &str) -> Ordering {
+    match v {
+        SortVal::Missing if c.is_empty() => Ordering::Equal,
+        SortVal::Missing => Ordering::Less,
+        SortVal::Num(x) => match c.parse::<f64>() {
+            Ok(y) => x.total_cmp(&y),
+            Err(_) if c.is_empty() => Ordering::Greater,
+            Err(_) => Ordering::Less,
+        },
+        SortVal::Text(s) => s.as_str().cmp(c),
+    }
+}
+
+/// How a cursor writes a value.
+fn cursor_text(v: &SortVal) -> String {
+    match v {
+        SortVal::Missing => String::new(),
+        SortVal::Num(x) => x.to_string(),
+        SortVal::Text(s) => s.clone(),
+    }
+}
+
+/// The sort of an `order_by` request: the asked fields (each ascending or descending), then the
+/// collection's own order fields, so that ties keep the natural order and every record has a
+/// distinct place for the paging cursor.
+struct SortKeys<'a> {
+    fields: Vec<(&'a str, bool)>,
+    parts: Vec<Vec<&'a str>>,
+}
+
+impl<'a> SortKeys<'a> {
+    fn new(q: &'a Query, schema: &'a Schema) -> Result<SortKeys<'a>, RestError> {
+        let mut fields: Vec<(&str, bool)> = Vec::new();
+        for (f, desc) in &q.order_by {
+            if !schema.knows(f) || f == "_links" {
+                return Err(RestError::invalid(
+                    "order_by",
+                    format!("The value \"{f}\" is invalid for field \"order_by\": the record has no such field."),
+                ));
+            }
+            if !fields.iter().any(|(k, _)| k == f) {
+                fields.push((f.as_str(), *desc));
+            }
+        }
+        for f in schema.order {
+            if !fields.iter().any(|(k, _)| k == f) {
+                fields.push((f, false));
+            }
+        }
+        let parts = fields.iter().map(|(f, _)| f.split('.').collect()).collect();
+        Ok(SortKeys { fields, parts })
+    }
+
+    fn key(&self, record: &Value) -> Vec<SortVal> {
+        self.parts.iter().map(|p| sort_val(record, p)).collect()
+    }
+
+    fn cmp(&self, a: &[SortVal], b: &[SortVal]) -> Ordering {
+        for ((x, y), (_, desc)) in a.iter().zip(b).zip(&self.fields) {
+            let o = cmp_val(x, y);
+            if o != Ordering::Equal {
+                return if *desc { o.reverse() } else { o };
+            }
+        }
+        Ordering::Equal
+    }
+
+    fn after(&self, key: &[SortVal], cursor: &[&str]) -> bool {
+        for ((v, c), (_, desc)) in key.iter().zip(cursor).zip(&self.fields) {
+            let o = cmp_cursor(v, c);
+            if o != Ordering::Equal {
+                return (if *desc { o.reverse() } else { o }) == Ordering::Greater;
+            }
+        }
+        false
+    }
+}
+
+/// A collection GET with `order_by`: the matching records are keyed once each, sorted once (a
+/// stable sort), then paged; the next link carries the `order_by` and a cursor on every sort
+/// field.
+fn ordered(
+    q: &Query,
+    path: &str,
+    schema: &Schema,
+    filters: &[(String, String)],
+    fields: &Fields,
+    records: impl IntoIterator<Item = Value>,
+) -> Result<Value, RestError> {
+    let keys = SortKeys::new(q, schema)?;
+    for (k, _) in &q.start {
+        if !keys.fields.iter().any(|(f, _)| f == k) {
+            return Err(RestError::unexpected(&format!("start.{k}")));
+        }
+    }
+    let cursor: Option<Vec<&str>> = (!q.start.is_empty()).then(|| {
+        keys.fields
+            .iter()
+            .map(|(f, _)| {
+                q.start
+                    .iter()
+                    .find(|(k, _)| k == f)
+                    .map(|(_, v)| v.as_str())
+                    .unwrap_or("")
+            })
+            .collect()
+    });
+    let mut rows: Vec<(Vec<SortVal>, Value)> = Vec::new();
+    for r in records {
+        if !filters.iter().all(|(k, p)| matches(&r, k, p)) {
+            continue;
+        }
+        let key = keys.key(&r);
+        if cursor.as_ref().is_some_and(|c| !keys.after(&key, c)) {
+            continue;
+        }
+        rows.push((key, shown(&r, fields, schema, filters)));
+    }
+    let limit = q.max_records.unwrap_or(usize::MAX);
+    let more = rows.len() > limit;
+    if more {
+        // Only the page is wanted in order: select its records first (every record's key is
+        // distinct, the collection's own order fields being among them), then sort the page.
+        rows.select_nth_unstable_by(limit - 1, |a, b| keys.cmp(&a.0, &b.0));
+        rows.truncate(limit);
+    }
+    rows.sort_by(|a, b| keys.cmp(&a.0, &b.0));
+    let next = more.then(|| {
+        let last = &rows[limit - 1].0;
+        keys.fields
+            .iter()
+            .zip(last)
+            .map(|((f, _), v)| (*f, cursor_text(v)))
+            .collect()
+    });
+    let out = rows.into_iter().map(|(_, r)| r).collect();
+    Ok(envelope(q, path, out, next))
 }
 
 pub fn href(path: &str, query: &str) -> String {
@@ -565,6 +791,77 @@ mod tests {
         let q = Query::parse(Some("fields=&name=a%2Ab")).unwrap();
         assert_eq!(q.fields(&S).unwrap(), Fields::Default);
         assert_eq!(q.literal("name"), None);
+    }
+
+    #[test]
+    fn order_by_sorts_before_paging() {
+        let recs = || {
+            vec![
+                rec("s1", "a", 30),
+                rec("s1", "b", 5),
+                rec("s2", "a", 100),
+                rec("s2", "c", 5),
+            ]
+        };
+        let names = |body: &Value| -> Vec<String> {
+            body["records"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|r| {
+                    format!(
+                        "{}/{}",
+                        r["svm"]["name"].as_str().unwrap_or("-"),
+                        r["name"].as_str().unwrap()
+                    )
+                })
+                .collect()
+        };
+        // Numbers sort as numbers (5 < 30 < 100, not "100" < "30"); ties keep the natural order.
+        let q = Query::parse(Some("order_by=size&fields=svm.name")).unwrap();
+        let body = collection(&q, "/api/v", &S, recs()).unwrap();
+        assert_eq!(names(&body), ["s1/b", "s2/c", "s1/a", "s2/a"]);
+        let q = Query::parse(Some("order_by=size%20desc,name&fields=svm.name")).unwrap();
+        let body = collection(&q, "/api/v", &S, recs()).unwrap();
+        assert_eq!(names(&body), ["s2/a", "s1/a", "s1/b", "s2/c"]);
+        // Several fields, repeated parameters, a nested field.
+        let q = Query::parse(Some(
+            "order_by=name+desc&order_by=svm.name+desc&fields=svm.name",
+        ))
+        .unwrap();
+        let body = collection(&q, "/api/v", &S, recs()).unwrap();
+        assert_eq!(names(&body), ["s2/c", "s1/b", "s2/a", "s1/a"]);
+        // Paging follows the order; the next link carries it.
+        let q = Query::parse(Some("order_by=size&max_records=1&fields=svm.name")).unwrap();
+        let mut body = collection(&q, "/api/v", &S, recs()).unwrap();
+        let mut seen = names(&body);
+        while let Some(next) = body["_links"]["next"]["href"].as_str() {
+            assert!(next.contains("order_by=size"), "{next}");
+            let q = Query::parse(next.split_once('?').map(|x| x.1)).unwrap();
+            body = collection(&q, "/api/v", &S, recs()).unwrap();
+            seen.extend(names(&body));
+        }
+        assert_eq!(seen, ["s1/b", "s2/c", "s1/a", "s2/a"]);
+        // With a filter.
+        let q = Query::parse(Some("order_by=size+desc&svm.name=s1&fields=svm.name")).unwrap();
+        let body = collection(&q, "/api/v", &S, recs()).unwrap();
+        assert_eq!(names(&body), ["s1/a", "s1/b"]);
+    }
+
+    #[test]
+    fn bad_order_by_is_refused() {
+        for bad in ["order_by=colour", "order_by=_links"] {
+            let q = Query::parse(Some(bad)).unwrap();
+            let e = collection(&q, "/", &S, vec![rec("s1", "a", 1)]).unwrap_err();
+            assert_eq!((e.status, e.code), (400, 262197), "{bad}");
+            assert_eq!(e.target.as_deref(), Some("order_by"));
+        }
+        for bad in ["order_by=name+up", "order_by=name+asc+desc"] {
+            let e = Query::parse(Some(bad)).unwrap_err();
+            assert_eq!(e.code, 262197, "{bad}");
+        }
+        let q = Query::parse(Some("order_by=size&start.colour=1")).unwrap();
+        assert_eq!(collection(&q, "/", &S, vec![]).unwrap_err().code, 262179);
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! ZAPI failure codes: the model's typed errors mapped once to the errno numbers clients branch on
 //! (see `shared/spec/errno.md`).
 
-use crate::model::ModelError;
+use crate::model::{ModelError, RefusalClass};
 
 pub const EINVAL: u32 = 22;
 pub const EAPIERROR: u32 = 13001;
@@ -66,6 +66,10 @@ impl From<ModelError> for ZapiError {
             ModelError::NotClone(_) => EVOLNOTCLONE,
             ModelError::Internal(_) => EINTERNALERROR,
             ModelError::QuotaNoRules(_) => EQUOTA_NO_RULES,
+            ModelError::Refused { reason, .. } => match reason.class() {
+                RefusalClass::Busy | RefusalClass::Conflict => EAPIERROR,
+                RefusalClass::InvalidInput => EINVALIDINPUTERROR,
+            },
         };
         ZapiError::new(errno, e.to_string())
     }

@@ -298,7 +298,8 @@ def test_volume_errors(rest_sim, vol):
                size=100 * MIB).post()
     assert "Job failed" in str(info.value) and "already exists" in str(info.value)
     failed = [j for j in Job.get_collection(fields="state,code,message") if j.uuid not in before]
-    assert [(j.state, j.code) for j in failed] == [("failure", 1)], failed
+    # ONTAP's code for a duplicate volume name on POST /storage/volumes: 917526.
+    assert [(j.state, j.code) for j in failed] == [("failure", 917526)], failed
     assert "nao_base" in failed[0].message
     # A missing volume: 404 with code 4.
     status, err = rest_error(lambda: Volume(uuid="00000000-0000-0000-0000-000000000000").get())
@@ -468,3 +469,74 @@ def test_records_use_ontap_field_names(vol):
     snap.delete()
     qt.delete()
     pol.delete()
+
+
+# --------------------------------------------------------------------------------------------
+# order_by, PATCH and DELETE of a collection by query, ONTAP's per-endpoint error codes
+
+
+def test_order_by(rest_sim):
+    for name, size in (("nao_ob_a", 300 * MIB), ("nao_ob_b", 40 * MIB), ("nao_ob_c", 100 * MIB)):
+        new_volume(name, size=size)
+    query = {"name": "nao_ob_*", "svm.name": SVM, "fields": "size"}
+    got = [v.name for v in Volume.get_collection(order_by="size desc", **query)]
+    assert got == ["nao_ob_a", "nao_ob_c", "nao_ob_b"]
+    # Several fields, comma-separated; numbers sort numerically.
+    got = [(v.name, v.size) for v in Volume.get_collection(order_by="size,name", **query)]
+    assert got == [("nao_ob_b", 40 * MIB), ("nao_ob_c", 100 * MIB), ("nao_ob_a", 300 * MIB)]
+    # Paging (the library follows `next`) keeps the order.
+    got = [v.name for v in Volume.get_collection(order_by="name desc", max_records=1, **query)]
+    assert got == ["nao_ob_c", "nao_ob_b", "nao_ob_a"]
+    status, err = rest_error(lambda: list(Volume.get_collection(order_by="colour")))
+    assert (status, err["code"], err.get("target")) == (400, "262197", "order_by")
+
+
+def test_patch_and_delete_collection(rest_sim):
+    for name in ("nao_pc_1", "nao_pc_2", "nao_pc_3"):
+        new_volume(name)
+    # One job per volume (1.5 s each, run side by side); the library waits for all of them.
+    Volume.patch_collection({"comment": "bulk"}, name="nao_pc_*", **{"svm.name": SVM})
+    got = {v.name: v.comment for v in Volume.get_collection(name="nao_pc_*", fields="comment")}
+    assert got == {"nao_pc_1": "bulk", "nao_pc_2": "bulk", "nao_pc_3": "bulk"}
+    # A bare collection PATCH is refused.
+    status, err = rest_error(lambda: Volume.patch_collection({"comment": "all"}))
+    assert (status, err["code"]) == (400, "262197")
+    # A failure part-way: the clone's parent cannot be deleted. serial_records waits for each
+    # job, so the DELETE stops at the failure; what was deleted stays deleted.
+    Volume(name="nao_pc_kid", svm={"name": SVM},
+           clone={"is_flexclone": True, "parent_volume": {"name": "nao_pc_2"}}).post()
+    status, err = rest_error(lambda: Volume.delete_collection(
+        name="nao_pc_*", serial_records=True, **{"svm.name": SVM}))
+    assert err["code"] == "524615", err
+    assert "nao_pc_2" in err["message"], err
+    left = sorted(v.name for v in Volume.get_collection(name="nao_pc_*"))
+    assert left == ["nao_pc_2", "nao_pc_3", "nao_pc_kid"], left
+    # continue_on_failure: the others go, the failure is still reported.
+    status, err = rest_error(lambda: Volume.delete_collection(
+        name="nao_pc_*", serial_records=True, continue_on_failure=True, **{"svm.name": SVM}))
+    assert err["code"] == "524615", err
+    left = sorted(v.name for v in Volume.get_collection(name="nao_pc_*"))
+    assert left == ["nao_pc_2"], left
+
+
+def test_error_codes_per_endpoint(rest_sim, vol):
+    """ONTAP's documented codes for model refusals, as the library reports them."""
+    before = {j.uuid for j in Job.get_collection()}
+    # Size below the minimum on POST /storage/volumes: the job fails with 917534 (Trident reads
+    # it as "size too small").
+    with pytest.raises(NetAppRestError):
+        Volume(name="nao_ec_tiny", svm={"name": SVM}, aggregates=[{"name": "aggr1"}],
+               size=MIB).post()
+    # A snapshot name taken on the volume: 525059.
+    Snapshot(vol.uuid, name="nao_ec_s").post()
+    with pytest.raises(NetAppRestError):
+        Snapshot(vol.uuid, name="nao_ec_s").post()
+    failed = [j.code for j in Job.get_collection(fields="state,code") if j.uuid not in before
+              and j.state == "failure"]
+    assert sorted(failed) == [525059, 917534], failed
+    # An export policy in use by a volume cannot be deleted: 409 with 1703945.
+    pol = ExportPolicy(name="nao_ec_pol", svm={"name": SVM})
+    pol.post()
+    new_volume("nao_ec_user", nas={"export_policy": {"name": "nao_ec_pol"}})
+    status, err = rest_error(lambda: ExportPolicy(id=pol.id).delete())
+    assert (status, err["code"]) == (409, "1703945")

@@ -334,6 +334,15 @@ def test_real_responses_match_the_document(base_url, http):
     s("GET", "/storage/volumes/{volume_uuid}/snapshots/{uuid}", 200, snap_id)
     s.job_done(s("PATCH", "/storage/volumes/{volume_uuid}/snapshots/{uuid}", 202, snap_id,
                  body={"comment": "kept", "snapmirror_label": "daily"}))
+    bulk = s("PATCH", "/storage/volumes/{volume_uuid}/snapshots", 202, snap_in,
+             query={"name": "oa_snap"}, body={"comment": "kept"})
+    s.job_done({"job": bulk["jobs"][0]})
+    s("DELETE", "/storage/volumes/{volume_uuid}/snapshots", 200, snap_in, query={"name": "oa_none"})
+    bulk = s("PATCH", "/storage/volumes", 202, query={"name": "oa_vol", "order_by": "name desc"},
+             body={"comment": "bulk"})
+    assert bulk["num_records"] == 1, bulk
+    s.job_done({"job": bulk["jobs"][0]})
+    s("DELETE", "/storage/volumes", 200, query={"name": "oa_none"})
     s("POST", "/storage/volumes", 201, query={"return_timeout": 10}, body={
         "name": "oa_clone", "svm": {"name": "svm1"}, "clone": {
             "is_flexclone": True, "parent_volume": {"name": "oa_vol"},
@@ -367,6 +376,14 @@ def test_real_responses_match_the_document(base_url, http):
     s("PATCH", "/protocols/nfs/export-policies/{policy_id}/rules/{index}", 200, rule_id,
       body={"clients": [{"match": "192.168.1.6"}], "rw_rule": ["never"]})
     s("PATCH", "/protocols/nfs/export-policies/{id}", 200, pol_id, body={"name": "oa_policy2"})
+    # PATCH and DELETE of collections by query (a query that selects nothing changes nothing).
+    s("PATCH", "/protocols/nfs/export-policies/{policy_id}/rules", 200, rules_of,
+      query={"index": str(rule["index"])}, body={"rw_rule": ["never"]})
+    s("DELETE", "/protocols/nfs/export-policies/{policy_id}/rules", 200, rules_of,
+      query={"index": "999"})
+    s("PATCH", "/protocols/nfs/export-policies", 200, query={"name": "oa_none"},
+      body={"name": "oa_other"})
+    s("DELETE", "/protocols/nfs/export-policies", 200, query={"name": "oa_none"})
     s("DELETE", "/protocols/nfs/export-policies/{policy_id}/rules/{index}", 200, rule_id)
 
     # Qtrees.
@@ -378,6 +395,10 @@ def test_real_responses_match_the_document(base_url, http):
     s("GET", "/storage/qtrees/{volume_uuid}/{id}", 200, qt_id)
     s.job_done(s("PATCH", "/storage/qtrees/{volume_uuid}/{id}", 202, qt_id,
                  body={"unix_permissions": 770}))
+    bulk = s("PATCH", "/storage/qtrees", 202, query={"name": "oa_qtree", "volume.name": "oa_vol"},
+             body={"unix_permissions": 775})
+    s.job_done({"job": bulk["jobs"][0]})
+    s("DELETE", "/storage/qtrees", 200, query={"name": "oa_none"})
     # Quotas: a default and a qtree rule, quotas on, the report, then the rule and quotas gone.
     s.job_done(s("POST", "/storage/quota/rules", 202, body={
         "svm": {"name": "svm1"}, "volume": {"name": "oa_vol"}, "type": "tree", "qtree": {"name": ""}}))
@@ -394,6 +415,10 @@ def test_real_responses_match_the_document(base_url, http):
     assert rep["num_records"] == 1, rep
     s("GET", "/storage/quota/reports/{volume_uuid}/{index}", 200,
       {"volume_uuid": vol["uuid"], "index": rep["records"][0]["index"]})
+    bulk = s("PATCH", "/storage/quota/rules", 202, query={"qtree.name": "oa_qtree"},
+             body={"files": {"hard_limit": 20}})
+    s.job_done({"job": bulk["jobs"][0]})
+    s("DELETE", "/storage/quota/rules", 200, query={"qtree.name": "oa_none"})
     s.job_done(s("DELETE", "/storage/quota/rules/{uuid}", 202, rule_id))
     s.job_done(s("PATCH", "/storage/volumes/{uuid}", 202, vol_id, body={"quota": {"enabled": False}}))
     s.job_done(s("DELETE", "/storage/qtrees/{volume_uuid}/{id}", 202, qt_id))
@@ -497,7 +522,7 @@ def test_hostile_requests_get_ontap_errors(sim, base_url, http):
                      timeout=TIMEOUT)
     assert r.status_code == 401 and ontap_error_body(r)["code"] == "6"
     r = http.options(f"{base_url}/storage/volumes", timeout=TIMEOUT)
-    assert r.status_code == 405 and r.headers["Allow"] == "GET, POST"
+    assert r.status_code == 405 and r.headers["Allow"] == "GET, POST, PATCH, DELETE"
     assert sim.proc.alive()
 
 

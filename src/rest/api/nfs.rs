@@ -5,7 +5,7 @@
 use super::super::body::Body;
 use super::super::error::{self, RestError};
 use super::super::query::{links, Schema};
-use super::super::{delete, get, patch, post, Call, Ctx, Reply, Route};
+use super::super::{bulk, delete, get, patch, post, Call, Ctx, Reply, Route};
 use super::instance;
 use super::svm_ref;
 use crate::model::{Cluster, ExportPolicy, ExportRule, ModelError, RuleSpec};
@@ -17,8 +17,12 @@ pub static ROUTES: &[Route] = &[
     get("/protocols/nfs/export-policies/{id}", show),
     patch("/protocols/nfs/export-policies/{id}", modify),
     delete("/protocols/nfs/export-policies/{id}", remove),
+    patch("/protocols/nfs/export-policies", modify_all),
+    delete("/protocols/nfs/export-policies", remove_all),
     get("/protocols/nfs/export-policies/{id}/rules", rules),
     post("/protocols/nfs/export-policies/{id}/rules", rule_create),
+    patch("/protocols/nfs/export-policies/{id}/rules", rule_modify_all),
+    delete("/protocols/nfs/export-policies/{id}/rules", rule_remove_all),
     get(
         "/protocols/nfs/export-policies/{id}/rules/{index}",
         rule_show,
@@ -308,7 +312,9 @@ fn remove(ctx: &Ctx, call: &mut Call) -> Result<Reply, RestError> {
         let p = by_id(ctx, &c, call.var(0))?;
         (p.svm.clone(), p.name.clone())
     };
-    ctx.sim.mutate(|c| c.destroy_export_policy(&svm, &name))?;
+    ctx.sim
+        .mutate(|c| c.destroy_export_policy(&svm, &name))
+        .map_err(|e| RestError::at(error::Endpoint::ExportPolicyDelete, e))?;
     Ok(Reply::ok(json!({})).svm(svm))
 }
 
@@ -395,4 +401,24 @@ fn rule_remove(ctx: &Ctx, call: &mut Call) -> Result<Reply, RestError> {
     ctx.sim
         .mutate(|c| c.destroy_export_rule(&svm, &name, index))?;
     Ok(Reply::ok(json!({})).svm(svm))
+}
+
+/// PATCH of the export policies a query selects (see `rest::bulk`).
+fn modify_all(ctx: &Ctx, call: &mut Call) -> Result<Reply, RestError> {
+    bulk::by_query(ctx, call, list, &[])
+}
+
+/// DELETE of the export policies a query selects (see `rest::bulk`).
+fn remove_all(ctx: &Ctx, call: &mut Call) -> Result<Reply, RestError> {
+    bulk::by_query(ctx, call, list, &[])
+}
+
+/// PATCH of a policy's rules a query selects (see `rest::bulk`).
+fn rule_modify_all(ctx: &Ctx, call: &mut Call) -> Result<Reply, RestError> {
+    bulk::by_query(ctx, call, rules, &[])
+}
+
+/// DELETE of a policy's rules a query selects (see `rest::bulk`).
+fn rule_remove_all(ctx: &Ctx, call: &mut Call) -> Result<Reply, RestError> {
+    bulk::by_query(ctx, call, rules, &[])
 }

@@ -2,10 +2,10 @@
 //! and delete run as jobs, as on ONTAP.
 
 use super::super::body::Body;
-use super::super::error::RestError;
+use super::super::error::{Endpoint, RestError};
 use super::super::job::{self, Op};
 use super::super::query::{self, links, Schema};
-use super::super::{delete, get, patch, post, Call, Ctx, Reply, Route};
+use super::super::{bulk, delete, get, patch, post, Call, Ctx, Reply, Route};
 use super::instance;
 use super::volumes::by_uuid;
 use super::{applied, location_query, observed, svm_ref};
@@ -18,6 +18,8 @@ pub static ROUTES: &[Route] = &[
     get("/storage/qtrees/{volume}/{id}", show),
     patch("/storage/qtrees/{volume}/{id}", modify),
     delete("/storage/qtrees/{volume}/{id}", remove),
+    patch("/storage/qtrees", modify_all),
+    delete("/storage/qtrees", remove_all),
 ];
 
 pub const QTREE: Schema = Schema {
@@ -186,7 +188,7 @@ fn create(ctx: &Ctx, call: &mut Call) -> Result<Reply, RestError> {
     let (s, vol, n) = (svm.clone(), volume.clone(), name.clone());
     let op: Op = Box::new(move |c: &mut Cluster| c.create_qtree(&s, &vol, &n, ch));
     let (op, done) = observed(op);
-    let reply = job::start(ctx, call, &svm, op)?;
+    let reply = job::start_at(ctx, call, &svm, Some(Endpoint::QtreeCreate), op)?;
     // The job may have made the qtree already (no job duration): then its id is known.
     let c = ctx.sim.read();
     let made = c
@@ -224,16 +226,35 @@ fn modify(ctx: &Ctx, call: &mut Call) -> Result<Reply, RestError> {
         }
         Ok(())
     });
-    job::start(ctx, call, &svm, op)
+    job::start_at(ctx, call, &svm, Some(Endpoint::QtreeModify), op)
 }
 
 fn remove(ctx: &Ctx, call: &mut Call) -> Result<Reply, RestError> {
     let (svm, volume, name) = {
         let c = ctx.sim.read();
+        if call.var(1) == "0" {
+            by_uuid(ctx, &c, call.var(0))?;
+            return Err(RestError::new(
+                400,
+                super::super::error::QTREE_DEFAULT,
+                "The default qtree cannot be deleted.",
+            )
+            .target("id"));
+        }
         let q = find(ctx, &c, call.var(0), call.var(1))?;
         (q.svm.clone(), q.volume.clone(), q.name.clone())
     };
     let s = svm.clone();
     let op: Op = Box::new(move |c: &mut Cluster| c.delete_qtree(&s, &volume, &name));
-    job::start(ctx, call, &svm, op)
+    job::start_at(ctx, call, &svm, Some(Endpoint::QtreeDelete), op)
+}
+
+/// PATCH of the qtrees a query selects (see `rest::bulk`).
+fn modify_all(ctx: &Ctx, call: &mut Call) -> Result<Reply, RestError> {
+    bulk::by_query(ctx, call, list, &[])
+}
+
+/// DELETE of the qtrees a query selects (see `rest::bulk`).
+fn remove_all(ctx: &Ctx, call: &mut Call) -> Result<Reply, RestError> {
+    bulk::by_query(ctx, call, list, &[])
 }

@@ -5,10 +5,10 @@
 //! brought into force at once (ONTAP resizes quotas itself after a REST change).
 
 use super::super::body::Body;
-use super::super::error::RestError;
+use super::super::error::{Endpoint, RestError};
 use super::super::job::{self, Op};
 use super::super::query::{links, Schema};
-use super::super::{delete, get, patch, post, Call, Ctx, Reply, Route};
+use super::super::{bulk, delete, get, patch, post, Call, Ctx, Reply, Route};
 use super::volumes::by_uuid;
 use super::{applied, instance, location_query, observed, svm_ref};
 use crate::model::quota::{Limits, LimitsChange, Measured, RuleId};
@@ -21,6 +21,8 @@ pub static ROUTES: &[Route] = &[
     get("/storage/quota/rules/{uuid}", show),
     patch("/storage/quota/rules/{uuid}", modify),
     delete("/storage/quota/rules/{uuid}", remove),
+    patch("/storage/quota/rules", modify_all),
+    delete("/storage/quota/rules", remove_all),
     get("/storage/quota/reports", reports),
     get("/storage/quota/reports/{volume}/{index}", report),
 ];
@@ -363,7 +365,7 @@ fn modify(ctx: &Ctx, call: &mut Call) -> Result<Reply, RestError> {
         c.modify_quota_rule_by_uuid(&uuid, change)?;
         resize_if_on(c, &s, &volume)
     });
-    job::start(ctx, call, &svm, op)
+    job::start_at(ctx, call, &svm, Some(Endpoint::QuotaRuleModify), op)
 }
 
 fn remove(ctx: &Ctx, call: &mut Call) -> Result<Reply, RestError> {
@@ -373,7 +375,7 @@ fn remove(ctx: &Ctx, call: &mut Call) -> Result<Reply, RestError> {
         (r.uuid.to_string(), r.svm.clone())
     };
     let op: Op = Box::new(move |c: &mut Cluster| c.delete_quota_rule_by_uuid(&uuid));
-    job::start(ctx, call, &svm, op)
+    job::start_at(ctx, call, &svm, Some(Endpoint::QuotaRuleDelete), op)
 }
 
 fn pct(used: u64, limit: Option<u64>) -> Option<u64> {
@@ -462,4 +464,14 @@ fn report(ctx: &Ctx, call: &mut Call) -> Result<Reply, RestError> {
         .ok_or_else(|| RestError::not_found(&format!("quota report {index}")).target("index"))?;
     let body = instance(&call.query, &REPORT, r.3, &index)?;
     Ok(Reply::ok(body).svm(svm))
+}
+
+/// PATCH of the quota rules a query selects (see `rest::bulk`).
+fn modify_all(ctx: &Ctx, call: &mut Call) -> Result<Reply, RestError> {
+    bulk::by_query(ctx, call, list, &[])
+}
+
+/// DELETE of the quota rules a query selects (see `rest::bulk`).
+fn remove_all(ctx: &Ctx, call: &mut Call) -> Result<Reply, RestError> {
+    bulk::by_query(ctx, call, list, &[])
 }

@@ -2,10 +2,10 @@
 //! ONTAP). Deleting a snapshot a FlexClone depends on fails its job with code 1638555, which
 //! Trident answers by splitting the clone.
 
-use super::super::error::RestError;
+use super::super::error::{Endpoint, RestError};
 use super::super::job::{self, Op};
 use super::super::query::{links, Schema};
-use super::super::{delete, get, patch, post, Call, Ctx, Reply, Route};
+use super::super::{bulk, delete, get, patch, post, Call, Ctx, Reply, Route};
 use super::instance;
 use super::volumes::by_uuid;
 use super::{applied, location_query, observed, svm_ref, time};
@@ -18,6 +18,8 @@ pub static ROUTES: &[Route] = &[
     get("/storage/volumes/{uuid}/snapshots/{snapshot}", show),
     patch("/storage/volumes/{uuid}/snapshots/{snapshot}", modify),
     delete("/storage/volumes/{uuid}/snapshots/{snapshot}", remove),
+    patch("/storage/volumes/{uuid}/snapshots", modify_all),
+    delete("/storage/volumes/{uuid}/snapshots", remove_all),
 ];
 
 pub const SNAPSHOT: Schema = Schema {
@@ -122,7 +124,7 @@ fn create(ctx: &Ctx, call: &mut Call) -> Result<Reply, RestError> {
     let (s, vol, n) = (svm.clone(), volume.clone(), name.clone());
     let op: Op = Box::new(move |c: &mut Cluster| c.create_snapshot(&s, &vol, &n, &comment, &label));
     let (op, done) = observed(op);
-    let mut reply = job::start(ctx, call, &svm, op)?;
+    let mut reply = job::start_at(ctx, call, &svm, Some(Endpoint::SnapshotCreate), op)?;
     let collection = format!("/api/storage/volumes/{vuuid}/snapshots");
     // The job may have made the snapshot already (no job duration): then its UUID is known.
     let made = applied(&done)
@@ -175,7 +177,7 @@ fn modify(ctx: &Ctx, call: &mut Call) -> Result<Reply, RestError> {
         let _ = name;
         Ok(())
     });
-    job::start(ctx, call, &svm, op)
+    job::start_at(ctx, call, &svm, Some(Endpoint::SnapshotModify), op)
 }
 
 fn remove(ctx: &Ctx, call: &mut Call) -> Result<Reply, RestError> {
@@ -187,5 +189,15 @@ fn remove(ctx: &Ctx, call: &mut Call) -> Result<Reply, RestError> {
     };
     let s = svm.clone();
     let op: Op = Box::new(move |c: &mut Cluster| c.delete_snapshot(&s, &volume, &name));
-    job::start(ctx, call, &svm, op)
+    job::start_at(ctx, call, &svm, Some(Endpoint::SnapshotDelete), op)
+}
+
+/// PATCH of the snapshots a query selects (see `rest::bulk`).
+fn modify_all(ctx: &Ctx, call: &mut Call) -> Result<Reply, RestError> {
+    bulk::by_query(ctx, call, list, &[])
+}
+
+/// DELETE of the snapshots a query selects (see `rest::bulk`).
+fn remove_all(ctx: &Ctx, call: &mut Call) -> Result<Reply, RestError> {
+    bulk::by_query(ctx, call, list, &[])
 }

@@ -4,10 +4,10 @@
 //! operation, so a PATCH of several fields applies all of them or none.
 
 use super::super::body::Body;
-use super::super::error::RestError;
+use super::super::error::{Endpoint, RestError};
 use super::super::job::{self, Op};
 use super::super::query::{links, Schema};
-use super::super::{delete, get, patch, post, Call, Ctx, Reply, Route};
+use super::super::{bulk, delete, get, patch, post, Call, Ctx, Reply, Route};
 use super::{aggregate_ref, applied, location_query, observed, svm_ref, time};
 use super::{instance, Tops};
 use crate::model::{
@@ -22,6 +22,8 @@ pub static ROUTES: &[Route] = &[
     get("/storage/volumes/{uuid}", show),
     patch("/storage/volumes/{uuid}", modify),
     delete("/storage/volumes/{uuid}", remove),
+    patch("/storage/volumes", modify_all),
+    delete("/storage/volumes", remove_all),
 ];
 
 pub const VOLUME: Schema = Schema {
@@ -427,7 +429,7 @@ fn create(ctx: &Ctx, call: &mut Call) -> Result<Reply, RestError> {
                         .ok_or_else(|| {
                             RestError::new(
                                 404,
-                                super::super::error::AGGREGATE_NOT_FOUND,
+                                super::super::error::TARGET_AGGREGATE_NOT_FOUND,
                                 format!("Aggregate \"{u}\" does not exist."),
                             )
                             .target("aggregates.uuid")
@@ -523,7 +525,7 @@ fn create(ctx: &Ctx, call: &mut Call) -> Result<Reply, RestError> {
         })
     };
     let (op, done) = observed(op);
-    let mut reply = job::start(ctx, call, &svm, op)?;
+    let mut reply = job::start_at(ctx, call, &svm, Some(Endpoint::VolumeCreate), op)?;
     let name = call.body.str("name")?.unwrap_or_default();
     // The job may have made the volume already (no job duration): then its UUID is known.
     let made = applied(&done)
@@ -641,7 +643,7 @@ fn modify(ctx: &Ctx, call: &mut Call) -> Result<Reply, RestError> {
         }
         Ok(())
     });
-    job::start(ctx, call, &svm_of_job, op)
+    job::start_at(ctx, call, &svm_of_job, Some(Endpoint::VolumeModify), op)
 }
 
 fn remove(ctx: &Ctx, call: &mut Call) -> Result<Reply, RestError> {
@@ -661,5 +663,20 @@ fn remove(ctx: &Ctx, call: &mut Call) -> Result<Reply, RestError> {
         }
         Ok(())
     });
-    job::start(ctx, call, &svm, op)
+    job::start_at(ctx, call, &svm, Some(Endpoint::VolumeDelete), op)
+}
+
+/// PATCH of the volumes a query selects (see `rest::bulk`).
+fn modify_all(ctx: &Ctx, call: &mut Call) -> Result<Reply, RestError> {
+    bulk::by_query(
+        ctx,
+        call,
+        list,
+        &["restore_to.snapshot.name", "restore_to.snapshot.uuid"],
+    )
+}
+
+/// DELETE of the volumes a query selects (see `rest::bulk`).
+fn remove_all(ctx: &Ctx, call: &mut Call) -> Result<Reply, RestError> {
+    bulk::by_query(ctx, call, list, &["force"])
 }
