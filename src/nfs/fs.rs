@@ -188,10 +188,41 @@ impl Cache {
     }
 }
 
+/// Files kept open for READ, WRITE and COMMIT, across every tree.
+const MAX_OPEN_FILES: usize = 128;
+
+/// Regular files kept open so a stream of READs or WRITEs does not open and close the file on
+/// every call. Keyed by tree, inode and generation: a handle whose object was replaced (a new
+/// life of the inode number) never meets the old file's descriptor, and a handle is only
+/// looked up here after it was resolved in its tree on disk. Bounded (least recently used goes
+/// first); a tree's files are closed when its root changes identity (a restore) or the tree is
+/// forgotten, a file's when it is removed or renamed over, and all of them when the data
+/// directories change under NFS (the simulator's data epoch moves).
+#[derive(Default)]
+struct OpenFiles {
+    map: HashMap<(TreeKey, u64, u32), OpenFile>,
+    tick: u64,
+    epoch: u64,
+}
+
+struct OpenFile {
+    file: Arc<std::fs::File>,
+    /// Opened for reading and writing (else for reading only).
+    writable: bool,
+    used: u64,
+}
+
+impl OpenFiles {
+    fn forget_tree(&mut self, key: &TreeKey) {
+        self.map.retain(|k, _| k.0 != *key);
+    }
+}
+
 /// The inode maps of every tree served.
 #[derive(Default)]
 pub struct Trees {
     map: Mutex<HashMap<TreeKey, Arc<Mutex<Cache>>>>,
+    files: Arc<Mutex<OpenFiles>>,
 }
 
 impl Trees {
@@ -203,7 +234,12 @@ impl Trees {
             .entry(key)
             .or_default()
             .clone();
-        Tree { root, cache }
+        Tree {
+            root,
+            key,
+            cache,
+            files: self.files.clone(),
+        }
     }
 
     /// Forget a tree (its volume or snapshot is gone).
@@ -212,19 +248,98 @@ impl Trees {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .remove(key);
+        lock(&self.files).forget_tree(key);
     }
+
+    /// How many files are kept open now.
+    pub fn open_files(&self) -> usize {
+        lock(&self.files).map.len()
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 /// One tree: a volume's active file system or a snapshot.
 #[derive(Clone)]
 pub struct Tree {
     root: PathBuf,
+    key: TreeKey,
     cache: Arc<Mutex<Cache>>,
+    files: Arc<Mutex<OpenFiles>>,
 }
 
 impl Tree {
     fn cache(&self) -> std::sync::MutexGuard<'_, Cache> {
         self.cache.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The regular file `node` open for I/O: a kept descriptor when there is one, else a new
+    /// one, kept. `write`: the caller writes (a file the server may only read is then opened
+    /// for writing alone and not kept). `epoch`: the simulator's data epoch now; a different one
+    /// than the kept files were opened under closes them all first.
+    pub fn open_file(
+        &self,
+        node: &Node,
+        write: bool,
+        epoch: u64,
+    ) -> Result<Arc<std::fs::File>, Errno> {
+        let key = (self.key, node.ino(), generation(&node.st));
+        {
+            let mut f = lock(&self.files);
+            if f.epoch != epoch {
+                f.map.clear();
+                f.epoch = epoch;
+            }
+            f.tick += 1;
+            let tick = f.tick;
+            if let Some(o) = f.map.get_mut(&key) {
+                if o.writable || !write {
+                    o.used = tick;
+                    return Ok(o.file.clone());
+                }
+            }
+        }
+        let (file, writable) = match node.open(OFlags::RDWR) {
+            Ok(f) => (f, true),
+            Err(Errno::ACCESS | Errno::PERM | Errno::ROFS | Errno::TXTBSY) if write => {
+                return node.open(OFlags::WRONLY).map(Arc::new);
+            }
+            Err(Errno::ACCESS | Errno::PERM | Errno::ROFS | Errno::TXTBSY) => {
+                (node.open(OFlags::RDONLY)?, false)
+            }
+            Err(e) => return Err(e),
+        };
+        let file = Arc::new(file);
+        let mut f = lock(&self.files);
+        if f.epoch != epoch {
+            // The data changed while this was opened: use it for this call only.
+            return Ok(file);
+        }
+        if f.map.len() >= MAX_OPEN_FILES && !f.map.contains_key(&key) {
+            if let Some(old) = f.map.iter().min_by_key(|(_, o)| o.used).map(|(k, _)| *k) {
+                f.map.remove(&old);
+            }
+        }
+        let used = f.tick;
+        f.map.insert(
+            key,
+            OpenFile {
+                file: file.clone(),
+                writable,
+                used,
+            },
+        );
+        Ok(file)
+    }
+
+    /// Close the kept descriptors of inode `ino` (removed, or renamed over).
+    pub fn close_file(&self, ino: u64) {
+        let key = self.key;
+        lock(&self.files)
+            .map
+            .retain(|k, _| !(k.0 == key && k.1 == ino));
     }
 
     pub fn root_path(&self) -> &Path {
@@ -247,6 +362,7 @@ impl Tree {
                 root: Some(id),
                 ..Cache::default()
             };
+            lock(&self.files).forget_tree(&self.key);
         }
         Ok(Node {
             at: fd,
@@ -550,5 +666,51 @@ mod tests {
         std::fs::create_dir_all(root.join("a/c")).unwrap();
         assert_eq!(tree.resolve(gino, ggen).err(), Some(Errno::STALE));
         assert!(tree.cache().dirs.is_empty());
+    }
+
+    #[test]
+    fn kept_files_are_per_life_bounded_and_closed_on_change() {
+        use std::io::Read;
+        let t = tempfile::tempdir().unwrap();
+        let root = t.path().join("data");
+        std::fs::create_dir_all(&root).unwrap();
+        std::fs::write(root.join("f"), b"one").unwrap();
+        let trees = Trees::default();
+        let tree = trees.tree(key(), root.clone());
+        let r = tree.root().unwrap();
+        let dirfd = r.dir_fd().unwrap();
+        let node = tree.lookup(&r, &dirfd, OsStr::new("f")).unwrap();
+        let a = tree.open_file(&node, false, 0).unwrap();
+        let b = tree.open_file(&node, true, 0).unwrap();
+        assert!(Arc::ptr_eq(&a, &b), "one descriptor, read and write");
+        assert_eq!(trees.open_files(), 1);
+        // Removed and made again (a new life of the name, perhaps of the inode number): the
+        // new node never gets the old descriptor.
+        tree.close_file(node.ino());
+        assert_eq!(trees.open_files(), 0);
+        std::fs::remove_file(root.join("f")).unwrap();
+        std::fs::write(root.join("f"), b"two").unwrap();
+        let node2 = tree.lookup(&r, &dirfd, OsStr::new("f")).unwrap();
+        let mut s = String::new();
+        (&*tree.open_file(&node2, false, 0).unwrap())
+            .read_to_string(&mut s)
+            .unwrap();
+        assert_eq!(s, "two");
+        // A new data epoch closes everything kept.
+        assert_eq!(trees.open_files(), 1);
+        let c = tree.open_file(&node2, false, 1).unwrap();
+        assert!(!Arc::ptr_eq(&a, &c));
+        assert_eq!(trees.open_files(), 1);
+        // Bounded.
+        for i in 0..MAX_OPEN_FILES + 10 {
+            let n = format!("g{i}");
+            std::fs::write(root.join(&n), b"x").unwrap();
+            let node = tree.lookup(&r, &dirfd, OsStr::new(&n)).unwrap();
+            tree.open_file(&node, true, 1).unwrap();
+        }
+        assert_eq!(trees.open_files(), MAX_OPEN_FILES);
+        // A forgotten tree's files are closed.
+        trees.drop_tree(&key());
+        assert_eq!(trees.open_files(), 0);
     }
 }

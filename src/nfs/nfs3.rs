@@ -311,6 +311,17 @@ impl Obj {
     fn is_active_root(&self) -> bool {
         matches!(self.fh, Fh::Root { .. })
     }
+
+    /// This regular file open for I/O, from the open-file cache when it is kept there.
+    fn file(&self, cx: &Cx, write: bool) -> NfsRes<std::sync::Arc<std::fs::File>> {
+        let (tree, node) = self.on_disk.as_ref().ok_or(Nfsstat::ROFS)?;
+        let epoch = cx
+            .nfs
+            .sim
+            .data_epoch
+            .load(std::sync::atomic::Ordering::Acquire);
+        Ok(tree.open_file(node, write, epoch)?)
+    }
 }
 
 fn attr_for(fh: &Fh, view: &VolView, st: &Statx) -> Attr {
@@ -1075,11 +1086,11 @@ fn read(cx: &Cx, a: &mut Dec, e: &mut Enc) -> Res<()> {
         put_post(e, Some(&o.attr));
         return Ok(());
     }
-    let Ok(node) = o.node() else {
+    if o.node().is_err() {
         status(e, Nfsstat::IO);
         put_post(e, Some(&o.attr));
         return Ok(());
-    };
+    }
     // Read straight into the reply: status, attributes, count, eof, then the data.
     let start = e.len();
     status(e, Nfsstat::OK);
@@ -1089,7 +1100,7 @@ fn read(cx: &Cx, a: &mut Dec, e: &mut Enc) -> Res<()> {
     let data_at = e.len();
     e.buf.resize(data_at + count, 0);
     let r = locked(cx, &o.view.uuid, || -> NfsRes<(usize, u64)> {
-        let f = node.open(OFlags::RDONLY)?;
+        let f = o.file(cx, false)?;
         let mut got = 0;
         while got < count {
             match f.read_at(
@@ -1162,7 +1173,7 @@ fn write(cx: &Cx, a: &mut Dec, e: &mut Enc) -> Res<()> {
         let grow = end.saturating_sub(cur) as i64;
         charge(cx, &o.view, grow, 0)?;
         let r = locked(cx, &o.view.uuid, || -> NfsRes<Statx> {
-            let f = node.open(OFlags::WRONLY)?;
+            let f = o.file(cx, true)?;
             f.write_all_at(data, offset)?;
             if stable != UNSTABLE {
                 f.sync_all()?;
@@ -1616,6 +1627,9 @@ fn remove(cx: &Cx, a: &mut Dec, e: &mut Enc, dir_wanted: bool) -> Res<()> {
         };
         let _s = cx.nfs.stripe(&d.view.uuid, st.stx_ino);
         locked(cx, &d.view.uuid, || rfs::unlinkat(&dirfd, n, flags))?;
+        if !is_dir(&st) {
+            tree.close_file(st.stx_ino);
+        }
         tree.removed(st.stx_ino, dnode.ino(), n, st.stx_nlink > 1 && !is_dir(&st));
         refund(cx, &d.view, footprint(&st), 1);
         Ok(())
@@ -1689,6 +1703,9 @@ fn rename(cx: &Cx, a: &mut Dec, e: &mut Enc) -> Res<()> {
         })?;
         tree.remember(src.stx_ino, tnode.ino(), tname);
         if let Some(dst) = dst {
+            if !is_dir(&dst) {
+                tree.close_file(dst.stx_ino);
+            }
             tree.removed(
                 dst.stx_ino,
                 tnode.ino(),
@@ -1870,9 +1887,8 @@ fn commit(cx: &Cx, a: &mut Dec, e: &mut Enc) -> Res<()> {
         if o.fh.read_only() || !is_reg(&o.node()?.st) {
             return Ok(());
         }
-        let node = o.node()?;
         locked(cx, &o.view.uuid, || -> NfsRes<()> {
-            let f = node.open(OFlags::RDONLY)?;
+            let f = o.file(cx, false)?;
             f.sync_all()?;
             Ok(())
         })
