@@ -1422,6 +1422,9 @@ fn make_in(cx: &Cx, d: &Obj, name: &[u8], what: Make) -> NfsRes<Obj> {
                 how, sattr, verf, ..
             } => {
                 let mode = sattr.mode.unwrap_or(0o644) & 0o7777;
+                // Made with its final mode when the server's owner is the caller and the umask
+                // leaves the mode whole (no chown, no chmod); else private until given away.
+                let direct = who.uid == server_uid() && mode & (0o7000 | umask()) == 0;
                 let f = rfs::openat(
                     &dirfd,
                     n,
@@ -1430,12 +1433,24 @@ fn make_in(cx: &Cx, d: &Obj, name: &[u8], what: Make) -> NfsRes<Obj> {
                         | OFlags::WRONLY
                         | OFlags::NOFOLLOW
                         | OFlags::CLOEXEC,
-                    Mode::from_raw_mode(0o600),
+                    Mode::from_raw_mode(if direct { mode } else { 0o600 }),
                 )?;
-                let done = (|| -> NfsRes<()> {
-                    rfs::fchown(&f, Some(uid(who.uid)), Some(gid(gid_new)))?;
-                    rfs::fchmod(&f, Mode::from_raw_mode(mode))?;
+                let done = (|| -> NfsRes<Option<Statx>> {
+                    let mut st = None;
+                    if direct {
+                        let now = fs::statx_fd(&f)?;
+                        if now.stx_gid == gid_new && fs::mode_of(&now) & 0o7777 == mode {
+                            st = Some(now);
+                        } else {
+                            rfs::fchown(&f, None, Some(gid(gid_new)))?;
+                            rfs::fchmod(&f, Mode::from_raw_mode(mode))?;
+                        }
+                    } else {
+                        rfs::fchown(&f, Some(uid(who.uid)), Some(gid(gid_new)))?;
+                        rfs::fchmod(&f, Mode::from_raw_mode(mode))?;
+                    }
                     if *how == EXCLUSIVE {
+                        st = None;
                         let (v0, v1) = verifier_times(verf);
                         rfs::futimens(
                             &f,
@@ -1451,13 +1466,16 @@ fn make_in(cx: &Cx, d: &Obj, name: &[u8], what: Make) -> NfsRes<Obj> {
                             },
                         )?;
                     }
-                    Ok(())
+                    Ok(st)
                 })();
-                if let Err(err) = done {
-                    let _ = rfs::unlinkat(&dirfd, n, AtFlags::empty());
-                    return Err(err);
+                match done {
+                    Ok(Some(st)) => Ok(st),
+                    Ok(None) => Ok(fs::statx_fd(&f)?),
+                    Err(err) => {
+                        let _ = rfs::unlinkat(&dirfd, n, AtFlags::empty());
+                        Err(err)
+                    }
                 }
-                Ok(fs::statx_fd(&f)?)
             }
             Make::Dir(sattr) => {
                 let mut mode = sattr.mode.unwrap_or(0o755) & 0o7777;
@@ -1534,6 +1552,8 @@ fn make_in(cx: &Cx, d: &Obj, name: &[u8], what: Make) -> NfsRes<Obj> {
     let rest = match &what {
         Make::File { how, sattr, .. } if *how != EXCLUSIVE => Sattr {
             mode: None,
+            // A new file is empty already.
+            size: sattr.size.filter(|s| *s != 0),
             uid: sattr.uid.filter(|u| *u != who.uid),
             gid: sattr.gid.filter(|g| *g != gid_new),
             ..*sattr
@@ -1547,9 +1567,33 @@ fn make_in(cx: &Cx, d: &Obj, name: &[u8], what: Make) -> NfsRes<Obj> {
         },
         _ => Sattr::default(),
     };
-    set_attrs(cx, &o, &rest, true)?;
-    o.refresh();
+    if !rest.is_empty() {
+        set_attrs(cx, &o, &rest, true)?;
+        o.refresh();
+    }
     Ok(o)
+}
+
+/// The server process's user id (what a new file is owned by without a chown).
+fn server_uid() -> u32 {
+    static UID: std::sync::OnceLock<u32> = std::sync::OnceLock::new();
+    *UID.get_or_init(|| rustix::process::geteuid().as_raw())
+}
+
+/// The server process's file mode creation mask, read once (from /proc, without changing it).
+fn umask() -> u32 {
+    static MASK: std::sync::OnceLock<u32> = std::sync::OnceLock::new();
+    *MASK.get_or_init(|| {
+        std::fs::read_to_string("/proc/self/status")
+            .ok()
+            .and_then(|s| {
+                s.lines()
+                    .find_map(|l| l.strip_prefix("Umask:"))
+                    .and_then(|v| u32::from_str_radix(v.trim(), 8).ok())
+            })
+            // Unknown: assume everything is masked, so modes are always set explicitly.
+            .unwrap_or(0o777)
+    })
 }
 
 /// An EXCLUSIVE create's verifier, kept in the new file's access and modification seconds (as
