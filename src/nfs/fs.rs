@@ -89,8 +89,9 @@ pub enum NameError {
 
 /// One object of a tree, found and stat'ed.
 pub struct Node {
-    /// O_PATH descriptor of the directory holding the entry; for the tree root, the root.
-    pub at: OwnedFd,
+    /// O_PATH descriptor of the directory holding the entry; for the tree root, the root. Shared
+    /// (the root's and kept directories' descriptors are handed out without a dup).
+    pub at: Arc<OwnedFd>,
     /// The entry's name in `at`; None for the tree root.
     pub name: Option<OsString>,
     pub st: Statx,
@@ -106,12 +107,12 @@ impl Node {
     }
 
     /// An O_PATH descriptor of this node itself (it must be a directory).
-    pub fn dir_fd(&self) -> Result<OwnedFd, Errno> {
+    pub fn dir_fd(&self) -> Result<Arc<OwnedFd>, Errno> {
         if !is_dir(&self.st) {
             return Err(Errno::NOTDIR);
         }
         match &self.name {
-            None => self.at.try_clone().map_err(|_| Errno::MFILE),
+            None => Ok(self.at.clone()),
             Some(n) => {
                 let fd = rfs::openat(
                     &self.at,
@@ -120,7 +121,7 @@ impl Node {
                     Mode::empty(),
                 )?;
                 same_inode(&fd, self.ino())?;
-                Ok(fd)
+                Ok(Arc::new(fd))
             }
         }
     }
@@ -167,6 +168,9 @@ struct Cache {
     /// through renames; a removed one finds nothing (then the walk runs); a new root (a restore)
     /// empties the whole cache with the map.
     dirs: HashMap<u64, Arc<OwnedFd>>,
+    /// An O_PATH descriptor of the root whose identity is `root`: a call finds the root with one
+    /// `statx` of its path instead of an open, a `statx` and a close.
+    root_fd: Option<Arc<OwnedFd>>,
 }
 
 /// Directory descriptors kept per tree (then the set starts over).
@@ -348,21 +352,37 @@ impl Tree {
 
     /// The tree root. A root with a new identity (replaced by a restore) resets the map.
     pub fn root(&self) -> Result<Node, Errno> {
-        let fd = rfs::openat(
+        let st = rfs::statx(rfs::CWD, &self.root, AtFlags::empty(), WANT)?;
+        let id = (st.stx_dev_major, st.stx_dev_minor, st.stx_ino);
+        let kept = {
+            let mut c = self.cache();
+            if c.root != Some(id) {
+                *c = Cache {
+                    root: Some(id),
+                    ..Cache::default()
+                };
+                lock(&self.files).forget_tree(&self.key);
+            }
+            c.root_fd.clone()
+        };
+        if let Some(fd) = kept {
+            return Ok(Node {
+                at: fd,
+                name: None,
+                st,
+            });
+        }
+        let fd = Arc::new(rfs::openat(
             rfs::CWD,
             &self.root,
             OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC,
             Mode::empty(),
-        )?;
+        )?);
         let st = statx_fd(&fd)?;
-        let id = (st.stx_dev_major, st.stx_dev_minor, st.stx_ino);
         let mut c = self.cache();
-        if c.root != Some(id) {
-            *c = Cache {
-                root: Some(id),
-                ..Cache::default()
-            };
-            lock(&self.files).forget_tree(&self.key);
+        // Kept only when it is the root the map belongs to (not one replaced meanwhile).
+        if c.root == Some((st.stx_dev_major, st.stx_dev_minor, st.stx_ino)) {
+            c.root_fd = Some(fd.clone());
         }
         Ok(Node {
             at: fd,
@@ -423,7 +443,7 @@ impl Tree {
             return None;
         }
         Some(Node {
-            at: fd.try_clone().ok()?,
+            at: fd,
             name: Some(name),
             st,
         })
@@ -437,9 +457,7 @@ impl Tree {
         let Ok(st) = statx_fd(&n.at) else {
             return;
         };
-        let Ok(fd) = n.at.try_clone() else {
-            return;
-        };
+        let fd = n.at.clone();
         if st.stx_ino != parent {
             return;
         }
@@ -447,15 +465,15 @@ impl Tree {
         if c.dirs.len() >= MAX_DIR_FDS {
             c.dirs.clear();
         }
-        c.dirs.insert(parent, Arc::new(fd));
+        c.dirs.insert(parent, fd);
     }
 
     /// Look up `name` in directory `dir` (whose O_PATH descriptor is `dirfd`), and remember it.
-    pub fn lookup(&self, dir: &Node, dirfd: &OwnedFd, name: &OsStr) -> Result<Node, Errno> {
+    pub fn lookup(&self, dir: &Node, dirfd: &Arc<OwnedFd>, name: &OsStr) -> Result<Node, Errno> {
         let st = statx_at(dirfd, name)?;
         self.remember(st.stx_ino, dir.ino(), name);
         Ok(Node {
-            at: dirfd.try_clone().map_err(|_| Errno::MFILE)?,
+            at: dirfd.clone(),
             name: Some(name.to_os_string()),
             st,
         })
@@ -510,14 +528,14 @@ fn walk(root: &Node, path: &[OsString]) -> Result<Node, Errno> {
     let Some((last, dirs)) = path.split_last() else {
         return Err(Errno::INVAL);
     };
-    let mut fd = root.at.try_clone().map_err(|_| Errno::MFILE)?;
+    let mut fd = root.at.clone();
     for d in dirs {
-        fd = rfs::openat(
+        fd = Arc::new(rfs::openat(
             &fd,
             d.as_os_str(),
             OFlags::PATH | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC,
             Mode::empty(),
-        )?;
+        )?);
     }
     let st = statx_at(&fd, last)?;
     Ok(Node {

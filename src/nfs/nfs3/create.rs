@@ -127,7 +127,7 @@ pub(super) fn make_in(cx: &Cx, d: &Obj, name: &[u8], what: Make) -> NfsRes<Obj> 
             on_disk: Some((
                 tree.clone(),
                 Node {
-                    at: dirfd.try_clone().map_err(|_| Nfsstat::IO)?,
+                    at: dirfd.clone(),
                     name: Some(n.to_os_string()),
                     st,
                 },

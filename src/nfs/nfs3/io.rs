@@ -88,7 +88,8 @@ pub(super) fn read(cx: &Cx, a: &mut Dec, e: &mut Enc) -> Res<()> {
     match r {
         Ok((got, size)) => {
             e.buf.truncate(data_at + got);
-            e.buf.extend_from_slice(&[0u8; 3][..crate::nfs::xdr::pad(got)]);
+            e.buf
+                .extend_from_slice(&[0u8; 3][..crate::nfs::xdr::pad(got)]);
             let eof = offset.saturating_add(got as u64) >= size;
             e.patch_u32(count_at, got as u32);
             e.patch_u32(count_at + 4, u32::from(eof));
