@@ -1,7 +1,7 @@
 //! The benchmark program: ZAPI throughput and latency against a minimal hyper + rustls server (the
 //! ceiling of this stack on this machine), new-connection cycles, scale to many volumes (first
 //! page, filtered query, full paged listing), memory per volume, binary size, start-up time, NFS
-//! throughput beside the local file system (`nfs_bench.rs`, included below) and the wall time of
+//! throughput beside nfs-ganesha when it can run (`nfs_bench.rs`, included below) and the wall time of
 //! Trident's ontap-nas ZAPI call sequence for a create-snapshot-clone-delete cycle of 50 volumes
 //! with the share of it spent inside ontap-sim (`tests/trident`, run with `go test`; skipped when
 //! Go is not installed). Prints a table and writes bench/latest.{json,md}.
@@ -1133,15 +1133,22 @@ async fn main() {
     );
     drop(big_sim);
 
-    // 6. NFS beside the local file system (the nfs_bench example's work, its default sizes).
+    // 6. NFS beside nfs-ganesha (the nfs_bench example's work, its default sizes).
     match nfs_bench::measure(&nfs_bench::Opts::default()).await {
         Ok(nfs) => {
             for r in nfs {
+                let (peer, ratio) = match r.peer {
+                    Some((p, _)) => (
+                        format!("ganesha {:.1} {}", p, r.unit),
+                        format!("{:.2}", r.nfs / p),
+                    ),
+                    None => (String::new(), String::new()),
+                };
                 row(
                     &format!("NFS {}", r.work),
                     format!("{:.1} {}", r.nfs, r.unit),
-                    format!("local fs {:.1} {}", r.local, r.unit),
-                    format!("{:.2}", r.nfs / r.local),
+                    peer,
+                    ratio,
                 );
             }
         }

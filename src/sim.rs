@@ -36,6 +36,10 @@ pub struct Sim {
     sync_lock: Mutex<()>,
     /// Where NFS is served, once bound (for the mount commands the console shows).
     nfs_addr: std::sync::OnceLock<std::net::SocketAddr>,
+    /// Grows whenever data directories change underneath NFS (a data action: restore, volume or
+    /// snapshot removal, clone, qtree change; a reset or loaded state), so the NFS shim closes
+    /// the files it keeps open.
+    pub data_epoch: std::sync::atomic::AtomicU64,
 }
 
 impl Sim {
@@ -74,6 +78,7 @@ impl Sim {
             data,
             data_order: Mutex::new(()),
             nfs_addr: std::sync::OnceLock::new(),
+            data_epoch: Default::default(),
         }
     }
 
@@ -202,6 +207,10 @@ impl Sim {
                     warn!(error = %e, "the space of a deleted qtree could not be given back");
                 }
             }
+        }
+        if !actions.is_empty() {
+            self.data_epoch
+                .fetch_add(1, std::sync::atomic::Ordering::AcqRel);
         }
         drop(order);
         if let Some(seq) = seq {
@@ -521,7 +530,10 @@ impl Sim {
             st.compact(&cluster)?;
         }
         *c = cluster;
-        self.data.reconcile(&c, true)?;
+        let done = self.data.reconcile(&c, true);
+        self.data_epoch
+            .fetch_add(1, std::sync::atomic::Ordering::AcqRel);
+        done?;
         Ok(())
     }
 
@@ -546,6 +558,8 @@ impl Sim {
                     .data
                     .apply(&crate::model::DataAction::RemoveVolume { volume });
             }
+            self.data_epoch
+                .fetch_add(1, std::sync::atomic::Ordering::AcqRel);
         }
         self.replace(fresh)?;
         self.lock_table().clear();

@@ -89,8 +89,9 @@ pub enum NameError {
 
 /// One object of a tree, found and stat'ed.
 pub struct Node {
-    /// O_PATH descriptor of the directory holding the entry; for the tree root, the root.
-    pub at: OwnedFd,
+    /// O_PATH descriptor of the directory holding the entry; for the tree root, the root. Shared
+    /// (the root's and kept directories' descriptors are handed out without a dup).
+    pub at: Arc<OwnedFd>,
     /// The entry's name in `at`; None for the tree root.
     pub name: Option<OsString>,
     pub st: Statx,
@@ -106,12 +107,12 @@ impl Node {
     }
 
     /// An O_PATH descriptor of this node itself (it must be a directory).
-    pub fn dir_fd(&self) -> Result<OwnedFd, Errno> {
+    pub fn dir_fd(&self) -> Result<Arc<OwnedFd>, Errno> {
         if !is_dir(&self.st) {
             return Err(Errno::NOTDIR);
         }
         match &self.name {
-            None => self.at.try_clone().map_err(|_| Errno::MFILE),
+            None => Ok(self.at.clone()),
             Some(n) => {
                 let fd = rfs::openat(
                     &self.at,
@@ -120,7 +121,7 @@ impl Node {
                     Mode::empty(),
                 )?;
                 same_inode(&fd, self.ino())?;
-                Ok(fd)
+                Ok(Arc::new(fd))
             }
         }
     }
@@ -167,6 +168,9 @@ struct Cache {
     /// through renames; a removed one finds nothing (then the walk runs); a new root (a restore)
     /// empties the whole cache with the map.
     dirs: HashMap<u64, Arc<OwnedFd>>,
+    /// An O_PATH descriptor of the root whose identity is `root`: a call finds the root with one
+    /// `statx` of its path instead of an open, a `statx` and a close.
+    root_fd: Option<Arc<OwnedFd>>,
 }
 
 /// Directory descriptors kept per tree (then the set starts over).
@@ -188,10 +192,41 @@ impl Cache {
     }
 }
 
+/// Files kept open for READ, WRITE and COMMIT, across every tree.
+const MAX_OPEN_FILES: usize = 128;
+
+/// Regular files kept open so a stream of READs or WRITEs does not open and close the file on
+/// every call. Keyed by tree, inode and generation: a handle whose object was replaced (a new
+/// life of the inode number) never meets the old file's descriptor, and a handle is only
+/// looked up here after it was resolved in its tree on disk. Bounded (least recently used goes
+/// first); a tree's files are closed when its root changes identity (a restore) or the tree is
+/// forgotten, a file's when it is removed or renamed over, and all of them when the data
+/// directories change under NFS (the simulator's data epoch moves).
+#[derive(Default)]
+struct OpenFiles {
+    map: HashMap<(TreeKey, u64, u32), OpenFile>,
+    tick: u64,
+    epoch: u64,
+}
+
+struct OpenFile {
+    file: Arc<std::fs::File>,
+    /// Opened for reading and writing (else for reading only).
+    writable: bool,
+    used: u64,
+}
+
+impl OpenFiles {
+    fn forget_tree(&mut self, key: &TreeKey) {
+        self.map.retain(|k, _| k.0 != *key);
+    }
+}
+
 /// The inode maps of every tree served.
 #[derive(Default)]
 pub struct Trees {
     map: Mutex<HashMap<TreeKey, Arc<Mutex<Cache>>>>,
+    files: Arc<Mutex<OpenFiles>>,
 }
 
 impl Trees {
@@ -203,7 +238,12 @@ impl Trees {
             .entry(key)
             .or_default()
             .clone();
-        Tree { root, cache }
+        Tree {
+            root,
+            key,
+            cache,
+            files: self.files.clone(),
+        }
     }
 
     /// Forget a tree (its volume or snapshot is gone).
@@ -212,19 +252,98 @@ impl Trees {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .remove(key);
+        lock(&self.files).forget_tree(key);
     }
+
+    /// How many files are kept open now.
+    pub fn open_files(&self) -> usize {
+        lock(&self.files).map.len()
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 /// One tree: a volume's active file system or a snapshot.
 #[derive(Clone)]
 pub struct Tree {
     root: PathBuf,
+    key: TreeKey,
     cache: Arc<Mutex<Cache>>,
+    files: Arc<Mutex<OpenFiles>>,
 }
 
 impl Tree {
     fn cache(&self) -> std::sync::MutexGuard<'_, Cache> {
         self.cache.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The regular file `node` open for I/O: a kept descriptor when there is one, else a new
+    /// one, kept. `write`: the caller writes (a file the server may only read is then opened
+    /// for writing alone and not kept). `epoch`: the simulator's data epoch now; a different one
+    /// than the kept files were opened under closes them all first.
+    pub fn open_file(
+        &self,
+        node: &Node,
+        write: bool,
+        epoch: u64,
+    ) -> Result<Arc<std::fs::File>, Errno> {
+        let key = (self.key, node.ino(), generation(&node.st));
+        {
+            let mut f = lock(&self.files);
+            if f.epoch != epoch {
+                f.map.clear();
+                f.epoch = epoch;
+            }
+            f.tick += 1;
+            let tick = f.tick;
+            if let Some(o) = f.map.get_mut(&key) {
+                if o.writable || !write {
+                    o.used = tick;
+                    return Ok(o.file.clone());
+                }
+            }
+        }
+        let (file, writable) = match node.open(OFlags::RDWR) {
+            Ok(f) => (f, true),
+            Err(Errno::ACCESS | Errno::PERM | Errno::ROFS | Errno::TXTBSY) if write => {
+                return node.open(OFlags::WRONLY).map(Arc::new);
+            }
+            Err(Errno::ACCESS | Errno::PERM | Errno::ROFS | Errno::TXTBSY) => {
+                (node.open(OFlags::RDONLY)?, false)
+            }
+            Err(e) => return Err(e),
+        };
+        let file = Arc::new(file);
+        let mut f = lock(&self.files);
+        if f.epoch != epoch {
+            // The data changed while this was opened: use it for this call only.
+            return Ok(file);
+        }
+        if f.map.len() >= MAX_OPEN_FILES && !f.map.contains_key(&key) {
+            if let Some(old) = f.map.iter().min_by_key(|(_, o)| o.used).map(|(k, _)| *k) {
+                f.map.remove(&old);
+            }
+        }
+        let used = f.tick;
+        f.map.insert(
+            key,
+            OpenFile {
+                file: file.clone(),
+                writable,
+                used,
+            },
+        );
+        Ok(file)
+    }
+
+    /// Close the kept descriptors of inode `ino` (removed, or renamed over).
+    pub fn close_file(&self, ino: u64) {
+        let key = self.key;
+        lock(&self.files)
+            .map
+            .retain(|k, _| !(k.0 == key && k.1 == ino));
     }
 
     pub fn root_path(&self) -> &Path {
@@ -233,20 +352,37 @@ impl Tree {
 
     /// The tree root. A root with a new identity (replaced by a restore) resets the map.
     pub fn root(&self) -> Result<Node, Errno> {
-        let fd = rfs::openat(
+        let st = rfs::statx(rfs::CWD, &self.root, AtFlags::empty(), WANT)?;
+        let id = (st.stx_dev_major, st.stx_dev_minor, st.stx_ino);
+        let kept = {
+            let mut c = self.cache();
+            if c.root != Some(id) {
+                *c = Cache {
+                    root: Some(id),
+                    ..Cache::default()
+                };
+                lock(&self.files).forget_tree(&self.key);
+            }
+            c.root_fd.clone()
+        };
+        if let Some(fd) = kept {
+            return Ok(Node {
+                at: fd,
+                name: None,
+                st,
+            });
+        }
+        let fd = Arc::new(rfs::openat(
             rfs::CWD,
             &self.root,
             OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC,
             Mode::empty(),
-        )?;
+        )?);
         let st = statx_fd(&fd)?;
-        let id = (st.stx_dev_major, st.stx_dev_minor, st.stx_ino);
         let mut c = self.cache();
-        if c.root != Some(id) {
-            *c = Cache {
-                root: Some(id),
-                ..Cache::default()
-            };
+        // Kept only when it is the root the map belongs to (not one replaced meanwhile).
+        if c.root == Some((st.stx_dev_major, st.stx_dev_minor, st.stx_ino)) {
+            c.root_fd = Some(fd.clone());
         }
         Ok(Node {
             at: fd,
@@ -307,7 +443,7 @@ impl Tree {
             return None;
         }
         Some(Node {
-            at: fd.try_clone().ok()?,
+            at: fd,
             name: Some(name),
             st,
         })
@@ -321,9 +457,7 @@ impl Tree {
         let Ok(st) = statx_fd(&n.at) else {
             return;
         };
-        let Ok(fd) = n.at.try_clone() else {
-            return;
-        };
+        let fd = n.at.clone();
         if st.stx_ino != parent {
             return;
         }
@@ -331,15 +465,15 @@ impl Tree {
         if c.dirs.len() >= MAX_DIR_FDS {
             c.dirs.clear();
         }
-        c.dirs.insert(parent, Arc::new(fd));
+        c.dirs.insert(parent, fd);
     }
 
     /// Look up `name` in directory `dir` (whose O_PATH descriptor is `dirfd`), and remember it.
-    pub fn lookup(&self, dir: &Node, dirfd: &OwnedFd, name: &OsStr) -> Result<Node, Errno> {
+    pub fn lookup(&self, dir: &Node, dirfd: &Arc<OwnedFd>, name: &OsStr) -> Result<Node, Errno> {
         let st = statx_at(dirfd, name)?;
         self.remember(st.stx_ino, dir.ino(), name);
         Ok(Node {
-            at: dirfd.try_clone().map_err(|_| Errno::MFILE)?,
+            at: dirfd.clone(),
             name: Some(name.to_os_string()),
             st,
         })
@@ -394,14 +528,14 @@ fn walk(root: &Node, path: &[OsString]) -> Result<Node, Errno> {
     let Some((last, dirs)) = path.split_last() else {
         return Err(Errno::INVAL);
     };
-    let mut fd = root.at.try_clone().map_err(|_| Errno::MFILE)?;
+    let mut fd = root.at.clone();
     for d in dirs {
-        fd = rfs::openat(
+        fd = Arc::new(rfs::openat(
             &fd,
             d.as_os_str(),
             OFlags::PATH | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC,
             Mode::empty(),
-        )?;
+        )?);
     }
     let st = statx_at(&fd, last)?;
     Ok(Node {
@@ -550,5 +684,51 @@ mod tests {
         std::fs::create_dir_all(root.join("a/c")).unwrap();
         assert_eq!(tree.resolve(gino, ggen).err(), Some(Errno::STALE));
         assert!(tree.cache().dirs.is_empty());
+    }
+
+    #[test]
+    fn kept_files_are_per_life_bounded_and_closed_on_change() {
+        use std::io::Read;
+        let t = tempfile::tempdir().unwrap();
+        let root = t.path().join("data");
+        std::fs::create_dir_all(&root).unwrap();
+        std::fs::write(root.join("f"), b"one").unwrap();
+        let trees = Trees::default();
+        let tree = trees.tree(key(), root.clone());
+        let r = tree.root().unwrap();
+        let dirfd = r.dir_fd().unwrap();
+        let node = tree.lookup(&r, &dirfd, OsStr::new("f")).unwrap();
+        let a = tree.open_file(&node, false, 0).unwrap();
+        let b = tree.open_file(&node, true, 0).unwrap();
+        assert!(Arc::ptr_eq(&a, &b), "one descriptor, read and write");
+        assert_eq!(trees.open_files(), 1);
+        // Removed and made again (a new life of the name, perhaps of the inode number): the
+        // new node never gets the old descriptor.
+        tree.close_file(node.ino());
+        assert_eq!(trees.open_files(), 0);
+        std::fs::remove_file(root.join("f")).unwrap();
+        std::fs::write(root.join("f"), b"two").unwrap();
+        let node2 = tree.lookup(&r, &dirfd, OsStr::new("f")).unwrap();
+        let mut s = String::new();
+        (&*tree.open_file(&node2, false, 0).unwrap())
+            .read_to_string(&mut s)
+            .unwrap();
+        assert_eq!(s, "two");
+        // A new data epoch closes everything kept.
+        assert_eq!(trees.open_files(), 1);
+        let c = tree.open_file(&node2, false, 1).unwrap();
+        assert!(!Arc::ptr_eq(&a, &c));
+        assert_eq!(trees.open_files(), 1);
+        // Bounded.
+        for i in 0..MAX_OPEN_FILES + 10 {
+            let n = format!("g{i}");
+            std::fs::write(root.join(&n), b"x").unwrap();
+            let node = tree.lookup(&r, &dirfd, OsStr::new(&n)).unwrap();
+            tree.open_file(&node, true, 1).unwrap();
+        }
+        assert_eq!(trees.open_files(), MAX_OPEN_FILES);
+        // A forgotten tree's files are closed.
+        trees.drop_tree(&key());
+        assert_eq!(trees.open_files(), 0);
     }
 }

@@ -425,7 +425,7 @@ pub(super) fn readdir(cx: &Cx, a: &mut Dec, e: &mut Enc, plus: bool) -> Res<()> 
         item.buf.clear();
         item.bool(true).u64(ent.fileid).opaque(name).u64(ent.cookie);
         if plus {
-            match entry_obj(cx, &d, dirfd.as_ref(), ent) {
+            match entry_obj(cx, &d, dirfd.as_deref(), ent) {
                 Some((fh, attr)) => {
                     put_post(&mut item, Some(&attr));
                     item.bool(true);
