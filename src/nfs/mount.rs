@@ -4,6 +4,11 @@
 //! MNT takes a junction path or a path below one. The volume must be online and mounted, and the
 //! export policies of the volume and of every volume on the way from the namespace root must let
 //! the client read (as ONTAP requires); the path below the junction must be directories.
+//!
+//! A qtree's snapshots are reached below the qtree, as on ONTAP: `/<junction>/<qtree>/.snapshot/
+//! <snapshot>[/...]` is the qtree's directory in that snapshot (what Trident's ontap-nas-economy
+//! driver gives a node for a read-only clone). The qtree's export policy must let the client in,
+//! and the volume's snapshot directory must be visible.
 
 use super::handle::Fh;
 use super::nfs3::{self, Nfsstat};
@@ -99,16 +104,32 @@ fn mnt(cx: &Cx, path: &str) -> Result<Fh, u32> {
     if cx.data_dir(&view.uuid).is_none() {
         return Err(MNT3ERR_NOENT);
     }
-    let mut fh = Fh::Root { volume: view.uuid };
-    for comp in rest.split('/').filter(|c| !c.is_empty()) {
-        fh = nfs3::lookup_dir(cx, &fh, comp.as_bytes()).map_err(|s| match s {
-            Nfsstat::NOENT | Nfsstat::STALE => MNT3ERR_NOENT,
-            Nfsstat::ACCES => MNT3ERR_ACCES,
-            Nfsstat::NOTDIR => MNT3ERR_NOTDIR,
-            Nfsstat::NAMETOOLONG => MNT3ERR_NAMETOOLONG,
-            Nfsstat::INVAL => MNT3ERR_INVAL,
-            _ => MNT3ERR_SERVERFAULT,
-        })?;
+    let root = Fh::Root { volume: view.uuid };
+    let comps: Vec<&str> = rest.split('/').filter(|c| !c.is_empty()).collect();
+    let walk = |from: Fh, comps: &[&str]| -> Result<Fh, u32> {
+        comps.iter().try_fold(from, |fh, comp| {
+            nfs3::lookup_dir(cx, &fh, comp.as_bytes()).map_err(mnt_status)
+        })
+    };
+    match comps.as_slice() {
+        // `<qtree>/.snapshot/<snapshot>/...`: the qtree (its policy decides), then the same
+        // qtree in that snapshot, reached through the volume's `.snapshot`.
+        [qtree, ".snapshot", snapshot, below @ ..] if view.is_qtree(qtree.as_bytes()) => {
+            walk(root, &[qtree])?;
+            let in_snapshot = walk(root, &[".snapshot", snapshot, qtree])?;
+            walk(in_snapshot, below)
+        }
+        _ => walk(root, &comps),
     }
-    Ok(fh)
+}
+
+fn mnt_status(s: Nfsstat) -> u32 {
+    match s {
+        Nfsstat::NOENT | Nfsstat::STALE => MNT3ERR_NOENT,
+        Nfsstat::ACCES => MNT3ERR_ACCES,
+        Nfsstat::NOTDIR => MNT3ERR_NOTDIR,
+        Nfsstat::NAMETOOLONG => MNT3ERR_NAMETOOLONG,
+        Nfsstat::INVAL => MNT3ERR_INVAL,
+        _ => MNT3ERR_SERVERFAULT,
+    }
 }
