@@ -221,9 +221,10 @@ async fn qtree_usage_and_quotas_survive_restarts() {
     );
 }
 
-/// A qtree's snapshots are mounted below the qtree, `/<junction>/<qtree>/.snapshot/<snapshot>`,
-/// as Trident's ontap-nas-economy driver publishes a read-only clone: the qtree's directory as it
-/// was in the snapshot, read-only, behind the qtree's export policy.
+/// A qtree's snapshots are below the qtree, `/<junction>/<qtree>/.snapshot/<snapshot>`: mounted
+/// (as Trident's ontap-nas-economy driver publishes a read-only clone) or looked up from the
+/// mounted qtree, the qtree's directory as it was in the snapshot, read-only, behind the qtree's
+/// export policy.
 #[tokio::test(flavor = "multi_thread")]
 async fn qtree_snapshot_mounts() {
     let lab = Lab::start(None);
@@ -273,6 +274,52 @@ async fn qtree_snapshot_mounts() {
         [".", "..", "inner"].map(String::from)
     );
 
+    // Inside the mounted qtree, `.snapshot` is there (hidden from listings, as below a volume
+    // root on ONTAP), lists the volume's snapshots and leads to the qtree's image in each.
+    assert!(!c
+        .list(&q1)
+        .await
+        .unwrap()
+        .contains(&".snapshot".to_string()));
+    let snapdir = c
+        .lookup(&q1, ".snapshot")
+        .await
+        .expect("LOOKUP .snapshot in a qtree");
+    assert_eq!(
+        c.list(&snapdir).await.unwrap(),
+        [".", "..", "s1"].map(String::from)
+    );
+    let q1_s1 = c.lookup(&snapdir, "s1").await.unwrap();
+    assert_eq!(
+        c.list(&q1_s1).await.unwrap(),
+        [".", "..", "before", "d"].map(String::from)
+    );
+    let f = c.lookup(&q1_s1, "before").await.unwrap();
+    assert_eq!(c.read_all(&f).await.unwrap(), b"in the snapshot");
+    assert_eq!(
+        c.mkdir(&snapdir, "x", 0o755).await.err(),
+        Some(nfsstat3::NFS3ERR_ROFS)
+    );
+    assert_eq!(
+        c.create(&q1, ".snapshot", 0o644).await.err(),
+        Some(nfsstat3::NFS3ERR_EXIST),
+        "the name is the server's in a qtree too"
+    );
+    let up = c.lookup(&snapdir, "..").await.unwrap();
+    assert_eq!(
+        c.getattr(&up).await.unwrap().fileid,
+        c.getattr(&q1).await.unwrap().fileid
+    );
+    assert_eq!(
+        c.lookup(&snapdir, "nosuch").await.err(),
+        Some(nfsstat3::NFS3ERR_NOENT)
+    );
+    // Only a qtree's directory has one: a plain directory does not.
+    assert_eq!(
+        c.lookup(&d, ".snapshot").await.err(),
+        Some(nfsstat3::NFS3ERR_NOENT)
+    );
+
     // The qtree's policy decides; unknown snapshots, qtrees younger than the snapshot and a
     // hidden snapshot directory are not there.
     let refused = |path: &'static str, ip: &'static str| {
@@ -299,5 +346,13 @@ async fn qtree_snapshot_mounts() {
     assert_eq!(
         refused("/eco/q1/.snapshot/s1", "127.0.0.1").await,
         Some(MNT3ERR_NOENT)
+    );
+    assert_eq!(
+        c.getattr(&snapdir).await.err(),
+        Some(nfsstat3::NFS3ERR_STALE)
+    );
+    assert_eq!(
+        c.lookup(&q1, ".snapshot").await.err(),
+        Some(nfsstat3::NFS3ERR_NOENT)
     );
 }

@@ -7,8 +7,9 @@
 //!
 //! A qtree's snapshots are reached below the qtree, as on ONTAP: `/<junction>/<qtree>/.snapshot/
 //! <snapshot>[/...]` is the qtree's directory in that snapshot (what Trident's ontap-nas-economy
-//! driver gives a node for a read-only clone). The qtree's export policy must let the client in,
-//! and the volume's snapshot directory must be visible.
+//! driver gives a node for a read-only clone), resolved by LOOKUP as a client would (see
+//! `nfs3::lookup_in`): the qtree's export policy must let the client in, and the volume's
+//! snapshot directory must be visible.
 
 use super::handle::Fh;
 use super::nfs3::{self, Nfsstat};
@@ -104,23 +105,11 @@ fn mnt(cx: &Cx, path: &str) -> Result<Fh, u32> {
     if cx.data_dir(&view.uuid).is_none() {
         return Err(MNT3ERR_NOENT);
     }
-    let root = Fh::Root { volume: view.uuid };
-    let comps: Vec<&str> = rest.split('/').filter(|c| !c.is_empty()).collect();
-    let walk = |from: Fh, comps: &[&str]| -> Result<Fh, u32> {
-        comps.iter().try_fold(from, |fh, comp| {
-            nfs3::lookup_dir(cx, &fh, comp.as_bytes()).map_err(mnt_status)
-        })
-    };
-    match comps.as_slice() {
-        // `<qtree>/.snapshot/<snapshot>/...`: the qtree (its policy decides), then the same
-        // qtree in that snapshot, reached through the volume's `.snapshot`.
-        [qtree, ".snapshot", snapshot, below @ ..] if view.is_qtree(qtree.as_bytes()) => {
-            walk(root, &[qtree])?;
-            let in_snapshot = walk(root, &[".snapshot", snapshot, qtree])?;
-            walk(in_snapshot, below)
-        }
-        _ => walk(root, &comps),
+    let mut fh = Fh::Root { volume: view.uuid };
+    for comp in rest.split('/').filter(|c| !c.is_empty()) {
+        fh = nfs3::lookup_dir(cx, &fh, comp.as_bytes()).map_err(mnt_status)?;
     }
+    Ok(fh)
 }
 
 fn mnt_status(s: Nfsstat) -> u32 {

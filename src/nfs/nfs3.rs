@@ -8,7 +8,9 @@
 
 use super::access::{may, Who, R, W, X};
 use super::fs::{self, is_dir, is_lnk, is_reg, valid_name, NameError, Node, Tree};
-use super::handle::{snaproot_fileid, Fh, TreeKey, FHSIZE3, ROOT_FILEID, SNAPDIR_FILEID};
+use super::handle::{
+    qtree_snapdir_fileid, snaproot_fileid, Fh, TreeKey, FHSIZE3, ROOT_FILEID, SNAPDIR_FILEID,
+};
 use super::rpc::{self, Accept, Call};
 use super::view::{Cx, ViewError, VolView};
 use super::xdr::{Dec, Enc, Res};
@@ -383,6 +385,34 @@ pub fn obtain_fh(cx: &Cx, fh: Fh) -> NfsRes<Obj> {
                 attr,
             })
         }
+        Fh::QtreeSnapDir { ino, gen, .. } => {
+            if !view.snapdir {
+                return Err(Nfsstat::STALE);
+            }
+            // The qtree's directory must still be there; its policy decides.
+            let qtree = obtain_fh(
+                cx,
+                Fh::Node {
+                    tree: TreeKey {
+                        volume: view.uuid,
+                        snapshot: None,
+                    },
+                    ino,
+                    gen,
+                },
+            )?;
+            if !is_qtree_root(&qtree) {
+                return Err(Nfsstat::STALE);
+            }
+            let mut attr = snapdir_attr(cx, &qtree.view, &view.uuid);
+            attr.fileid = qtree_snapdir_fileid(ino);
+            Ok(Obj {
+                fh,
+                view: qtree.view,
+                on_disk: None,
+                attr,
+            })
+        }
         Fh::Root { .. } | Fh::SnapRoot { .. } | Fh::Node { .. } => {
             let key = fh.tree().ok_or(Nfsstat::STALE)?;
             if let Some(s) = &key.snapshot {
@@ -411,6 +441,31 @@ pub fn obtain_fh(cx: &Cx, fh: Fh) -> NfsRes<Obj> {
             })
         }
     }
+}
+
+/// Is this object a qtree's directory in the active file system (an entry of the volume root
+/// that the volume has as a qtree)?
+fn is_qtree_root(o: &Obj) -> bool {
+    let Fh::Node {
+        tree: TreeKey { snapshot: None, .. },
+        ..
+    } = o.fh
+    else {
+        return false;
+    };
+    let Some((tree, node)) = &o.on_disk else {
+        return false;
+    };
+    let in_root = match (fs::statx_fd(&node.at), tree.root()) {
+        (Ok(parent), Ok(root)) => parent.stx_ino == root.ino(),
+        _ => false,
+    };
+    in_root
+        && o.attr.is_dir()
+        && node
+            .name
+            .as_ref()
+            .is_some_and(|n| o.view.is_qtree(n.as_bytes()))
 }
 
 /// `.snapshot`: read-only, owned by root. Its times are those of the volume's snapshot store on
@@ -500,25 +555,26 @@ fn name_of(name: &[u8]) -> NfsRes<&OsStr> {
 }
 
 /// A name a client may create: valid, not `.`/`..`, and not a name the server owns at a volume
-/// root (`.snapshot` and the junctions of nested volumes).
+/// root (`.snapshot`, the junctions of nested volumes, qtrees) or in a qtree's directory
+/// (`.snapshot`).
 fn new_name<'a>(dir: &Obj, name: &'a [u8]) -> NfsRes<&'a OsStr> {
     let n = name_of(name)?;
     if name == b"." || name == b".." {
         return Err(Nfsstat::EXIST);
     }
-    if dir.is_active_root()
-        && (name == b".snapshot" || dir.view.child(name).is_some() || dir.view.is_qtree(name))
-    {
+    if reserved(dir, name) {
         return Err(Nfsstat::EXIST);
     }
     Ok(n)
 }
 
 /// A name at a volume root that the server owns (cannot be removed or renamed): `.snapshot`,
-/// junctions and qtrees (deleted with `qtree-delete`, not `rmdir`).
+/// junctions and qtrees (deleted with `qtree-delete`, not `rmdir`); `.snapshot` in a qtree's
+/// directory.
 fn reserved(dir: &Obj, name: &[u8]) -> bool {
-    dir.is_active_root()
-        && (name == b".snapshot" || dir.view.child(name).is_some() || dir.view.is_qtree(name))
+    (dir.is_active_root()
+        && (name == b".snapshot" || dir.view.child(name).is_some() || dir.view.is_qtree(name)))
+        || (name == b".snapshot" && is_qtree_root(dir))
 }
 
 /// Renames and links stay inside one qtree, as on ONTAP.
@@ -586,6 +642,50 @@ fn lookup_in(cx: &Cx, dir: &Obj, name: &[u8]) -> NfsRes<Obj> {
         Fh::Root { .. } if dir.view.child(name).is_some() => {
             let child = dir.view.child(name).ok_or(Nfsstat::NOENT)?;
             obtain_fh(cx, Fh::Root { volume: child })
+        }
+        Fh::QtreeSnapDir { ino, gen, .. } => {
+            let qtree = Fh::Node {
+                tree: TreeKey {
+                    volume,
+                    snapshot: None,
+                },
+                ino,
+                gen,
+            };
+            if name == b".." {
+                return obtain_fh(cx, qtree);
+            }
+            // The qtree's directory as it is in that snapshot, if it was there then.
+            let q = obtain_fh(cx, qtree)?;
+            let qname = q
+                .on_disk
+                .as_ref()
+                .and_then(|(_, n)| n.name.clone())
+                .ok_or(Nfsstat::STALE)?;
+            let snap = dir
+                .view
+                .snapshots
+                .iter()
+                .find(|s| s.name.as_bytes() == name)
+                .ok_or(Nfsstat::NOENT)?;
+            let root = obtain_fh(
+                cx,
+                Fh::SnapRoot {
+                    volume,
+                    snapshot: snap.uuid,
+                },
+            )?;
+            let o = lookup_in(cx, &root, qname.as_bytes())?;
+            if !o.attr.is_dir() {
+                return Err(Nfsstat::NOENT);
+            }
+            Ok(o)
+        }
+        Fh::Node { .. } if name == b".snapshot" && dir.view.snapdir && is_qtree_root(dir) => {
+            let Fh::Node { ino, gen, .. } = dir.fh else {
+                return Err(Nfsstat::STALE);
+            };
+            obtain_fh(cx, Fh::QtreeSnapDir { volume, ino, gen })
         }
         Fh::SnapRoot { .. } if name == b".." => obtain_fh(cx, Fh::SnapDir { volume }),
         Fh::Node { tree: key, .. } if name == b".." => {
