@@ -325,12 +325,14 @@ async fn snapshot_restore_and_clone_take_the_snapshots_qtrees() {
     z.ok("<qtree-create><export-policy>p2</export-policy><qtree>p2q</qtree><volume>rv</volume></qtree-create>").await;
     z.ok("<snapshot-create><volume>rv</volume><snapshot>s1</snapshot></snapshot-create>")
         .await;
-    // After the snapshot: one qtree deleted, one made (with a tree rule), one policy dropped.
+    // After the snapshot: one qtree deleted, one made (with a tree rule), one policy dropped,
+    // one renamed.
     z.ok("<qtree-delete><qtree>/vol/rv/gone</qtree></qtree-delete>")
         .await;
     z.ok("<qtree-modify><export-policy>default</export-policy><qtree>p2q</qtree><volume>rv</volume></qtree-modify>").await;
     z.ok("<export-policy-destroy><policy-name>p2</policy-name></export-policy-destroy>")
         .await;
+    z.ok("<export-policy-rename><new-policy-name>p1b</new-policy-name><policy-name>p1</policy-name></export-policy-rename>").await;
     z.ok("<qtree-create><qtree>new</qtree><volume>rv</volume></qtree-create>")
         .await;
     z.ok("<quota-set-entry><disk-limit>1024</disk-limit><qtree></qtree><quota-target>/vol/rv/new</quota-target><quota-type>tree</quota-type><volume>rv</volume></quota-set-entry>").await;
@@ -357,7 +359,11 @@ async fn snapshot_restore_and_clone_take_the_snapshots_qtrees() {
         qs(&[("", 0), ("gone", 2), ("keep", 1), ("p2q", 3)])
     );
     let gone = qtree(&mut z, "rv", "gone").await;
-    assert_eq!(txt(&gone, "export-policy"), "p1");
+    assert_eq!(
+        txt(&gone, "export-policy"),
+        "p1b",
+        "the policy's rename reached it"
+    );
     assert_eq!(txt(&gone, "mode"), "0750");
     assert_eq!(txt(&gone, "security-style"), "mixed");
     // p2 was deleted since: the restored qtree inherits its volume's policy.
