@@ -366,3 +366,28 @@ async fn volume_data_follows_snapshots_restores_and_clones() {
     assert_passed(&sim.call(&zapi_vfiler("svm1", &format!("<volume-recovery-queue-purge><volume-name>{entry}</volume-name></volume-recovery-queue-purge>"))).await);
     assert!(!state.join("volumes").join(&vol).exists());
 }
+
+/// The qtrees a snapshot holds are saved with it: after a restart, restoring the snapshot brings
+/// back a qtree deleted since, and the restored qtree survives the next restart.
+#[tokio::test]
+async fn snapshot_qtrees_survive_restarts() {
+    let sim = Sim::start(None);
+    for req in [
+        SETUP[0],
+        "<qtree-create><volume>vol1</volume><qtree>q1</qtree><mode>0700</mode></qtree-create>",
+        "<snapshot-create><volume>vol1</volume><snapshot>s1</snapshot></snapshot-create>",
+        "<qtree-delete><qtree>/vol/vol1/q1</qtree></qtree-delete>",
+    ] {
+        assert_passed(&sim.call(&zapi_vfiler("svm1", req)).await);
+    }
+    let list = "<qtree-list-iter><query><qtree-info><volume>vol1</volume></qtree-info></query></qtree-list-iter>";
+    let has_q1 = |body: &str| body.contains("<qtree>q1</qtree>");
+    let sim = restart(sim);
+    assert!(!has_q1(&sim.call(&zapi_vfiler("svm1", list)).await));
+    assert_passed(&sim.call(&zapi_vfiler("svm1", "<snapshot-restore-volume><volume>vol1</volume><snapshot>s1</snapshot></snapshot-restore-volume>")).await);
+    let restored = sim.call(&zapi_vfiler("svm1", list)).await;
+    assert!(has_q1(&restored), "{restored}");
+    assert!(restored.contains("<mode>0700</mode>"), "{restored}");
+    let sim = restart(sim);
+    assert_eq!(sim.call(&zapi_vfiler("svm1", list)).await, restored);
+}

@@ -220,3 +220,139 @@ async fn qtree_usage_and_quotas_survive_restarts() {
         Some(nfsstat3::NFS3ERR_DQUOT)
     );
 }
+
+/// A qtree's snapshots are below the qtree, `/<junction>/<qtree>/.snapshot/<snapshot>`: mounted
+/// (as Trident's ontap-nas-economy driver publishes a read-only clone) or looked up from the
+/// mounted qtree, the qtree's directory as it was in the snapshot, read-only, behind the qtree's
+/// export policy.
+#[tokio::test(flavor = "multi_thread")]
+async fn qtree_snapshot_mounts() {
+    let lab = Lab::start(None);
+    lab.policy("open").await;
+    lab.rule("open", "127.0.0.0/24", "sys", "sys", "sys").await;
+    lab.policy("only1").await;
+    lab.rule("only1", "127.0.0.1", "sys", "sys", "sys").await;
+    lab.volume("eco", "1g", "open").await;
+    lab.ok("<qtree-create><export-policy>only1</export-policy><mode>0777</mode><qtree>q1</qtree><volume>eco</volume></qtree-create>").await;
+    let mut c = Nfs::mount(&lab, "127.0.0.1", "/eco/q1", Some((0, 0)))
+        .await
+        .expect("mount /eco/q1");
+    let q1 = c.root.clone();
+    let before = c.create(&q1, "before", 0o644).await.unwrap();
+    c.write_all(&before, 0, b"in the snapshot").await.unwrap();
+    let d = c.mkdir(&q1, "d", 0o755).await.unwrap();
+    c.create(&d, "inner", 0o644).await.unwrap();
+    lab.ok("<snapshot-create><volume>eco</volume><snapshot>s1</snapshot></snapshot-create>")
+        .await;
+    c.create(&q1, "after", 0o644).await.unwrap();
+    c.write_all(&before, 0, b"changed since!!").await.unwrap();
+    lab.ok("<qtree-create><mode>0777</mode><qtree>q2</qtree><volume>eco</volume></qtree-create>")
+        .await;
+
+    let mut s = Nfs::mount(&lab, "127.0.0.1", "/eco/q1/.snapshot/s1", Some((0, 0)))
+        .await
+        .expect("mount the qtree in the snapshot");
+    let sroot = s.root.clone();
+    assert_eq!(
+        s.list(&sroot).await.unwrap(),
+        [".", "..", "before", "d"].map(String::from),
+        "the qtree as it was, nothing of the rest of the volume"
+    );
+    let f = s.lookup(&sroot, "before").await.unwrap();
+    assert_eq!(s.read_all(&f).await.unwrap(), b"in the snapshot");
+    assert_eq!(
+        s.create(&sroot, "x", 0o644).await.err(),
+        Some(nfsstat3::NFS3ERR_ROFS)
+    );
+    // A directory below it mounts too.
+    let mut sd = Nfs::mount(&lab, "127.0.0.1", "/eco/q1/.snapshot/s1/d", Some((0, 0)))
+        .await
+        .expect("mount below the qtree in the snapshot");
+    let sdroot = sd.root.clone();
+    assert_eq!(
+        sd.list(&sdroot).await.unwrap(),
+        [".", "..", "inner"].map(String::from)
+    );
+
+    // Inside the mounted qtree, `.snapshot` is there (hidden from listings, as below a volume
+    // root on ONTAP), lists the volume's snapshots and leads to the qtree's image in each.
+    assert!(!c
+        .list(&q1)
+        .await
+        .unwrap()
+        .contains(&".snapshot".to_string()));
+    let snapdir = c
+        .lookup(&q1, ".snapshot")
+        .await
+        .expect("LOOKUP .snapshot in a qtree");
+    assert_eq!(
+        c.list(&snapdir).await.unwrap(),
+        [".", "..", "s1"].map(String::from)
+    );
+    let q1_s1 = c.lookup(&snapdir, "s1").await.unwrap();
+    assert_eq!(
+        c.list(&q1_s1).await.unwrap(),
+        [".", "..", "before", "d"].map(String::from)
+    );
+    let f = c.lookup(&q1_s1, "before").await.unwrap();
+    assert_eq!(c.read_all(&f).await.unwrap(), b"in the snapshot");
+    assert_eq!(
+        c.mkdir(&snapdir, "x", 0o755).await.err(),
+        Some(nfsstat3::NFS3ERR_ROFS)
+    );
+    assert_eq!(
+        c.create(&q1, ".snapshot", 0o644).await.err(),
+        Some(nfsstat3::NFS3ERR_EXIST),
+        "the name is the server's in a qtree too"
+    );
+    let up = c.lookup(&snapdir, "..").await.unwrap();
+    assert_eq!(
+        c.getattr(&up).await.unwrap().fileid,
+        c.getattr(&q1).await.unwrap().fileid
+    );
+    assert_eq!(
+        c.lookup(&snapdir, "nosuch").await.err(),
+        Some(nfsstat3::NFS3ERR_NOENT)
+    );
+    // Only a qtree's directory has one: a plain directory does not.
+    assert_eq!(
+        c.lookup(&d, ".snapshot").await.err(),
+        Some(nfsstat3::NFS3ERR_NOENT)
+    );
+
+    // The qtree's policy decides; unknown snapshots, qtrees younger than the snapshot and a
+    // hidden snapshot directory are not there.
+    let refused = |path: &'static str, ip: &'static str| {
+        let lab = &lab;
+        async move { Nfs::mount(lab, ip, path, Some((0, 0))).await.err() }
+    };
+    assert_eq!(
+        refused("/eco/q1/.snapshot/s1", "127.0.0.2").await,
+        Some(MNT3ERR_ACCES)
+    );
+    assert_eq!(
+        refused("/eco/q1/.snapshot/nosuch", "127.0.0.1").await,
+        Some(MNT3ERR_NOENT)
+    );
+    assert_eq!(
+        refused("/eco/q2/.snapshot/s1", "127.0.0.1").await,
+        Some(MNT3ERR_NOENT)
+    );
+    assert_eq!(
+        refused("/eco/q1/.snapshot/s1/before", "127.0.0.1").await,
+        Some(20), // MNT3ERR_NOTDIR
+    );
+    lab.ok("<volume-modify-iter><query><volume-attributes><volume-id-attributes><name>eco</name></volume-id-attributes></volume-attributes></query><attributes><volume-attributes><volume-snapshot-attributes><snapdir-access-enabled>false</snapdir-access-enabled></volume-snapshot-attributes></volume-attributes></attributes></volume-modify-iter>").await;
+    assert_eq!(
+        refused("/eco/q1/.snapshot/s1", "127.0.0.1").await,
+        Some(MNT3ERR_NOENT)
+    );
+    assert_eq!(
+        c.getattr(&snapdir).await.err(),
+        Some(nfsstat3::NFS3ERR_STALE)
+    );
+    assert_eq!(
+        c.lookup(&q1, ".snapshot").await.err(),
+        Some(nfsstat3::NFS3ERR_NOENT)
+    );
+}

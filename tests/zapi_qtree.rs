@@ -307,3 +307,90 @@ async fn qtree_qos_policy_group() {
     z.ok("<qtree-modify><qos-policy-group></qos-policy-group><qtree>q1</qtree><volume>qv</volume></qtree-modify>").await;
     assert!(!has(&qtree(&mut z, "qv", "q1").await, "qos-policy-group"));
 }
+
+/// A snapshot keeps the volume's qtrees with its data: `snapshot-restore-volume` makes the qtree
+/// records those of the snapshot (qtrees made since go with their quota rules, qtrees deleted
+/// since come back with their settings), and a clone of the snapshot has the snapshot's qtrees.
+#[tokio::test]
+async fn snapshot_restore_and_clone_take_the_snapshots_qtrees() {
+    let mut z = Z::start(Some(CONFIG)).await;
+    z.create("rv", "aggr1", "1g", "none").await;
+    z.ok("<export-policy-create><policy-name>p1</policy-name></export-policy-create>")
+        .await;
+    z.ok("<export-policy-create><policy-name>p2</policy-name></export-policy-create>")
+        .await;
+    z.ok("<qtree-create><qtree>keep</qtree><volume>rv</volume></qtree-create>")
+        .await;
+    z.ok("<qtree-create><export-policy>p1</export-policy><mode>0750</mode><qtree>gone</qtree><security-style>mixed</security-style><volume>rv</volume></qtree-create>").await;
+    z.ok("<qtree-create><export-policy>p2</export-policy><qtree>p2q</qtree><volume>rv</volume></qtree-create>").await;
+    z.ok("<snapshot-create><volume>rv</volume><snapshot>s1</snapshot></snapshot-create>")
+        .await;
+    // After the snapshot: one qtree deleted, one made (with a tree rule), one policy dropped,
+    // one renamed.
+    z.ok("<qtree-delete><qtree>/vol/rv/gone</qtree></qtree-delete>")
+        .await;
+    z.ok("<qtree-modify><export-policy>default</export-policy><qtree>p2q</qtree><volume>rv</volume></qtree-modify>").await;
+    z.ok("<export-policy-destroy><policy-name>p2</policy-name></export-policy-destroy>")
+        .await;
+    z.ok("<export-policy-rename><new-policy-name>p1b</new-policy-name><policy-name>p1</policy-name></export-policy-rename>").await;
+    z.ok("<qtree-create><qtree>new</qtree><volume>rv</volume></qtree-create>")
+        .await;
+    z.ok("<quota-set-entry><disk-limit>1024</disk-limit><qtree></qtree><quota-target>/vol/rv/new</quota-target><quota-type>tree</quota-type><volume>rv</volume></quota-set-entry>").await;
+    z.ok("<quota-set-entry><disk-limit>2048</disk-limit><qtree></qtree><quota-target>/vol/rv/keep</quota-target><quota-type>tree</quota-type><volume>rv</volume></quota-set-entry>").await;
+    assert_eq!(
+        qtrees(&mut z, "rv").await,
+        qs(&[("", 0), ("keep", 1), ("new", 4), ("p2q", 3)])
+    );
+
+    // A clone of s1 has the qtrees of s1, not the parent's present ones.
+    z.ok("<volume-clone-create><parent-volume>rv</parent-volume><parent-snapshot>s1</parent-snapshot><volume>rvc</volume></volume-clone-create>").await;
+    assert_eq!(
+        qtrees(&mut z, "rvc").await,
+        qs(&[("", 0), ("gone", 2), ("keep", 1), ("p2q", 3)])
+    );
+    z.ok("<volume-offline><name>rvc</name></volume-offline>")
+        .await;
+    z.ok("<volume-destroy><name>rvc</name></volume-destroy>")
+        .await;
+
+    z.ok("<snapshot-restore-volume><snapshot>s1</snapshot><volume>rv</volume></snapshot-restore-volume>").await;
+    assert_eq!(
+        qtrees(&mut z, "rv").await,
+        qs(&[("", 0), ("gone", 2), ("keep", 1), ("p2q", 3)])
+    );
+    let gone = qtree(&mut z, "rv", "gone").await;
+    assert_eq!(
+        txt(&gone, "export-policy"),
+        "p1b",
+        "the policy's rename reached it"
+    );
+    assert_eq!(txt(&gone, "mode"), "0750");
+    assert_eq!(txt(&gone, "security-style"), "mixed");
+    // p2 was deleted since: the restored qtree inherits its volume's policy.
+    assert_eq!(
+        txt(
+            &qtree(&mut z, "rv", "p2q").await,
+            "is-export-policy-inherited"
+        ),
+        "true"
+    );
+    // The rule of the qtree made since went with it; the other stays.
+    let rules: Vec<String> = z
+        .list(
+            "quota-list-entries-iter",
+            "<quota-entry><volume>rv</volume></quota-entry>",
+        )
+        .await
+        .iter()
+        .map(|r| txt(r, "quota-target").to_string())
+        .collect();
+    assert_eq!(rules, ["/vol/rv/keep"]);
+    // The names are free again, and a later restore keeps what the snapshot has.
+    z.ok("<qtree-create><qtree>new</qtree><volume>rv</volume></qtree-create>")
+        .await;
+    z.ok("<snapshot-restore-volume><snapshot>s1</snapshot><volume>rv</volume></snapshot-restore-volume>").await;
+    assert_eq!(
+        qtrees(&mut z, "rv").await,
+        qs(&[("", 0), ("gone", 2), ("keep", 1), ("p2q", 3)])
+    );
+}

@@ -226,7 +226,7 @@ impl Cluster {
         Ok(())
     }
 
-    /// `export-policy-rename`: volumes and qtrees follow the new name.
+    /// `export-policy-rename`: volumes and qtrees (those snapshots hold too) follow the new name.
     pub fn rename_export_policy(
         &mut self,
         svm: &str,
@@ -263,6 +263,18 @@ impl Cluster {
         self.qtrees.update_where(
             |q| q.svm == svm && q.export_policy.as_deref() == Some(name),
             |q| q.export_policy = Some(new_name.to_string()),
+        );
+        // So do the qtrees snapshots hold (what a restore or a clone brings back).
+        let held = |q: &super::Qtree| q.export_policy.as_deref() == Some(name);
+        self.volumes.update_where(
+            |v| v.svm == svm && v.snapshots.values().any(|s| s.qtrees.iter().any(held)),
+            |v| {
+                for q in v.snapshots.values_mut().flat_map(|s| s.qtrees.iter_mut()) {
+                    if held(q) {
+                        q.export_policy = Some(new_name.to_string());
+                    }
+                }
+            },
         );
         Ok(())
     }

@@ -2,7 +2,7 @@
 //! clone is split or destroyed.
 
 use super::volume::{now_secs, offline, Snapshot, VolumeState};
-use super::{Cluster, DataAction, ModelError, Refusal};
+use super::{Cluster, DataAction, ModelError, Qtree, Refusal};
 
 /// ONTAP's per-volume snapshot limit.
 pub const MAX_SNAPSHOTS: usize = 1023;
@@ -44,6 +44,7 @@ impl Cluster {
             "snapshot/{svm}/{volume}/{name}/{}",
             self.volume(svm, volume)?.dsid
         ));
+        let qtrees = self.qtrees_of_volume(svm, volume);
         self.change_volume(svm, volume, |v| {
             if v.state != VolumeState::Online {
                 return Err(offline(v));
@@ -74,6 +75,7 @@ impl Cluster {
                     snapmirror_label: snapmirror_label.to_string(),
                     data_at_create: v.data_used,
                     size: 0,
+                    qtrees,
                 },
             );
             Ok(v.uuid)
@@ -162,7 +164,10 @@ impl Cluster {
     }
 
     /// `snapshot-restore-volume`: the active file system returns to the snapshot, and snapshots
-    /// taken after it are deleted (refused while one of those is busy).
+    /// taken after it are deleted (refused while one of those is busy). The volume's qtrees become
+    /// the snapshot's (qtrees made since are gone with their quota rules, qtrees deleted since are
+    /// back, with the settings and usage of that moment; one whose export policy was deleted since
+    /// inherits the volume's).
     pub fn restore_snapshot(
         &mut self,
         svm: &str,
@@ -201,6 +206,10 @@ impl Cluster {
             v.data_used = snap.data_at_create;
             Ok((v.uuid, gone))
         })
+        .map(|(uuid, gone)| {
+            self.restore_qtrees(svm, volume, &snap.qtrees);
+            (uuid, gone)
+        })
         .map(|(volume, gone)| {
             // Bring the data back first; the newer snapshots' copies go after.
             self.data_actions.push(DataAction::RestoreSnapshot {
@@ -238,5 +247,42 @@ impl Cluster {
             }
             Ok(())
         })
+    }
+}
+
+impl Cluster {
+    /// The qtrees of one volume, in name order.
+    pub(crate) fn qtrees_of_volume(&self, svm: &str, volume: &str) -> Vec<Qtree> {
+        self.qtrees
+            .range((svm.to_string(), volume.to_string(), String::new())..)
+            .take_while(|((s, v, _), _)| s == svm && v == volume)
+            .map(|(_, q)| q.clone())
+            .collect()
+    }
+
+    /// Make the volume's qtree records those of a restored snapshot; the quota rules of qtrees
+    /// that are no longer there go with them (as a `qtree-delete` takes them).
+    fn restore_qtrees(&mut self, svm: &str, volume: &str, restored: &[Qtree]) {
+        for q in self.qtrees_of_volume(svm, volume) {
+            if !restored.iter().any(|r| r.name == q.name) {
+                self.qtrees
+                    .remove(&(svm.to_string(), volume.to_string(), q.name.clone()));
+                self.quota_qtree_changed(svm, volume, &q.name, None);
+            }
+        }
+        for q in restored {
+            let mut q = q.clone();
+            // The records follow the volume through renames; the snapshot kept the old name.
+            q.volume = volume.to_string();
+            // A policy deleted since (it could be: the snapshot does not hold it in use) leaves
+            // the qtree inheriting its volume's.
+            if let Some(p) = &q.export_policy {
+                if self.export_policy(svm, p).is_err() {
+                    q.export_policy = None;
+                }
+            }
+            self.qtrees
+                .insert((svm.to_string(), volume.to_string(), q.name.clone()), q);
+        }
     }
 }

@@ -85,6 +85,10 @@ pub struct Snapshot {
     pub data_at_create: u64,
     /// Bytes held only by this snapshot.
     pub size: u64,
+    /// The volume's qtrees when the snapshot was taken (their directories are in its data): what
+    /// a restore brings back and what a clone of it has.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub qtrees: Vec<Qtree>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -1094,6 +1098,7 @@ impl Cluster {
         };
         let p = self.volume(svm, parent)?.clone();
         let data = p.snapshots[&base_snapshot].data_at_create;
+        let snapshot_qtrees = p.snapshots[&base_snapshot].qtrees.clone();
         let footprint = if guarantee == Guarantee::Volume {
             p.size
         } else {
@@ -1146,15 +1151,10 @@ impl Cluster {
                 .insert((svm.to_string(), j.clone()), clone.to_string());
         }
         self.volumes.insert((svm.to_string(), clone.to_string()), v);
-        // The clone's data holds the parent's qtree directories: it has the same qtrees (its
-        // quotas start off, with no rules, as a new volume's).
-        let qtrees: Vec<Qtree> = self
-            .qtrees
-            .range((svm.to_string(), parent.to_string(), String::new())..)
-            .take_while(|((s, vol, _), _)| s == svm && vol == parent)
-            .map(|(_, q)| q.clone())
-            .collect();
-        for mut q in qtrees {
+        // The clone's data holds the parent snapshot's qtree directories: it has the qtrees the
+        // parent had when the snapshot was taken (its quotas start off, with no rules, as a new
+        // volume's).
+        for mut q in snapshot_qtrees {
             q.volume = clone.to_string();
             self.qtrees
                 .insert((svm.to_string(), clone.to_string(), q.name.clone()), q);

@@ -19,11 +19,17 @@ const KIND_SNAPDIR: u8 = 2;
 const KIND_SNAPROOT: u8 = 3;
 const KIND_NODE: u8 = 4;
 const KIND_SNAPNODE: u8 = 5;
+const KIND_QTREE_SNAPDIR: u8 = 6;
 
 /// The file ids reported for objects whose inode is not stable: the volume root, `.snapshot`
 /// and snapshot roots. Real inode numbers never have the top bit set.
 pub const ROOT_FILEID: u64 = 0x8000_0000_0000_0040;
 pub const SNAPDIR_FILEID: u64 = 0x8000_0000_0000_0041;
+
+/// The file id of a qtree's `.snapshot` (one per qtree directory inode).
+pub fn qtree_snapdir_fileid(qtree_ino: u64) -> u64 {
+    0x8000_0002_0000_0000 | (qtree_ino & 0xffff_ffff)
+}
 
 pub fn snaproot_fileid(snap: &Uuid) -> u64 {
     let b = snap.as_bytes();
@@ -45,6 +51,9 @@ pub enum Fh {
     SnapDir { volume: Uuid },
     /// The root of one snapshot.
     SnapRoot { volume: Uuid, snapshot: Uuid },
+    /// The hidden `.snapshot` in a qtree's directory (the qtree's inode and generation in the
+    /// active file system): its entries are the qtree's directory in each snapshot.
+    QtreeSnapDir { volume: Uuid, ino: u64, gen: u32 },
     /// A file or directory below a root.
     Node { tree: TreeKey, ino: u64, gen: u32 },
 }
@@ -52,7 +61,10 @@ pub enum Fh {
 impl Fh {
     pub fn volume(&self) -> Uuid {
         match self {
-            Fh::Root { volume } | Fh::SnapDir { volume } | Fh::SnapRoot { volume, .. } => *volume,
+            Fh::Root { volume }
+            | Fh::SnapDir { volume }
+            | Fh::SnapRoot { volume, .. }
+            | Fh::QtreeSnapDir { volume, .. } => *volume,
             Fh::Node { tree, .. } => tree.volume,
         }
     }
@@ -64,7 +76,7 @@ impl Fh {
                 volume: *volume,
                 snapshot: None,
             }),
-            Fh::SnapDir { .. } => None,
+            Fh::SnapDir { .. } | Fh::QtreeSnapDir { .. } => None,
             Fh::SnapRoot { volume, snapshot } => Some(TreeKey {
                 volume: *volume,
                 snapshot: Some(*snapshot),
@@ -93,6 +105,7 @@ impl Fh {
             Fh::SnapRoot { .. } => KIND_SNAPROOT,
             Fh::Node { tree, .. } if tree.snapshot.is_none() => KIND_NODE,
             Fh::Node { .. } => KIND_SNAPNODE,
+            Fh::QtreeSnapDir { .. } => KIND_QTREE_SNAPDIR,
         };
         b.extend_from_slice(&[MAGIC, VERSION, kind, 0]);
         b.extend_from_slice(self.volume().as_bytes());
@@ -102,6 +115,10 @@ impl Fh {
                 if let Some(s) = tree.snapshot {
                     b.extend_from_slice(s.as_bytes());
                 }
+                b.extend_from_slice(&ino.to_be_bytes());
+                b.extend_from_slice(&gen.to_be_bytes());
+            }
+            Fh::QtreeSnapDir { ino, gen, .. } => {
                 b.extend_from_slice(&ino.to_be_bytes());
                 b.extend_from_slice(&gen.to_be_bytes());
             }
@@ -141,6 +158,10 @@ impl Fh {
                     ino,
                     gen,
                 }
+            }
+            (KIND_QTREE_SNAPDIR, 32) => {
+                let (ino, gen) = node(20)?;
+                Fh::QtreeSnapDir { volume, ino, gen }
             }
             (KIND_SNAPNODE, 48) => {
                 let (ino, gen) = node(36)?;
@@ -189,6 +210,11 @@ mod tests {
                 },
                 ino: 78,
                 gen: 10,
+            },
+            Fh::QtreeSnapDir {
+                volume: v,
+                ino: 79,
+                gen: 11,
             },
         ] {
             let b = fh.encode();

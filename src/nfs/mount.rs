@@ -4,6 +4,12 @@
 //! MNT takes a junction path or a path below one. The volume must be online and mounted, and the
 //! export policies of the volume and of every volume on the way from the namespace root must let
 //! the client read (as ONTAP requires); the path below the junction must be directories.
+//!
+//! A qtree's snapshots are reached below the qtree, as on ONTAP: `/<junction>/<qtree>/.snapshot/
+//! <snapshot>[/...]` is the qtree's directory in that snapshot (what Trident's ontap-nas-economy
+//! driver gives a node for a read-only clone), resolved by LOOKUP as a client would (see
+//! `nfs3::lookup_in`): the qtree's export policy must let the client in, and the volume's
+//! snapshot directory must be visible.
 
 use super::handle::Fh;
 use super::nfs3::{self, Nfsstat};
@@ -101,14 +107,18 @@ fn mnt(cx: &Cx, path: &str) -> Result<Fh, u32> {
     }
     let mut fh = Fh::Root { volume: view.uuid };
     for comp in rest.split('/').filter(|c| !c.is_empty()) {
-        fh = nfs3::lookup_dir(cx, &fh, comp.as_bytes()).map_err(|s| match s {
-            Nfsstat::NOENT | Nfsstat::STALE => MNT3ERR_NOENT,
-            Nfsstat::ACCES => MNT3ERR_ACCES,
-            Nfsstat::NOTDIR => MNT3ERR_NOTDIR,
-            Nfsstat::NAMETOOLONG => MNT3ERR_NAMETOOLONG,
-            Nfsstat::INVAL => MNT3ERR_INVAL,
-            _ => MNT3ERR_SERVERFAULT,
-        })?;
+        fh = nfs3::lookup_dir(cx, &fh, comp.as_bytes()).map_err(mnt_status)?;
     }
     Ok(fh)
+}
+
+fn mnt_status(s: Nfsstat) -> u32 {
+    match s {
+        Nfsstat::NOENT | Nfsstat::STALE => MNT3ERR_NOENT,
+        Nfsstat::ACCES => MNT3ERR_ACCES,
+        Nfsstat::NOTDIR => MNT3ERR_NOTDIR,
+        Nfsstat::NAMETOOLONG => MNT3ERR_NAMETOOLONG,
+        Nfsstat::INVAL => MNT3ERR_INVAL,
+        _ => MNT3ERR_SERVERFAULT,
+    }
 }

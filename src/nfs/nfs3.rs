@@ -15,7 +15,9 @@
 
 use super::access::{may, Who, R, W, X};
 use super::fs::{self, is_dir, is_lnk, is_reg, valid_name, NameError, Node, Tree};
-use super::handle::{snaproot_fileid, Fh, TreeKey, FHSIZE3, ROOT_FILEID, SNAPDIR_FILEID};
+use super::handle::{
+    qtree_snapdir_fileid, snaproot_fileid, Fh, TreeKey, FHSIZE3, ROOT_FILEID, SNAPDIR_FILEID,
+};
 use super::rpc::{self, Accept, Call};
 use super::view::{Cx, ViewError, VolView};
 use super::xdr::{Dec, Enc, Res};

@@ -43,6 +43,50 @@ pub(super) fn lookup_in(cx: &Cx, dir: &Obj, name: &[u8]) -> NfsRes<Obj> {
             let child = dir.view.child(name).ok_or(Nfsstat::NOENT)?;
             obtain_fh(cx, Fh::Root { volume: child })
         }
+        Fh::QtreeSnapDir { ino, gen, .. } => {
+            let qtree = Fh::Node {
+                tree: TreeKey {
+                    volume,
+                    snapshot: None,
+                },
+                ino,
+                gen,
+            };
+            if name == b".." {
+                return obtain_fh(cx, qtree);
+            }
+            // The qtree's directory as it is in that snapshot, if it was there then.
+            let q = obtain_fh(cx, qtree)?;
+            let qname = q
+                .on_disk
+                .as_ref()
+                .and_then(|(_, n)| n.name.clone())
+                .ok_or(Nfsstat::STALE)?;
+            let snap = dir
+                .view
+                .snapshots
+                .iter()
+                .find(|s| s.name.as_bytes() == name)
+                .ok_or(Nfsstat::NOENT)?;
+            let root = obtain_fh(
+                cx,
+                Fh::SnapRoot {
+                    volume,
+                    snapshot: snap.uuid,
+                },
+            )?;
+            let o = lookup_in(cx, &root, qname.as_bytes())?;
+            if !o.attr.is_dir() {
+                return Err(Nfsstat::NOENT);
+            }
+            Ok(o)
+        }
+        Fh::Node { .. } if name == b".snapshot" && dir.view.snapdir && is_qtree_root(dir) => {
+            let Fh::Node { ino, gen, .. } = dir.fh else {
+                return Err(Nfsstat::STALE);
+            };
+            obtain_fh(cx, Fh::QtreeSnapDir { volume, ino, gen })
+        }
         Fh::SnapRoot { .. } if name == b".." => obtain_fh(cx, Fh::SnapDir { volume }),
         Fh::Node { tree: key, .. } if name == b".." => {
             let (tree, node) = dir.on_disk.as_ref().ok_or(Nfsstat::STALE)?;

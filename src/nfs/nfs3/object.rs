@@ -137,6 +137,34 @@ pub fn obtain_fh(cx: &Cx, fh: Fh) -> NfsRes<Obj> {
                 attr,
             })
         }
+        Fh::QtreeSnapDir { ino, gen, .. } => {
+            if !view.snapdir {
+                return Err(Nfsstat::STALE);
+            }
+            // The qtree's directory must still be there; its policy decides.
+            let qtree = obtain_fh(
+                cx,
+                Fh::Node {
+                    tree: TreeKey {
+                        volume: view.uuid,
+                        snapshot: None,
+                    },
+                    ino,
+                    gen,
+                },
+            )?;
+            if !is_qtree_root(&qtree) {
+                return Err(Nfsstat::STALE);
+            }
+            let mut attr = snapdir_attr(cx, &qtree.view, &view.uuid);
+            attr.fileid = qtree_snapdir_fileid(ino);
+            Ok(Obj {
+                fh,
+                view: qtree.view,
+                on_disk: None,
+                attr,
+            })
+        }
         Fh::Root { .. } | Fh::SnapRoot { .. } | Fh::Node { .. } => {
             let key = fh.tree().ok_or(Nfsstat::STALE)?;
             if let Some(s) = &key.snapshot {
@@ -165,6 +193,31 @@ pub fn obtain_fh(cx: &Cx, fh: Fh) -> NfsRes<Obj> {
             })
         }
     }
+}
+
+/// Is this object a qtree's directory in the active file system (an entry of the volume root
+/// that the volume has as a qtree)?
+pub(super) fn is_qtree_root(o: &Obj) -> bool {
+    let Fh::Node {
+        tree: TreeKey { snapshot: None, .. },
+        ..
+    } = o.fh
+    else {
+        return false;
+    };
+    let Some((tree, node)) = &o.on_disk else {
+        return false;
+    };
+    let in_root = match (fs::statx_fd(&node.at), tree.root()) {
+        (Ok(parent), Ok(root)) => parent.stx_ino == root.ino(),
+        _ => false,
+    };
+    in_root
+        && o.attr.is_dir()
+        && node
+            .name
+            .as_ref()
+            .is_some_and(|n| o.view.is_qtree(n.as_bytes()))
 }
 
 /// `.snapshot`: read-only, owned by root. Its times are those of the volume's snapshot store on
@@ -254,25 +307,26 @@ pub(super) fn name_of(name: &[u8]) -> NfsRes<&OsStr> {
 }
 
 /// A name a client may create: valid, not `.`/`..`, and not a name the server owns at a volume
-/// root (`.snapshot` and the junctions of nested volumes).
+/// root (`.snapshot`, the junctions of nested volumes, qtrees) or in a qtree's directory
+/// (`.snapshot`).
 pub(super) fn new_name<'a>(dir: &Obj, name: &'a [u8]) -> NfsRes<&'a OsStr> {
     let n = name_of(name)?;
     if name == b"." || name == b".." {
         return Err(Nfsstat::EXIST);
     }
-    if dir.is_active_root()
-        && (name == b".snapshot" || dir.view.child(name).is_some() || dir.view.is_qtree(name))
-    {
+    if reserved(dir, name) {
         return Err(Nfsstat::EXIST);
     }
     Ok(n)
 }
 
 /// A name at a volume root that the server owns (cannot be removed or renamed): `.snapshot`,
-/// junctions and qtrees (deleted with `qtree-delete`, not `rmdir`).
+/// junctions and qtrees (deleted with `qtree-delete`, not `rmdir`); `.snapshot` in a qtree's
+/// directory.
 pub(super) fn reserved(dir: &Obj, name: &[u8]) -> bool {
-    dir.is_active_root()
-        && (name == b".snapshot" || dir.view.child(name).is_some() || dir.view.is_qtree(name))
+    (dir.is_active_root()
+        && (name == b".snapshot" || dir.view.child(name).is_some() || dir.view.is_qtree(name)))
+        || (name == b".snapshot" && is_qtree_root(dir))
 }
 
 /// Renames and links stay inside one qtree, as on ONTAP.

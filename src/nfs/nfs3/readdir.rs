@@ -48,6 +48,8 @@ enum EntKind {
     Junction(Uuid),
     SnapDir,
     Snapshot(Uuid),
+    /// A snapshot in a qtree's `.snapshot` (the client LOOKUPs it).
+    QtreeSnapshot,
 }
 
 fn cookie_of(name: &[u8]) -> u64 {
@@ -245,7 +247,7 @@ fn version_of(d: &Obj) -> u64 {
         fs::generation(&n.st).hash(&mut h);
     }
     match d.fh {
-        Fh::SnapDir { .. } => {
+        Fh::SnapDir { .. } | Fh::QtreeSnapDir { .. } => {
             for s in &d.view.snapshots {
                 s.name.hash(&mut h);
                 s.uuid.hash(&mut h);
@@ -283,6 +285,15 @@ fn build(cx: &Cx, d: &Obj) -> NfsRes<Vec<Ent>> {
                 ));
             }
         }
+        Fh::QtreeSnapDir { .. } => {
+            for s in &d.view.snapshots {
+                rest.push(mk(
+                    OsStr::new(&s.name),
+                    snaproot_fileid(&s.uuid),
+                    EntKind::QtreeSnapshot,
+                ));
+            }
+        }
         _ => {
             let node = d.node()?;
             let dirfd = node.dir_fd().map_err(stale_if_missing)?;
@@ -315,7 +326,7 @@ fn build(cx: &Cx, d: &Obj) -> NfsRes<Vec<Ent>> {
 fn entry_obj(cx: &Cx, d: &Obj, dirfd: Option<&OwnedFd>, ent: &Ent) -> Option<(Fh, Attr)> {
     let volume = d.view.uuid;
     let fh = match ent.kind {
-        EntKind::Dot | EntKind::DotDot => return None,
+        EntKind::Dot | EntKind::DotDot | EntKind::QtreeSnapshot => return None,
         EntKind::Junction(u) => Fh::Root { volume: u },
         EntKind::SnapDir => Fh::SnapDir { volume },
         EntKind::Snapshot(s) => Fh::SnapRoot {
