@@ -31,11 +31,11 @@ pub use aggregate::Aggregate;
 pub use ems::EmsMessage;
 pub use export_policy::{ExportPolicy, ExportRule, RuleSpec};
 pub use job::{Job, JobState};
-pub use lif::{Lif, OperStatus};
+pub use lif::{Lif, LifChange, LifSpec, OperStatus};
 pub use node::Node;
 pub use qtree::{Qtree, QtreeChange};
 pub use quota::{QuotaRule, QuotaState, QuotaStatus, QuotaType};
-pub use svm::{Svm, SvmState};
+pub use svm::{Dns, NfsChange, NfsService, Svm, SvmChange, SvmSpec, SvmState};
 pub use user::{Role, Scope, User};
 pub use volume::{
     parse_permissions, CloneParent, Guarantee, RecoveryEntry, Snapshot, Volume, VolumeChange,
@@ -181,7 +181,8 @@ pub struct Cluster {
     pub job_duration_ms: u64,
     pub nodes: Vec<Node>,
     pub aggregates: BTreeMap<String, Aggregate>,
-    pub svms: BTreeMap<String, Svm>,
+    /// Keyed by name; saved, so SVMs made at runtime survive a restart.
+    pub svms: Table<String, Svm>,
     /// Shared, so a signed-in request holds its user without copying it.
     pub users: Vec<std::sync::Arc<User>>,
     pub ems: Vec<EmsMessage>,
@@ -220,6 +221,9 @@ pub struct Counters {
     pub next_policy_id: u64,
     #[serde(default, skip_serializing_if = "is_zero")]
     pub next_quota_rule: u64,
+    /// Numbers the identities of SVMs and LIFs made at runtime.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub next_object: u64,
 }
 
 fn is_zero(n: &u64) -> bool {
@@ -314,6 +318,8 @@ impl Cluster {
                             OperStatus::Up
                         },
                         home_node: l.node.clone().unwrap_or_else(|| first_node.clone()),
+                        home_port: "e0a".into(),
+                        service_policy: String::new(),
                     })
                     .collect();
                 let protocols = s.protocols.clone().unwrap_or_else(|| {
@@ -333,14 +339,24 @@ impl Cluster {
                     },
                     subtype: "default".into(),
                     aggregates: s.aggregates.clone(),
-                    allowed_protocols: protocols,
                     lifs,
                     comment: s.comment.clone().unwrap_or_default(),
                     language: "c.utf_8".into(),
+                    root_volume: format!("{}_root", s.name),
+                    root_volume_aggregate: s.aggregates.first().cloned().unwrap_or_default(),
+                    security_style: "unix".into(),
+                    snapshot_policy: "default".into(),
+                    // An SVM that allows NFS comes with its NFS server running.
+                    nfs: (protocols.is_empty() || protocols.iter().any(|p| p == "nfs"))
+                        .then(NfsService::default),
+                    dns: None,
+                    allowed_protocols: protocols,
                 };
                 (s.name.clone(), svm)
             })
-            .collect();
+            .collect::<Vec<_>>();
+        let mut svm_table = Table::default();
+        svm_table.load_all(svms);
         let env_password = std::env::var(config::PASSWORD_ENV).ok();
         let users = t
             .users
@@ -388,7 +404,7 @@ impl Cluster {
             job_duration_ms: t.cluster.job_duration_ms,
             nodes,
             aggregates,
-            svms,
+            svms: svm_table,
             users,
             ems: Vec::new(),
             volumes: Table::default(),
@@ -407,6 +423,7 @@ impl Cluster {
                 next_job_id: 0,
                 next_policy_id: 0,
                 next_quota_rule: 0,
+                next_object: 0,
             },
             data_actions: Vec::new(),
             seed,
@@ -466,6 +483,7 @@ impl Cluster {
 
     /// Undo everything since the savepoint.
     pub fn rollback(&mut self, sp: Savepoint) {
+        self.svms.rollback();
         self.volumes.rollback();
         self.export_policies.rollback();
         self.qtrees.rollback();
@@ -487,6 +505,7 @@ impl Cluster {
         self.volume_uuids.commit();
         self.policy_ids.commit();
         self.job_uuids.commit();
+        self.svms.commit();
         self.volumes.commit();
         self.export_policies.commit();
         self.qtrees.commit();

@@ -195,6 +195,12 @@ pub trait Described {
     fn described(&self) -> String;
 }
 
+impl Described for super::Svm {
+    fn described(&self) -> String {
+        format!("Vserver \"{}\"", shown(&self.name))
+    }
+}
+
 impl Described for super::Volume {
     fn described(&self) -> String {
         format!(
@@ -270,6 +276,7 @@ impl Cluster {
             }
             Ok(())
         }
+        table(&self.svms)?;
         table(&self.volumes)?;
         table(&self.export_policies)?;
         table(&self.qtrees)?;

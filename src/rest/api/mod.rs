@@ -5,6 +5,7 @@ pub mod cluster;
 pub mod ems;
 pub mod network;
 pub mod nfs;
+pub mod nfs_services;
 pub mod qtrees;
 pub mod quota;
 pub mod snapmirror;
@@ -34,6 +35,7 @@ pub static ROUTES: &[&[Route]] = &[
     quota::ROUTES,
     snapmirror::ROUTES,
     ems::ROUTES,
+    nfs_services::ROUTES,
 ];
 
 /// An instance GET: the record reduced to the caller's `fields` (every field when none are asked

@@ -10,6 +10,7 @@ pub mod ems;
 pub mod export;
 pub mod job;
 pub mod net;
+pub mod nfs;
 pub mod qtree;
 pub mod quota;
 pub mod sis;
@@ -115,6 +116,7 @@ pub static FAMILIES: &[&[Api]] = &[
     quota::APIS,
     snapmirror::APIS,
     job::APIS,
+    nfs::APIS,
 ];
 
 fn registry() -> &'static HashMap<&'static str, &'static Api> {
