@@ -107,15 +107,26 @@ fn service(ctx: &Ctx, call: &mut Call) -> Result<Reply, RestError> {
     Ok(Reply::ok(body).svm(s.name.clone()))
 }
 
+/// A boolean field; ONTAP also takes the strings `"true"` and `"false"` (Ansible's na_ontap_nfs
+/// sends those).
+fn flag(b: &Body, path: &str) -> Result<Option<bool>, RestError> {
+    match b.value(path) {
+        Some(Value::String(s)) if s.eq_ignore_ascii_case("true") => Ok(Some(true)),
+        Some(Value::String(s)) if s.eq_ignore_ascii_case("false") => Ok(Some(false)),
+        Some(Value::String(_)) => b.bool(path),
+        _ => b.bool(path),
+    }
+}
+
 fn change(b: &Body) -> Result<NfsChange, RestError> {
     Ok(NfsChange {
-        enabled: b.bool("enabled")?,
-        v3: b.bool("protocol.v3_enabled")?,
-        v40: b.bool("protocol.v40_enabled")?,
-        v41: b.bool("protocol.v41_enabled")?,
-        tcp: b.bool("transport.tcp_enabled")?,
-        udp: b.bool("transport.udp_enabled")?,
-        showmount: b.bool("showmount_enabled")?,
+        enabled: flag(b, "enabled")?,
+        v3: flag(b, "protocol.v3_enabled")?,
+        v40: flag(b, "protocol.v40_enabled")?,
+        v41: flag(b, "protocol.v41_enabled")?,
+        tcp: flag(b, "transport.tcp_enabled")?,
+        udp: flag(b, "transport.udp_enabled")?,
+        showmount: flag(b, "showmount_enabled")?,
         v4_id_domain: b.str("protocol.v4_id_domain")?,
     })
 }
