@@ -416,6 +416,28 @@ def test_real_responses_match_the_document(base_url, http):
     s("POST", "/storage/volumes", 400, body={"name": "oa_bad", "svm": {"name": "svm1"},
                                                "size": "big"})
 
+    # Day 0: an SVM with a LIF and an NFS service, changed, then deleted.
+    s.job_done(s("POST", "/svm/svms", 202, query={"return_records": "true"}, body={
+        "name": "oa_svm", "aggregates": [{"name": aggr["name"]}], "comment": "openapi"}))
+    nsvm = s("GET", "/svm/svms", 200, query={"fields": "**", "name": "oa_svm"})["records"][0]
+    nsvm_id = {"uuid": nsvm["uuid"]}
+    s.job_done(s("PATCH", "/svm/svms/{uuid}", 202, nsvm_id, body={"comment": "changed"}))
+    s("POST", "/network/ip/interfaces", 201, body={
+        "name": "oa_lif", "svm": {"name": "oa_svm"}, "ip": {"address": "192.0.2.10", "netmask": "24"},
+        "location": {"home_node": {"name": node["name"]}},
+        "service_policy": {"name": "default-data-files"}})
+    nlif = s("GET", "/network/ip/interfaces", 200,
+             query={"fields": "**", "name": "oa_lif"})["records"][0]
+    s("PATCH", "/network/ip/interfaces/{uuid}", 200, {"uuid": nlif["uuid"]}, body={"enabled": False})
+    s("POST", "/protocols/nfs/services", 201,
+      body={"svm": {"name": "oa_svm"}, "protocol": {"v41_enabled": True}})
+    s("GET", "/protocols/nfs/services", 200, query={"fields": "**"})
+    s("GET", "/protocols/nfs/services/{uuid}", 200, nsvm_id)
+    s("PATCH", "/protocols/nfs/services/{uuid}", 200, nsvm_id, body={"enabled": False})
+    s("DELETE", "/protocols/nfs/services/{uuid}", 200, nsvm_id)
+    s("DELETE", "/network/ip/interfaces/{uuid}", 200, {"uuid": nlif["uuid"]})
+    s.job_done(s("DELETE", "/svm/svms/{uuid}", 202, nsvm_id))
+
     # Deletes, clone first.
     s.job_done(s("DELETE", "/storage/volumes/{uuid}", 202, {"uuid": clone["uuid"]},
                  query={"force": "true"}))

@@ -86,9 +86,6 @@ pub const SVM: Schema = Schema {
         "auto_enable_activity_tracking",
         "storage",
         "storage.limit",
-        "root_volume",
-        "root_volume.name",
-        "root_volume.uuid",
         "dns",
         "dns.domains",
         "dns.servers",
@@ -146,7 +143,7 @@ pub fn svm_record(c: &Cluster, s: &Svm) -> Value {
                    "services": services(&l.role, &l.protocols)})
         })
         .collect();
-    json!({
+    let mut rec = json!({
         "uuid": s.uuid.to_string(),
         "name": s.name,
         "state": s.state.as_str(),
@@ -164,14 +161,15 @@ pub fn svm_record(c: &Cluster, s: &Svm) -> Value {
         "max_volumes": "unlimited",
         "auto_enable_analytics": false,
         "auto_enable_activity_tracking": false,
-        "root_volume": {"name": s.root_volume(),
-            "uuid": c.volumes.get(&(s.name.clone(), s.root_volume())).map(|v| v.uuid.to_string()).unwrap_or_default()},
-        "dns": s.dns.as_ref().map(|d| json!({"domains": d.domains, "servers": d.servers})).unwrap_or(json!({})),
         "ip_interfaces": lifs,
         "ipspace": {"name": "Default"},
         "snapshot_policy": {"name": "default"},
         "_links": links(format!("/api/svm/svms/{}", s.uuid)),
-    })
+    });
+    if let Some(d) = &s.dns {
+        rec["dns"] = json!({"domains": d.domains, "servers": d.servers});
+    }
+    rec
 }
 
 fn svms(ctx: &Ctx, call: &mut Call) -> Result<Reply, RestError> {
