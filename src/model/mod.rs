@@ -7,6 +7,7 @@
 pub mod aggregate;
 pub mod ems;
 pub mod export_policy;
+pub mod identity;
 pub mod job;
 pub mod lif;
 pub mod lock;
@@ -207,6 +208,9 @@ pub struct Cluster {
     /// Keyed by (SVM, entry name).
     pub recovery_queue: Table<(String, String), RecoveryEntry>,
     pub qos_policy_groups: BTreeSet<String>,
+    /// The cluster identity as last changed at runtime (one entry, or none): saved, and applied
+    /// over the topology's on load.
+    pub identity: Table<(), identity::Identity>,
     pub counters: Counters,
     /// Disk work the operation in progress asks for (see [`DataAction`]).
     pub data_actions: Vec<DataAction>,
@@ -234,6 +238,7 @@ fn is_zero(n: &u64) -> bool {
 pub struct Savepoint {
     counters: Counters,
     aggregates: BTreeMap<String, Aggregate>,
+    identity: (String, String, String),
 }
 
 /// A deterministic identity derived from the seed, so two runs of one config agree.
@@ -418,6 +423,7 @@ impl Cluster {
             jobs: Table::default(),
             recovery_queue: Table::default(),
             qos_policy_groups: t.qos_policy_groups.iter().cloned().collect(),
+            identity: Table::default(),
             counters: Counters {
                 next_dsid: 1000,
                 next_job_id: 0,
@@ -478,6 +484,11 @@ impl Cluster {
         Savepoint {
             counters: self.counters,
             aggregates: self.aggregates.clone(),
+            identity: (
+                self.name.clone(),
+                self.location.clone(),
+                self.contact.clone(),
+            ),
         }
     }
 
@@ -494,8 +505,10 @@ impl Cluster {
         self.job_uuids.rollback();
         self.jobs.rollback();
         self.recovery_queue.rollback();
+        self.identity.rollback();
         self.counters = sp.counters;
         self.aggregates = sp.aggregates;
+        (self.name, self.location, self.contact) = sp.identity;
         self.data_actions.clear();
     }
 
@@ -513,6 +526,7 @@ impl Cluster {
         self.junctions.commit();
         self.jobs.commit();
         self.recovery_queue.commit();
+        self.identity.commit();
         self.data_actions.clear();
     }
 

@@ -195,6 +195,12 @@ pub trait Described {
     fn described(&self) -> String;
 }
 
+impl Described for super::identity::Identity {
+    fn described(&self) -> String {
+        format!("the identity of cluster \"{}\"", shown(&self.name))
+    }
+}
+
 impl Described for super::Svm {
     fn described(&self) -> String {
         format!("Vserver \"{}\"", shown(&self.name))
@@ -277,6 +283,7 @@ impl Cluster {
             Ok(())
         }
         table(&self.svms)?;
+        table(&self.identity)?;
         table(&self.volumes)?;
         table(&self.export_policies)?;
         table(&self.qtrees)?;

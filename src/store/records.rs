@@ -2,6 +2,7 @@
 //! entry. Aggregate space is not saved: it is derived from the volumes on load.
 
 use super::Loaded;
+use crate::model::identity::Identity;
 use crate::model::quota::QuotaType;
 use crate::model::table::Table;
 use crate::model::{Cluster, ExportPolicy, Job, Qtree, QuotaRule, RecoveryEntry, Svm, Volume};
@@ -19,6 +20,8 @@ pub enum Record {
     QuotaRule(Box<QuotaRule>),
     /// An SVM with its LIFs, NFS service and DNS configuration.
     Svm(Box<Svm>),
+    /// The cluster's name, location and contact as changed at runtime.
+    Identity(Box<Identity>),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
@@ -31,6 +34,7 @@ pub enum RecordKey {
     Recovery(String, String),
     QuotaRule(String, String, QuotaType, String, String),
     Svm(String),
+    Identity,
 }
 
 /// A record's key borrowed from it, to order and compare records without copying their names.
@@ -44,6 +48,7 @@ pub enum KeyRef<'a> {
     Recovery(&'a str, &'a str),
     QuotaRule(&'a str, &'a str, QuotaType, &'a str, &'a str),
     Svm(&'a str),
+    Identity,
 }
 
 impl RecordKey {
@@ -56,6 +61,7 @@ impl RecordKey {
             RecordKey::Recovery(a, b) => KeyRef::Recovery(a, b),
             RecordKey::QuotaRule(a, b, t, c, d) => KeyRef::QuotaRule(a, b, *t, c, d),
             RecordKey::Svm(a) => KeyRef::Svm(a),
+            RecordKey::Identity => KeyRef::Identity,
         }
     }
 }
@@ -72,6 +78,7 @@ impl Record {
                 KeyRef::QuotaRule(&r.svm, &r.volume, r.quota_type, &r.target, &r.qtree)
             }
             Record::Svm(s) => KeyRef::Svm(&s.name),
+            Record::Identity(_) => KeyRef::Identity,
         }
     }
 
@@ -86,6 +93,7 @@ impl Record {
             Record::Recovery(e) => e.described(),
             Record::QuotaRule(r) => r.described(),
             Record::Svm(s) => s.described(),
+            Record::Identity(i) => i.described(),
         }
     }
 
@@ -114,6 +122,7 @@ impl Record {
                 RecordKey::QuotaRule(k.0, k.1, k.2, k.3, k.4)
             }
             Record::Svm(s) => RecordKey::Svm(s.name.clone()),
+            Record::Identity(_) => RecordKey::Identity,
         }
     }
 }
@@ -185,6 +194,13 @@ pub fn changes(c: &Cluster) -> (Vec<Record>, Vec<RecordKey>) {
         |s| Record::Svm(Box::new(s)),
         |k| RecordKey::Svm(k.clone()),
     );
+    table_changes(
+        &c.identity,
+        &mut put,
+        &mut del,
+        |i| Record::Identity(Box::new(i)),
+        |_| RecordKey::Identity,
+    );
     (put, del)
 }
 
@@ -199,6 +215,7 @@ pub enum RecordRef<'a> {
     Recovery(&'a RecoveryEntry),
     QuotaRule(&'a QuotaRule),
     Svm(&'a Svm),
+    Identity(&'a Identity),
 }
 
 /// Every record of a cluster borrowed from the model, in key order (the order of
@@ -214,6 +231,7 @@ pub fn refs(c: &Cluster) -> impl Iterator<Item = RecordRef<'_>> {
         .chain(c.recovery_queue.values().map(RecordRef::Recovery))
         .chain(c.quota_rules.values().map(RecordRef::QuotaRule))
         .chain(c.svms.values().map(RecordRef::Svm))
+        .chain(c.identity.values().map(RecordRef::Identity))
 }
 
 /// Every saved record of the cluster, copied (the state document).
@@ -243,6 +261,11 @@ pub fn all(c: &Cluster) -> Vec<Record> {
                 .map(|r| Record::QuotaRule(Box::new(r.clone()))),
         )
         .chain(c.svms.values().map(|s| Record::Svm(Box::new(s.clone()))))
+        .chain(
+            c.identity
+                .values()
+                .map(|i| Record::Identity(Box::new(i.clone()))),
+        )
         .collect()
 }
 
@@ -269,8 +292,12 @@ pub fn load_into(c: &mut Cluster, loaded: Loaded) -> Result<usize, String> {
             Record::Recovery(e) => recovery.push(((e.svm.clone(), e.name.clone()), *e)),
             Record::QuotaRule(r) => quota_rules.push((crate::model::quota::rule_key_of(&r), *r)),
             Record::Svm(s) => svms.push((s.name.clone(), *s)),
+            Record::Identity(i) => {
+                c.identity.load((), *i);
+            }
         }
     }
+    c.apply_identity();
     // Saved SVMs (made at runtime, or changed since the topology made them) replace the seeded
     // ones; the volumes must then all belong to one.
     c.svms.load_all(svms);

@@ -245,3 +245,50 @@ def test_runtime_objects_survive_a_restart(d0):
     d0.restart()
     config.CONNECTION = connect(d0)
     assert [s.name for s in Svm.get_collection()] == ["zsvm_r"]
+
+
+def test_dns_and_cluster_identity_on_both_fronts(d0):
+    from netapp_ontap.resources import Cluster, Dns
+
+    # DNS over ZAPI (tunnelled into the SVM): missing is 15661, a second create 13130.
+    assert d0.zapi_errno("net-dns-get", "zsvm_r")[0] == 15661
+    d0.zapi("net-dns-create", "zsvm_r", domains=lst("domains", "string", ["lab.example"]),
+            name_servers=lst("name-servers", "ip-address", ["192.0.2.53"]))
+    assert d0.zapi_errno("net-dns-create", "zsvm_r", domains=lst("domains", "string", ["x.example"]),
+                         name_servers=lst("name-servers", "ip-address", ["192.0.2.9"]))[0] == 13130
+    assert d0.zapi_errno("net-dns-create", "zsvm_r", domains=lst("domains", "string", ["x.example"]),
+                         name_servers=lst("name-servers", "ip-address", ["not-an-ip"]))[0] == 13115
+    d0.zapi("net-dns-modify", "zsvm_r", name_servers=lst("name-servers", "ip-address", ["192.0.2.54"]))
+    # ... seen over REST, changed there, seen again over ZAPI.
+    svm = Svm.find(name="zsvm_r")
+    dns = Dns(svm={"uuid": svm.uuid})
+    dns.get()
+    assert (dns.domains, dns.servers) == (["lab.example"], ["192.0.2.54"])
+    dns.domains = ["lab.example", "corp.example"]
+    dns.patch()
+    info = d0.zapi("net-dns-get", "zsvm_r").get_child_by_name("attributes").get_child_by_name("net-dns-info")
+    assert [d.get_content() for d in info.get_child_by_name("domains").get_children()] == ["lab.example", "corp.example"]
+    dns.delete()
+    assert d0.zapi_errno("net-dns-get", "zsvm_r")[0] == 15661
+
+    # Identity: ZAPI modify, REST patch (a job), both read back; a restart keeps them.
+    d0.zapi("cluster-identity-modify", cluster_location="rack 7", cluster_contact="ops@lab")
+    c = Cluster()
+    c.get(fields="name,location,contact")
+    assert (c.name, c.location, c.contact) == ("cluster1", "rack 7", "ops@lab")
+    c.name = "lab1"
+    c.patch(poll=True)
+    info = d0.zapi("cluster-identity-get").get_child_by_name("attributes").get_child_by_name("cluster-identity-info")
+    assert info.get_child_content("cluster-name") == "lab1"
+    # A cluster may not take an SVM's name.
+    assert d0.zapi_errno("cluster-identity-modify", cluster_name="zsvm_r")[0] == 13130
+    d0.restart()
+    config.CONNECTION = connect(d0)
+    c = Cluster()
+    c.get(fields="name,location,contact")
+    assert (c.name, c.location, c.contact) == ("lab1", "rack 7", "ops@lab")
+    c.name = "cluster1"
+    c.patch(poll=True)
+    c = Cluster()
+    c.get(fields="name")
+    assert c.name == "cluster1"

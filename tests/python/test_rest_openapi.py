@@ -436,7 +436,16 @@ def test_real_responses_match_the_document(base_url, http):
     s("PATCH", "/protocols/nfs/services/{uuid}", 200, nsvm_id, body={"enabled": False})
     s("DELETE", "/protocols/nfs/services/{uuid}", 200, nsvm_id)
     s("DELETE", "/network/ip/interfaces/{uuid}", 200, {"uuid": nlif["uuid"]})
+    s("POST", "/name-services/dns", 201, body={"svm": {"name": "oa_svm"},
+                                               "domains": ["lab.example"], "servers": ["192.0.2.53"]})
+    s("GET", "/name-services/dns", 200, query={"fields": "**"})
+    s("GET", "/name-services/dns/{uuid}", 200, nsvm_id)
+    s("PATCH", "/name-services/dns/{uuid}", 200, nsvm_id, body={"servers": ["192.0.2.54"]})
+    s("DELETE", "/name-services/dns/{uuid}", 200, nsvm_id)
     s.job_done(s("DELETE", "/svm/svms/{uuid}", 202, nsvm_id))
+    cl = s("GET", "/cluster", 200, query={"fields": "location"})
+    s.job_done(s("PATCH", "/cluster", 202, body={"location": "openapi lab"}))
+    s.job_done(s("PATCH", "/cluster", 202, body={"location": cl.get("location", "")}))
 
     # Deletes, clone first.
     s.job_done(s("DELETE", "/storage/volumes/{uuid}", 202, {"uuid": clone["uuid"]},

@@ -2,7 +2,9 @@
 
 pub mod aggregates;
 pub mod cluster;
+pub mod dns;
 pub mod ems;
+pub mod identity;
 pub mod network;
 pub mod nfs;
 pub mod nfs_services;
@@ -36,6 +38,8 @@ pub static ROUTES: &[&[Route]] = &[
     snapmirror::ROUTES,
     ems::ROUTES,
     nfs_services::ROUTES,
+    dns::ROUTES,
+    identity::ROUTES,
 ];
 
 /// An instance GET: the record reduced to the caller's `fields` (every field when none are asked

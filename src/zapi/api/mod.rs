@@ -6,8 +6,10 @@
 
 pub mod aggr;
 pub mod clone;
+pub mod dns;
 pub mod ems;
 pub mod export;
+pub mod identity;
 pub mod job;
 pub mod net;
 pub mod nfs;
@@ -117,6 +119,8 @@ pub static FAMILIES: &[&[Api]] = &[
     snapmirror::APIS,
     job::APIS,
     nfs::APIS,
+    dns::APIS,
+    identity::APIS,
 ];
 
 fn registry() -> &'static HashMap<&'static str, &'static Api> {
