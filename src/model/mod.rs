@@ -9,6 +9,7 @@ pub mod ems;
 pub mod export_policy;
 pub mod identity;
 pub mod job;
+pub mod license;
 pub mod lif;
 pub mod lock;
 pub mod nfs_access;
@@ -211,6 +212,8 @@ pub struct Cluster {
     /// The cluster identity as last changed at runtime (one entry, or none): saved, and applied
     /// over the topology's on load.
     pub identity: Table<(), identity::Identity>,
+    /// Installed licenses, keyed by package.
+    pub licenses: Table<String, license::License>,
     pub counters: Counters,
     /// Disk work the operation in progress asks for (see [`DataAction`]).
     pub data_actions: Vec<DataAction>,
@@ -424,6 +427,7 @@ impl Cluster {
             recovery_queue: Table::default(),
             qos_policy_groups: t.qos_policy_groups.iter().cloned().collect(),
             identity: Table::default(),
+            licenses: Table::default(),
             counters: Counters {
                 next_dsid: 1000,
                 next_job_id: 0,
@@ -475,6 +479,16 @@ impl Cluster {
                 c.create_root_volume(&svm, &aggr, SEED_TIME);
             }
         }
+        let serial = c.serial_number.clone();
+        c.licenses
+            .load_all(license::INSTALLED_AT_START.iter().map(|p| {
+                let l = license::License {
+                    package: p.to_string(),
+                    serial_number: serial.clone(),
+                    installed_at: 0,
+                };
+                (p.to_string(), l)
+            }));
         c.commit();
         c
     }
@@ -506,6 +520,7 @@ impl Cluster {
         self.jobs.rollback();
         self.recovery_queue.rollback();
         self.identity.rollback();
+        self.licenses.rollback();
         self.counters = sp.counters;
         self.aggregates = sp.aggregates;
         (self.name, self.location, self.contact) = sp.identity;
@@ -527,6 +542,7 @@ impl Cluster {
         self.jobs.commit();
         self.recovery_queue.commit();
         self.identity.commit();
+        self.licenses.commit();
         self.data_actions.clear();
     }
 

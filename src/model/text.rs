@@ -201,6 +201,12 @@ impl Described for super::identity::Identity {
     }
 }
 
+impl Described for super::license::License {
+    fn described(&self) -> String {
+        format!("license \"{}\"", shown(&self.package))
+    }
+}
+
 impl Described for super::Svm {
     fn described(&self) -> String {
         format!("Vserver \"{}\"", shown(&self.name))
@@ -284,6 +290,7 @@ impl Cluster {
         }
         table(&self.svms)?;
         table(&self.identity)?;
+        table(&self.licenses)?;
         table(&self.volumes)?;
         table(&self.export_policies)?;
         table(&self.qtrees)?;

@@ -3,6 +3,7 @@
 
 use super::Loaded;
 use crate::model::identity::Identity;
+use crate::model::license::License;
 use crate::model::quota::QuotaType;
 use crate::model::table::Table;
 use crate::model::{Cluster, ExportPolicy, Job, Qtree, QuotaRule, RecoveryEntry, Svm, Volume};
@@ -22,6 +23,7 @@ pub enum Record {
     Svm(Box<Svm>),
     /// The cluster's name, location and contact as changed at runtime.
     Identity(Box<Identity>),
+    License(Box<License>),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
@@ -35,6 +37,7 @@ pub enum RecordKey {
     QuotaRule(String, String, QuotaType, String, String),
     Svm(String),
     Identity,
+    License(String),
 }
 
 /// A record's key borrowed from it, to order and compare records without copying their names.
@@ -49,6 +52,7 @@ pub enum KeyRef<'a> {
     QuotaRule(&'a str, &'a str, QuotaType, &'a str, &'a str),
     Svm(&'a str),
     Identity,
+    License(&'a str),
 }
 
 impl RecordKey {
@@ -62,6 +66,7 @@ impl RecordKey {
             RecordKey::QuotaRule(a, b, t, c, d) => KeyRef::QuotaRule(a, b, *t, c, d),
             RecordKey::Svm(a) => KeyRef::Svm(a),
             RecordKey::Identity => KeyRef::Identity,
+            RecordKey::License(p) => KeyRef::License(p),
         }
     }
 }
@@ -79,6 +84,7 @@ impl Record {
             }
             Record::Svm(s) => KeyRef::Svm(&s.name),
             Record::Identity(_) => KeyRef::Identity,
+            Record::License(l) => KeyRef::License(&l.package),
         }
     }
 
@@ -94,6 +100,7 @@ impl Record {
             Record::QuotaRule(r) => r.described(),
             Record::Svm(s) => s.described(),
             Record::Identity(i) => i.described(),
+            Record::License(l) => l.described(),
         }
     }
 
@@ -123,6 +130,7 @@ impl Record {
             }
             Record::Svm(s) => RecordKey::Svm(s.name.clone()),
             Record::Identity(_) => RecordKey::Identity,
+            Record::License(l) => RecordKey::License(l.package.clone()),
         }
     }
 }
@@ -201,6 +209,13 @@ pub fn changes(c: &Cluster) -> (Vec<Record>, Vec<RecordKey>) {
         |i| Record::Identity(Box::new(i)),
         |_| RecordKey::Identity,
     );
+    table_changes(
+        &c.licenses,
+        &mut put,
+        &mut del,
+        |l| Record::License(Box::new(l)),
+        |k| RecordKey::License(k.clone()),
+    );
     (put, del)
 }
 
@@ -216,6 +231,7 @@ pub enum RecordRef<'a> {
     QuotaRule(&'a QuotaRule),
     Svm(&'a Svm),
     Identity(&'a Identity),
+    License(&'a License),
 }
 
 /// Every record of a cluster borrowed from the model, in key order (the order of
@@ -232,6 +248,7 @@ pub fn refs(c: &Cluster) -> impl Iterator<Item = RecordRef<'_>> {
         .chain(c.quota_rules.values().map(RecordRef::QuotaRule))
         .chain(c.svms.values().map(RecordRef::Svm))
         .chain(c.identity.values().map(RecordRef::Identity))
+        .chain(c.licenses.values().map(RecordRef::License))
 }
 
 /// Every saved record of the cluster, copied (the state document).
@@ -266,6 +283,11 @@ pub fn all(c: &Cluster) -> Vec<Record> {
                 .values()
                 .map(|i| Record::Identity(Box::new(i.clone()))),
         )
+        .chain(
+            c.licenses
+                .values()
+                .map(|l| Record::License(Box::new(l.clone()))),
+        )
         .collect()
 }
 
@@ -294,6 +316,9 @@ pub fn load_into(c: &mut Cluster, loaded: Loaded) -> Result<usize, String> {
             Record::Svm(s) => svms.push((s.name.clone(), *s)),
             Record::Identity(i) => {
                 c.identity.load((), *i);
+            }
+            Record::License(l) => {
+                c.licenses.load(l.package.clone(), *l);
             }
         }
     }

@@ -292,3 +292,38 @@ def test_dns_and_cluster_identity_on_both_fronts(d0):
     c = Cluster()
     c.get(fields="name")
     assert c.name == "cluster1"
+
+
+def test_licenses_on_both_fronts(d0):
+    from netapp_ontap.resources import LicensePackage
+
+    def status():
+        out = d0.zapi("license-v2-status-list-info").get_child_by_name("license-v2-status")
+        return {i.get_child_content("package"): i.get_child_content("method") for i in out.get_children()}
+
+    # The cluster comes with the base and protocol licenses.
+    st = status()
+    assert all(st[p] == "license" for p in ("base", "nfs", "cifs", "iscsi", "fcp", "flexclone"))
+    assert st["snapvault"] == "none" and st["nvme_of"] == "none"
+    listed = d0.zapi("license-v2-list-info").get_child_by_name("licenses").get_children()
+    assert "nfs" in [l.get_child_content("package") for l in listed]
+    # A key that is not this cluster's is refused and nothing changes.
+    assert d0.zapi_errno("license-v2-add", codes=lst("codes", "license-code-v2",
+                                                     ["SIMSNAPVAULTXXXXXXXXXXXXXXXX", "ABC"]))[0] == 13115
+    assert status()["snapvault"] == "none"
+    d0.zapi("license-v2-add", codes=lst("codes", "license-code-v2", ["simsnapvaultxxxxxxxxxxxxxxxx"]))
+    assert status()["snapvault"] == "license"
+    # Over REST: only licensed packages by default, every package with a state filter.
+    names = [p.name for p in LicensePackage.get_collection()]
+    assert "snapvault" in names and "nvme_of" not in names
+    allp = {p.name: p.state for p in LicensePackage.get_collection(state="compliant,unlicensed", fields="state")}
+    assert allp["nvme_of"] == "unlicensed" and allp["nfs"] == "compliant"
+    LicensePackage(keys=["SIMNVMEOFXXXXXXXXXXXXXXXXXXX"]).post()
+    assert status()["nvme_of"] == "license"
+    d0.restart()
+    config.CONNECTION = connect(d0)
+    assert status()["nvme_of"] == "license" and status()["snapvault"] == "license"
+    LicensePackage(name="nvme_of").delete()
+    d0.zapi("license-v2-delete", package="snapvault")
+    assert status()["nvme_of"] == "none" and status()["snapvault"] == "none"
+    assert d0.zapi_errno("license-v2-delete", package="base")[0] == 13115

@@ -224,7 +224,7 @@ def test_every_documented_operation_is_served(base_url, http):
     400 for a body the operation refuses)."""
     dummies = {"uuid": "00000000-0000-0000-0000-000000000000", "volume_uuid":
                "00000000-0000-0000-0000-000000000000", "id": "999999", "policy_id": "999999",
-               "index": "999999"}
+               "index": "999999", "name": "no_such_package"}
     for method, path in documented_operations():
         url = base_url + path.format(**dummies)
         r = http.request(method, url, data=b"{}" if method in ("POST", "PATCH") else None,
@@ -236,7 +236,7 @@ def test_every_documented_operation_is_served(base_url, http):
 def test_undocumented_methods_are_refused_with_405(base_url, http):
     for path, item in DOC["paths"].items():
         documented = {m.upper() for m in item if m in METHODS}
-        url = base_url + path.format(uuid="x", volume_uuid="x", id="1", policy_id="1", index="1")
+        url = base_url + path.format(uuid="x", volume_uuid="x", id="1", policy_id="1", index="1", name="x")
         for method in {"GET", "POST", "PATCH", "DELETE", "PUT"} - documented:
             r = http.request(method, url, timeout=TIMEOUT)
             assert r.status_code == 405, (method, path, r.status_code)
@@ -443,6 +443,10 @@ def test_real_responses_match_the_document(base_url, http):
     s("PATCH", "/name-services/dns/{uuid}", 200, nsvm_id, body={"servers": ["192.0.2.54"]})
     s("DELETE", "/name-services/dns/{uuid}", 200, nsvm_id)
     s.job_done(s("DELETE", "/svm/svms/{uuid}", 202, nsvm_id))
+    s("GET", "/cluster/licensing/licenses", 200, query={"fields": "**", "state": "compliant,unlicensed"})
+    s("POST", "/cluster/licensing/licenses", 201, body={"keys": ["SIMSNAPVAULTXXXXXXXXXXXXXXXX"]})
+    s("GET", "/cluster/licensing/licenses/{name}", 200, {"name": "snapvault"})
+    s("DELETE", "/cluster/licensing/licenses/{name}", 200, {"name": "snapvault"})
     cl = s("GET", "/cluster", 200, query={"fields": "location"})
     s.job_done(s("PATCH", "/cluster", 202, body={"location": "openapi lab"}))
     s.job_done(s("PATCH", "/cluster", 202, body={"location": cl.get("location", "")}))

@@ -5,6 +5,7 @@ pub mod cluster;
 pub mod dns;
 pub mod ems;
 pub mod identity;
+pub mod licenses;
 pub mod network;
 pub mod nfs;
 pub mod nfs_services;
@@ -40,6 +41,7 @@ pub static ROUTES: &[&[Route]] = &[
     nfs_services::ROUTES,
     dns::ROUTES,
     identity::ROUTES,
+    licenses::ROUTES,
 ];
 
 /// An instance GET: the record reduced to the caller's `fields` (every field when none are asked

@@ -11,6 +11,7 @@ pub mod ems;
 pub mod export;
 pub mod identity;
 pub mod job;
+pub mod license;
 pub mod net;
 pub mod nfs;
 pub mod qtree;
@@ -121,6 +122,7 @@ pub static FAMILIES: &[&[Api]] = &[
     nfs::APIS,
     dns::APIS,
     identity::APIS,
+    license::APIS,
 ];
 
 fn registry() -> &'static HashMap<&'static str, &'static Api> {
