@@ -3,8 +3,9 @@
 //! license codes (`license-v2-add`, `POST /api/cluster/licensing/licenses`) and removed by package.
 //!
 //! A license code is 28 letters, as ONTAP's are. The simulator's code for a package is `SIM`, the
-//! package name's letters in upper case, then `X` up to 28 letters (`nvme_of` ->
-//! `SIMNVMEOFXXXXXXXXXXXXXXXXXXX`); any other code is refused as invalid.
+//! package name's letters (digits and `_` dropped) in upper case, then `X` up to 28 letters
+//! (`nvme_of` -> `SIMNVMEOFXXXXXXXXXXXXXXXXXXX`, `s3` -> `SIMSXXXXXXXXXXXXXXXXXXXXXXXX`); any
+//! other code is refused as invalid.
 
 use super::ModelError;
 use serde::{Deserialize, Serialize};
@@ -62,7 +63,7 @@ pub fn code_for(package: &str) -> String {
     code.extend(
         package
             .chars()
-            .filter(|c| c.is_ascii_alphanumeric())
+            .filter(|c| c.is_ascii_alphabetic())
             .map(|c| c.to_ascii_uppercase()),
     );
     while code.len() < 28 {
