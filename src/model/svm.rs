@@ -705,3 +705,198 @@ impl super::Cluster {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Topology;
+    use crate::model::{Cluster, Listeners, VolumeSpec};
+
+    fn empty() -> Cluster {
+        let text = std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/deploy/topologies/empty-cluster.toml"
+        ))
+        .unwrap();
+        let t = Topology::parse(&text, "empty-cluster.toml").unwrap();
+        let l = Listeners {
+            management: "127.0.0.1:8443".parse().unwrap(),
+            nfs: "127.0.0.1:2049".parse().unwrap(),
+        };
+        Cluster::from_topology(&t, &l)
+    }
+
+    fn spec(name: &str) -> SvmSpec {
+        SvmSpec {
+            name: name.into(),
+            aggregates: vec!["aggr2".into()],
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn the_empty_topology_starts_with_no_svm_and_the_admin_user() {
+        let c = empty();
+        assert!(c.svms.is_empty());
+        assert_eq!(c.aggregates.len(), 2);
+        assert_eq!(
+            c.users.iter().map(|u| u.name.as_str()).collect::<Vec<_>>(),
+            ["admin"]
+        );
+        c.check_invariants().unwrap();
+    }
+
+    #[test]
+    fn an_svm_is_made_with_its_root_volume_and_default_policy() {
+        let mut c = empty();
+        c.create_svm(spec("s1")).unwrap();
+        c.commit();
+        let s = c.svm("s1").unwrap();
+        assert_eq!(s.root_volume(), "s1_root");
+        assert_eq!(s.root_volume_aggregate, "aggr2");
+        assert!(s.nfs.is_none() && s.lifs.is_empty());
+        let root = c.volume("s1", "s1_root").unwrap();
+        assert_eq!(root.junction_path.as_deref(), Some("/"));
+        assert!(c.export_policy("s1", "default").is_ok());
+        assert!(c.aggregates["aggr2"].used > 0);
+        c.check_invariants().unwrap();
+        // Names are unique among SVMs, the cluster and its nodes.
+        for taken in ["s1", "cluster1", "cluster1-01"] {
+            assert!(
+                matches!(c.create_svm(spec(taken)), Err(ModelError::Duplicate { .. })),
+                "{taken}"
+            );
+        }
+        assert!(matches!(
+            c.create_svm(SvmSpec {
+                root_volume_aggregate: Some("nope".into()),
+                ..spec("s2")
+            }),
+            Err(ModelError::NotFound {
+                kind: "Aggregate",
+                ..
+            })
+        ));
+    }
+
+    #[test]
+    fn delete_is_refused_while_volumes_remain_and_takes_everything_with_it() {
+        let mut c = empty();
+        c.create_svm(spec("s1")).unwrap();
+        c.create_lif(
+            "s1",
+            crate::model::LifSpec {
+                name: "l1".into(),
+                address: Some("192.0.2.1".into()),
+                netmask: Some("24".into()),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        c.create_nfs_service("s1", NfsChange::default()).unwrap();
+        c.create_export_policy("s1", "p1").unwrap();
+        c.create_volume(
+            "s1",
+            VolumeSpec {
+                name: "v1".into(),
+                aggregate: "aggr2".into(),
+                size: 100 << 20,
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        c.commit();
+        let err = c.delete_svm("s1").unwrap_err();
+        assert!(
+            matches!(&err, ModelError::Busy(m) if m.contains("v1")),
+            "{err}"
+        );
+        c.destroy_volume("s1", "v1", true).unwrap();
+        c.delete_svm("s1").unwrap();
+        c.commit();
+        assert!(c.svms.is_empty());
+        assert_eq!(c.volumes.len(), 0);
+        assert_eq!(c.export_policies.len(), 0);
+        assert_eq!(c.recovery_queue.len(), 0);
+        assert_eq!(c.aggregates["aggr2"].used, 0);
+        c.check_invariants().unwrap();
+    }
+
+    #[test]
+    fn rename_moves_what_the_svm_owns() {
+        let mut c = empty();
+        c.create_svm(spec("s1")).unwrap();
+        c.create_export_policy("s1", "p1").unwrap();
+        c.commit();
+        let uuid = c.svm("s1").unwrap().uuid;
+        c.rename_svm("s1", "s2").unwrap();
+        c.follow_indexes();
+        c.commit();
+        let s = c.svm("s2").unwrap();
+        assert_eq!((s.uuid, s.root_volume()), (uuid, "s1_root".to_string()));
+        assert!(c.volume("s2", "s1_root").is_ok());
+        assert!(c.export_policy("s2", "p1").is_ok());
+        assert!(c.svm("s1").is_err());
+        c.check_invariants().unwrap();
+    }
+
+    #[test]
+    fn a_failed_operation_leaves_svms_as_they_were() {
+        let mut c = empty();
+        c.create_svm(spec("s1")).unwrap();
+        c.commit();
+        let sp = c.savepoint();
+        c.create_nfs_service("s1", NfsChange::default()).unwrap();
+        c.modify_identity(Some("lab9"), Some("rack"), None).unwrap();
+        c.rollback(sp);
+        assert!(c.svm("s1").unwrap().nfs.is_none());
+        assert_eq!((c.name.as_str(), c.location.as_str()), ("cluster1", ""));
+        // A bad change refuses without touching the service.
+        c.create_nfs_service("s1", NfsChange::default()).unwrap();
+        let bad = NfsChange {
+            tcp: Some(false),
+            udp: Some(false),
+            ..Default::default()
+        };
+        assert!(c.modify_nfs_service("s1", bad).is_err());
+        assert!(c.svm("s1").unwrap().nfs.as_ref().unwrap().tcp);
+    }
+
+    #[test]
+    fn runtime_svms_are_saved_records_and_load_back() {
+        let mut c = empty();
+        c.create_svm(spec("s1")).unwrap();
+        c.create_lif(
+            "s1",
+            crate::model::LifSpec {
+                name: "l1".into(),
+                address: Some("192.0.2.1".into()),
+                netmask: Some("255.255.255.0".into()),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        let (put, _) = crate::store::records::changes(&c);
+        assert!(put
+            .iter()
+            .any(|r| matches!(r, crate::store::records::Record::Svm(s) if s.name == "s1")));
+        c.commit();
+        let records = crate::store::records::all(&c);
+        let mut fresh = empty();
+        crate::store::records::load_into(
+            &mut fresh,
+            crate::store::Loaded {
+                clean: true,
+                counters: c.counters,
+                records,
+                seq: 0,
+                journal_lines: 0,
+                dirty: Vec::new(),
+            },
+        )
+        .unwrap();
+        let (a, b) = (c.svm("s1").unwrap(), fresh.svm("s1").unwrap());
+        assert_eq!(a, b);
+        assert_eq!(fresh.lif("s1", "l1").unwrap().netmask, "255.255.255.0");
+    }
+}
