@@ -640,7 +640,7 @@ fn check_addr(s: &str) -> Result<SocketAddr, String> {
         .map_err(|_| format!("{s:?} is not an ADDRESS:PORT socket address"))
 }
 
-fn check_protocol(p: &str) -> Result<(), String> {
+pub fn check_protocol(p: &str) -> Result<(), String> {
     if [
         "nfs", "cifs", "iscsi", "fcp", "nvme", "s3", "fcache", "none",
     ]

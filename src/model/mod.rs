@@ -7,7 +7,9 @@
 pub mod aggregate;
 pub mod ems;
 pub mod export_policy;
+pub mod identity;
 pub mod job;
+pub mod license;
 pub mod lif;
 pub mod lock;
 pub mod nfs_access;
@@ -31,11 +33,11 @@ pub use aggregate::Aggregate;
 pub use ems::EmsMessage;
 pub use export_policy::{ExportPolicy, ExportRule, RuleSpec};
 pub use job::{Job, JobState};
-pub use lif::{Lif, OperStatus};
+pub use lif::{Lif, LifChange, LifSpec, OperStatus};
 pub use node::Node;
 pub use qtree::{Qtree, QtreeChange};
 pub use quota::{QuotaRule, QuotaState, QuotaStatus, QuotaType};
-pub use svm::{Svm, SvmState};
+pub use svm::{Dns, NfsChange, NfsService, Svm, SvmChange, SvmSpec, SvmState};
 pub use user::{Role, Scope, User};
 pub use volume::{
     parse_permissions, CloneParent, Guarantee, RecoveryEntry, Snapshot, Volume, VolumeChange,
@@ -233,7 +235,8 @@ pub struct Cluster {
     pub job_duration_ms: u64,
     pub nodes: Vec<Node>,
     pub aggregates: BTreeMap<String, Aggregate>,
-    pub svms: BTreeMap<String, Svm>,
+    /// Keyed by name; saved, so SVMs made at runtime survive a restart.
+    pub svms: Table<String, Svm>,
     /// Shared, so a signed-in request holds its user without copying it.
     pub users: Vec<std::sync::Arc<User>>,
     pub ems: Vec<EmsMessage>,
@@ -258,6 +261,11 @@ pub struct Cluster {
     /// Keyed by (SVM, entry name).
     pub recovery_queue: Table<(String, String), RecoveryEntry>,
     pub qos_policy_groups: BTreeSet<String>,
+    /// The cluster identity as last changed at runtime (one entry, or none): saved, and applied
+    /// over the topology's on load.
+    pub identity: Table<(), identity::Identity>,
+    /// Installed licenses, keyed by package.
+    pub licenses: Table<String, license::License>,
     pub counters: Counters,
     /// Disk work the operation in progress asks for (see [`DataAction`]).
     pub data_actions: Vec<DataAction>,
@@ -272,6 +280,9 @@ pub struct Counters {
     pub next_policy_id: u64,
     #[serde(default, skip_serializing_if = "is_zero")]
     pub next_quota_rule: u64,
+    /// Numbers the identities of SVMs and LIFs made at runtime.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub next_object: u64,
 }
 
 fn is_zero(n: &u64) -> bool {
@@ -282,6 +293,7 @@ fn is_zero(n: &u64) -> bool {
 pub struct Savepoint {
     counters: Counters,
     aggregates: BTreeMap<String, Aggregate>,
+    identity: (String, String, String),
 }
 
 /// A deterministic identity derived from the seed, so two runs of one config agree.
@@ -366,6 +378,8 @@ impl Cluster {
                             OperStatus::Up
                         },
                         home_node: l.node.clone().unwrap_or_else(|| first_node.clone()),
+                        home_port: "e0a".into(),
+                        service_policy: String::new(),
                     })
                     .collect();
                 let protocols = s.protocols.clone().unwrap_or_else(|| {
@@ -385,14 +399,24 @@ impl Cluster {
                     },
                     subtype: "default".into(),
                     aggregates: s.aggregates.clone(),
-                    allowed_protocols: protocols,
                     lifs,
                     comment: s.comment.clone().unwrap_or_default(),
                     language: "c.utf_8".into(),
+                    root_volume: format!("{}_root", s.name),
+                    root_volume_aggregate: s.aggregates.first().cloned().unwrap_or_default(),
+                    security_style: "unix".into(),
+                    snapshot_policy: "default".into(),
+                    // An SVM that allows NFS comes with its NFS server running.
+                    nfs: (protocols.is_empty() || protocols.iter().any(|p| p == "nfs"))
+                        .then(NfsService::default),
+                    dns: None,
+                    allowed_protocols: protocols,
                 };
                 (s.name.clone(), svm)
             })
-            .collect();
+            .collect::<Vec<_>>();
+        let mut svm_table = Table::default();
+        svm_table.load_all(svms);
         let env_password = std::env::var(config::PASSWORD_ENV).ok();
         let users = t
             .users
@@ -440,7 +464,7 @@ impl Cluster {
             job_duration_ms: t.cluster.job_duration_ms,
             nodes,
             aggregates,
-            svms,
+            svms: svm_table,
             users,
             ems: Vec::new(),
             volumes: Table::default(),
@@ -454,11 +478,14 @@ impl Cluster {
             jobs: Table::default(),
             recovery_queue: Table::default(),
             qos_policy_groups: t.qos_policy_groups.iter().cloned().collect(),
+            identity: Table::default(),
+            licenses: Table::default(),
             counters: Counters {
                 next_dsid: 1000,
                 next_job_id: 0,
                 next_policy_id: 0,
                 next_quota_rule: 0,
+                next_object: 0,
             },
             data_actions: Vec::new(),
             seed,
@@ -504,6 +531,16 @@ impl Cluster {
                 c.create_root_volume(&svm, &aggr, SEED_TIME);
             }
         }
+        let serial = c.serial_number.clone();
+        c.licenses
+            .load_all(license::INSTALLED_AT_START.iter().map(|p| {
+                let l = license::License {
+                    package: p.to_string(),
+                    serial_number: serial.clone(),
+                    installed_at: 0,
+                };
+                (p.to_string(), l)
+            }));
         c.commit();
         c
     }
@@ -513,11 +550,17 @@ impl Cluster {
         Savepoint {
             counters: self.counters,
             aggregates: self.aggregates.clone(),
+            identity: (
+                self.name.clone(),
+                self.location.clone(),
+                self.contact.clone(),
+            ),
         }
     }
 
     /// Undo everything since the savepoint.
     pub fn rollback(&mut self, sp: Savepoint) {
+        self.svms.rollback();
         self.volumes.rollback();
         self.export_policies.rollback();
         self.qtrees.rollback();
@@ -528,8 +571,11 @@ impl Cluster {
         self.job_uuids.rollback();
         self.jobs.rollback();
         self.recovery_queue.rollback();
+        self.identity.rollback();
+        self.licenses.rollback();
         self.counters = sp.counters;
         self.aggregates = sp.aggregates;
+        (self.name, self.location, self.contact) = sp.identity;
         self.data_actions.clear();
     }
 
@@ -539,6 +585,7 @@ impl Cluster {
         self.volume_uuids.commit();
         self.policy_ids.commit();
         self.job_uuids.commit();
+        self.svms.commit();
         self.volumes.commit();
         self.export_policies.commit();
         self.qtrees.commit();
@@ -546,6 +593,8 @@ impl Cluster {
         self.junctions.commit();
         self.jobs.commit();
         self.recovery_queue.commit();
+        self.identity.commit();
+        self.licenses.commit();
         self.data_actions.clear();
     }
 

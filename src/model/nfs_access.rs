@@ -63,6 +63,8 @@ pub enum LifRefusal {
     NoNfs(String),
     /// The SVM is stopped.
     SvmStopped(String),
+    /// The SVM has no NFS service, or it is disabled, or it does not serve NFSv3.
+    NfsOff(String),
 }
 
 impl std::fmt::Display for LifRefusal {
@@ -72,6 +74,7 @@ impl std::fmt::Display for LifRefusal {
             LifRefusal::LifDown(l) => write!(f, "LIF \"{l}\" is down"),
             LifRefusal::NoNfs(l) => write!(f, "LIF \"{l}\" does not serve NFS"),
             LifRefusal::SvmStopped(s) => write!(f, "Vserver \"{s}\" is stopped"),
+            LifRefusal::NfsOff(s) => write!(f, "Vserver \"{s}\" does not serve NFSv3"),
         }
     }
 }
@@ -108,6 +111,8 @@ impl Cluster {
                 } else if !svm.allowed_protocols.is_empty() && !carries_nfs(&svm.allowed_protocols)
                 {
                     refusal = LifRefusal::NoNfs(lif.name.clone());
+                } else if !svm.nfs.as_ref().is_some_and(|n| n.enabled && n.v3) {
+                    refusal = LifRefusal::NfsOff(svm.name.clone());
                 } else {
                     return Ok(svm);
                 }

@@ -195,6 +195,24 @@ pub trait Described {
     fn described(&self) -> String;
 }
 
+impl Described for super::identity::Identity {
+    fn described(&self) -> String {
+        format!("the identity of cluster \"{}\"", shown(&self.name))
+    }
+}
+
+impl Described for super::license::License {
+    fn described(&self) -> String {
+        format!("license \"{}\"", shown(&self.package))
+    }
+}
+
+impl Described for super::Svm {
+    fn described(&self) -> String {
+        format!("Vserver \"{}\"", shown(&self.name))
+    }
+}
+
 impl Described for super::Volume {
     fn described(&self) -> String {
         format!(
@@ -270,6 +288,9 @@ impl Cluster {
             }
             Ok(())
         }
+        table(&self.svms)?;
+        table(&self.identity)?;
+        table(&self.licenses)?;
         table(&self.volumes)?;
         table(&self.export_policies)?;
         table(&self.qtrees)?;

@@ -1213,11 +1213,37 @@ impl Cluster {
 
     /// The SVM's root volume, made when the SVM is (it holds the namespace root "/").
     pub(crate) fn create_root_volume(&mut self, svm: &str, aggregate: &str, created: u64) {
-        let dsid = self.next_dsid();
         let name = format!("{svm}_root");
+        let _ = self.create_root_volume_named(svm, &name, aggregate, created, false);
+    }
+
+    /// A root volume named `name`. One made at runtime (`runtime`) takes an identity no earlier
+    /// volume had (a seeded one's is derived from its names, so it is the same on every run),
+    /// and must fit on its aggregate.
+    pub(crate) fn create_root_volume_named(
+        &mut self,
+        svm: &str,
+        name: &str,
+        aggregate: &str,
+        created: u64,
+        runtime: bool,
+    ) -> Result<(), ModelError> {
+        let dsid = self.next_dsid();
+        let name = name.to_string();
+        let uuid = if runtime {
+            self.uuid_for(&format!("volume/{svm}/{name}/{dsid}"))
+        } else {
+            self.uuid_for(&format!("volume/{svm}/{name}"))
+        };
+        if self.volumes.contains_key(&(svm.to_string(), name.clone())) {
+            return Err(ModelError::Duplicate {
+                kind: "Volume",
+                name,
+            });
+        }
         let v = Volume {
             name: name.clone(),
-            uuid: self.uuid_for(&format!("volume/{svm}/{name}")),
+            uuid,
             svm: svm.to_string(),
             aggregate: aggregate.to_string(),
             vtype: "rw".into(),
@@ -1256,6 +1282,11 @@ impl Cluster {
             quota: Default::default(),
         };
         if let Some(a) = self.aggregates.get_mut(aggregate) {
+            if runtime && a.available() < v.footprint() {
+                return Err(ModelError::NoSpace(format!(
+                    "Aggregate \"{aggregate}\" has too little free space for the root volume of Vserver \"{svm}\""
+                )));
+            }
             a.used += v.footprint();
         }
         self.data_actions
@@ -1263,6 +1294,7 @@ impl Cluster {
         self.junctions
             .insert((svm.to_string(), "/".to_string()), name.clone());
         self.volumes.insert((svm.to_string(), name), v);
+        Ok(())
     }
 }
 

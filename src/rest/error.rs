@@ -141,6 +141,9 @@ impl RestError {
 
 impl From<ModelError> for RestError {
     fn from(e: ModelError) -> Self {
+        if let Some((status, code)) = day0_code(&e) {
+            return RestError::new(status, code, e.to_string());
+        }
         let (status, code) = match &e {
             ModelError::NotFound { kind, .. } => match *kind {
                 "Volume" => (404, VOLUME_NOT_FOUND),
@@ -166,6 +169,41 @@ impl From<ModelError> for RestError {
             },
         };
         RestError::new(status, code, e.to_string())
+    }
+}
+
+/// `POST /svm/svms`: the name is taken by another SVM, IPspace or the cluster.
+pub const SVM_NAME_IN_USE: u32 = 13434908;
+/// `POST /svm/svms`: the IPspace does not exist.
+pub const IPSPACE_NOT_FOUND: u32 = 13434912;
+/// `POST /network/ip/interfaces`: an interface of that name exists.
+pub const INTERFACE_NAME_EXISTS: u32 = 1966140;
+/// `POST /network/ip/interfaces`: the address is another interface's.
+pub const DUPLICATE_IP_ADDRESS: u32 = 1376963;
+/// `POST /network/ip/interfaces`: the service policy does not exist.
+pub const SERVICE_POLICY_NOT_FOUND: u32 = 53281065;
+
+/// The codes ONTAP documents for refusals of the day-0 objects (SVMs, interfaces), which the
+/// generic mapping below would give generic numbers.
+fn day0_code(e: &ModelError) -> Option<(u16, u32)> {
+    match e {
+        ModelError::Duplicate {
+            kind: "Vserver", ..
+        } => Some((409, SVM_NAME_IN_USE)),
+        ModelError::Duplicate {
+            kind: "Interface", ..
+        } => Some((409, INTERFACE_NAME_EXISTS)),
+        ModelError::Duplicate {
+            kind: "IP address", ..
+        } => Some((409, DUPLICATE_IP_ADDRESS)),
+        ModelError::NotFound {
+            kind: "IPspace", ..
+        } => Some((404, IPSPACE_NOT_FOUND)),
+        ModelError::NotFound {
+            kind: "Service policy",
+            ..
+        } => Some((404, SERVICE_POLICY_NOT_FOUND)),
+        _ => None,
     }
 }
 

@@ -2,9 +2,11 @@
 //! entry. Aggregate space is not saved: it is derived from the volumes on load.
 
 use super::Loaded;
+use crate::model::identity::Identity;
+use crate::model::license::License;
 use crate::model::quota::QuotaType;
 use crate::model::table::Table;
-use crate::model::{Cluster, ExportPolicy, Job, Qtree, QuotaRule, RecoveryEntry, Volume};
+use crate::model::{Cluster, ExportPolicy, Job, Qtree, QuotaRule, RecoveryEntry, Svm, Volume};
 use serde::{Deserialize, Serialize};
 
 /// Boxed, so that a record is two words: loading 100k of them moves pointers, not objects.
@@ -17,6 +19,11 @@ pub enum Record {
     Job(Box<Job>),
     Recovery(Box<RecoveryEntry>),
     QuotaRule(Box<QuotaRule>),
+    /// An SVM with its LIFs, NFS service and DNS configuration.
+    Svm(Box<Svm>),
+    /// The cluster's name, location and contact as changed at runtime.
+    Identity(Box<Identity>),
+    License(Box<License>),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
@@ -28,6 +35,9 @@ pub enum RecordKey {
     Job(u64),
     Recovery(String, String),
     QuotaRule(String, String, QuotaType, String, String),
+    Svm(String),
+    Identity,
+    License(String),
 }
 
 /// A record's key borrowed from it, to order and compare records without copying their names.
@@ -40,6 +50,9 @@ pub enum KeyRef<'a> {
     Job(u64),
     Recovery(&'a str, &'a str),
     QuotaRule(&'a str, &'a str, QuotaType, &'a str, &'a str),
+    Svm(&'a str),
+    Identity,
+    License(&'a str),
 }
 
 impl RecordKey {
@@ -51,6 +64,9 @@ impl RecordKey {
             RecordKey::Job(id) => KeyRef::Job(*id),
             RecordKey::Recovery(a, b) => KeyRef::Recovery(a, b),
             RecordKey::QuotaRule(a, b, t, c, d) => KeyRef::QuotaRule(a, b, *t, c, d),
+            RecordKey::Svm(a) => KeyRef::Svm(a),
+            RecordKey::Identity => KeyRef::Identity,
+            RecordKey::License(p) => KeyRef::License(p),
         }
     }
 }
@@ -66,6 +82,9 @@ impl Record {
             Record::QuotaRule(r) => {
                 KeyRef::QuotaRule(&r.svm, &r.volume, r.quota_type, &r.target, &r.qtree)
             }
+            Record::Svm(s) => KeyRef::Svm(&s.name),
+            Record::Identity(_) => KeyRef::Identity,
+            Record::License(l) => KeyRef::License(&l.package),
         }
     }
 
@@ -79,6 +98,9 @@ impl Record {
             Record::Job(j) => j.described(),
             Record::Recovery(e) => e.described(),
             Record::QuotaRule(r) => r.described(),
+            Record::Svm(s) => s.described(),
+            Record::Identity(i) => i.described(),
+            Record::License(l) => l.described(),
         }
     }
 
@@ -106,6 +128,9 @@ impl Record {
                 let k = crate::model::quota::rule_key_of(r);
                 RecordKey::QuotaRule(k.0, k.1, k.2, k.3, k.4)
             }
+            Record::Svm(s) => RecordKey::Svm(s.name.clone()),
+            Record::Identity(_) => RecordKey::Identity,
+            Record::License(l) => RecordKey::License(l.package.clone()),
         }
     }
 }
@@ -170,6 +195,27 @@ pub fn changes(c: &Cluster) -> (Vec<Record>, Vec<RecordKey>) {
         |r| Record::QuotaRule(Box::new(r)),
         |k| RecordKey::QuotaRule(k.0.clone(), k.1.clone(), k.2, k.3.clone(), k.4.clone()),
     );
+    table_changes(
+        &c.svms,
+        &mut put,
+        &mut del,
+        |s| Record::Svm(Box::new(s)),
+        |k| RecordKey::Svm(k.clone()),
+    );
+    table_changes(
+        &c.identity,
+        &mut put,
+        &mut del,
+        |i| Record::Identity(Box::new(i)),
+        |_| RecordKey::Identity,
+    );
+    table_changes(
+        &c.licenses,
+        &mut put,
+        &mut del,
+        |l| Record::License(Box::new(l)),
+        |k| RecordKey::License(k.clone()),
+    );
     (put, del)
 }
 
@@ -183,6 +229,9 @@ pub enum RecordRef<'a> {
     Job(&'a Job),
     Recovery(&'a RecoveryEntry),
     QuotaRule(&'a QuotaRule),
+    Svm(&'a Svm),
+    Identity(&'a Identity),
+    License(&'a License),
 }
 
 /// Every record of a cluster borrowed from the model, in key order (the order of
@@ -197,6 +246,9 @@ pub fn refs(c: &Cluster) -> impl Iterator<Item = RecordRef<'_>> {
         .chain(c.jobs.values().map(RecordRef::Job))
         .chain(c.recovery_queue.values().map(RecordRef::Recovery))
         .chain(c.quota_rules.values().map(RecordRef::QuotaRule))
+        .chain(c.svms.values().map(RecordRef::Svm))
+        .chain(c.identity.values().map(RecordRef::Identity))
+        .chain(c.licenses.values().map(RecordRef::License))
 }
 
 /// Every saved record of the cluster, copied (the state document).
@@ -225,6 +277,17 @@ pub fn all(c: &Cluster) -> Vec<Record> {
                 .values()
                 .map(|r| Record::QuotaRule(Box::new(r.clone()))),
         )
+        .chain(c.svms.values().map(|s| Record::Svm(Box::new(s.clone()))))
+        .chain(
+            c.identity
+                .values()
+                .map(|i| Record::Identity(Box::new(i.clone()))),
+        )
+        .chain(
+            c.licenses
+                .values()
+                .map(|l| Record::License(Box::new(l.clone()))),
+        )
         .collect()
 }
 
@@ -239,17 +302,10 @@ pub fn load_into(c: &mut Cluster, loaded: Loaded) -> Result<usize, String> {
     let mut jobs = Vec::new();
     let mut recovery = Vec::new();
     let mut quota_rules = Vec::new();
+    let mut svms = Vec::new();
     for r in loaded.records {
         match r {
-            Record::Volume(v) => {
-                if !c.svms.contains_key(&v.svm) {
-                    return Err(format!(
-                        "volume \"{}\" belongs to Vserver \"{}\", which the topology no longer has",
-                        v.name, v.svm
-                    ));
-                }
-                volumes.push(((v.svm.clone(), v.name.clone()), *v));
-            }
+            Record::Volume(v) => volumes.push(((v.svm.clone(), v.name.clone()), *v)),
             Record::ExportPolicy(p) => policies.push(((p.svm.clone(), p.name.clone()), *p)),
             Record::Qtree(q) => {
                 qtrees.push(((q.svm.clone(), q.volume.clone(), q.name.clone()), *q));
@@ -257,7 +313,24 @@ pub fn load_into(c: &mut Cluster, loaded: Loaded) -> Result<usize, String> {
             Record::Job(j) => jobs.push((j.id, *j)),
             Record::Recovery(e) => recovery.push(((e.svm.clone(), e.name.clone()), *e)),
             Record::QuotaRule(r) => quota_rules.push((crate::model::quota::rule_key_of(&r), *r)),
+            Record::Svm(s) => svms.push((s.name.clone(), *s)),
+            Record::Identity(i) => {
+                c.identity.load((), *i);
+            }
+            Record::License(l) => {
+                c.licenses.load(l.package.clone(), *l);
+            }
         }
+    }
+    c.apply_identity();
+    // Saved SVMs (made at runtime, or changed since the topology made them) replace the seeded
+    // ones; the volumes must then all belong to one.
+    c.svms.load_all(svms);
+    if let Some((_, v)) = volumes.iter().find(|(_, v)| !c.svms.contains_key(&v.svm)) {
+        return Err(format!(
+            "volume \"{}\" belongs to Vserver \"{}\", which the topology no longer has",
+            v.name, v.svm
+        ));
     }
     // Each table is built in one go from the saved records (sorted as a snapshot holds them).
     let new_volumes = c.volumes.load_all(volumes);

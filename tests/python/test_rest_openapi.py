@@ -224,7 +224,7 @@ def test_every_documented_operation_is_served(base_url, http):
     400 for a body the operation refuses)."""
     dummies = {"uuid": "00000000-0000-0000-0000-000000000000", "volume_uuid":
                "00000000-0000-0000-0000-000000000000", "id": "999999", "policy_id": "999999",
-               "index": "999999"}
+               "index": "999999", "name": "no_such_package"}
     for method, path in documented_operations():
         url = base_url + path.format(**dummies)
         r = http.request(method, url, data=b"{}" if method in ("POST", "PATCH") else None,
@@ -236,7 +236,7 @@ def test_every_documented_operation_is_served(base_url, http):
 def test_undocumented_methods_are_refused_with_405(base_url, http):
     for path, item in DOC["paths"].items():
         documented = {m.upper() for m in item if m in METHODS}
-        url = base_url + path.format(uuid="x", volume_uuid="x", id="1", policy_id="1", index="1")
+        url = base_url + path.format(uuid="x", volume_uuid="x", id="1", policy_id="1", index="1", name="x")
         for method in {"GET", "POST", "PATCH", "DELETE", "PUT"} - documented:
             r = http.request(method, url, timeout=TIMEOUT)
             assert r.status_code == 405, (method, path, r.status_code)
@@ -440,6 +440,41 @@ def test_real_responses_match_the_document(base_url, http):
     s("GET", "/storage/volumes", 400, query={"fields": "no_such_field"})
     s("POST", "/storage/volumes", 400, body={"name": "oa_bad", "svm": {"name": "svm1"},
                                                "size": "big"})
+
+    # Day 0: an SVM with a LIF and an NFS service, changed, then deleted.
+    s.job_done(s("POST", "/svm/svms", 202, query={"return_records": "true"}, body={
+        "name": "oa_svm", "aggregates": [{"name": aggr["name"]}], "comment": "openapi"}))
+    nsvm = s("GET", "/svm/svms", 200, query={"fields": "**", "name": "oa_svm"})["records"][0]
+    nsvm_id = {"uuid": nsvm["uuid"]}
+    s.job_done(s("PATCH", "/svm/svms/{uuid}", 202, nsvm_id, body={"comment": "changed"}))
+    s("POST", "/network/ip/interfaces", 201, body={
+        "name": "oa_lif", "svm": {"name": "oa_svm"}, "ip": {"address": "192.0.2.10", "netmask": "24"},
+        "location": {"home_node": {"name": node["name"]}},
+        "service_policy": {"name": "default-data-files"}})
+    nlif = s("GET", "/network/ip/interfaces", 200,
+             query={"fields": "**", "name": "oa_lif"})["records"][0]
+    s("PATCH", "/network/ip/interfaces/{uuid}", 200, {"uuid": nlif["uuid"]}, body={"enabled": False})
+    s("POST", "/protocols/nfs/services", 201,
+      body={"svm": {"name": "oa_svm"}, "protocol": {"v41_enabled": True}})
+    s("GET", "/protocols/nfs/services", 200, query={"fields": "**"})
+    s("GET", "/protocols/nfs/services/{uuid}", 200, nsvm_id)
+    s("PATCH", "/protocols/nfs/services/{uuid}", 200, nsvm_id, body={"enabled": False})
+    s("DELETE", "/protocols/nfs/services/{uuid}", 200, nsvm_id)
+    s("DELETE", "/network/ip/interfaces/{uuid}", 200, {"uuid": nlif["uuid"]})
+    s("POST", "/name-services/dns", 201, body={"svm": {"name": "oa_svm"},
+                                               "domains": ["lab.example"], "servers": ["192.0.2.53"]})
+    s("GET", "/name-services/dns", 200, query={"fields": "**"})
+    s("GET", "/name-services/dns/{uuid}", 200, nsvm_id)
+    s("PATCH", "/name-services/dns/{uuid}", 200, nsvm_id, body={"servers": ["192.0.2.54"]})
+    s("DELETE", "/name-services/dns/{uuid}", 200, nsvm_id)
+    s.job_done(s("DELETE", "/svm/svms/{uuid}", 202, nsvm_id))
+    s("GET", "/cluster/licensing/licenses", 200, query={"fields": "**", "state": "compliant,unlicensed"})
+    s("POST", "/cluster/licensing/licenses", 201, body={"keys": ["SIMSNAPVAULTXXXXXXXXXXXXXXXX"]})
+    s("GET", "/cluster/licensing/licenses/{name}", 200, {"name": "snapvault"})
+    s("DELETE", "/cluster/licensing/licenses/{name}", 200, {"name": "snapvault"})
+    cl = s("GET", "/cluster", 200, query={"fields": "location"})
+    s.job_done(s("PATCH", "/cluster", 202, body={"location": "openapi lab"}))
+    s.job_done(s("PATCH", "/cluster", 202, body={"location": cl.get("location", "")}))
 
     # Deletes, clone first.
     s.job_done(s("DELETE", "/storage/volumes/{uuid}", 202, {"uuid": clone["uuid"]},

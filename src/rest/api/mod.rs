@@ -2,9 +2,13 @@
 
 pub mod aggregates;
 pub mod cluster;
+pub mod dns;
 pub mod ems;
+pub mod identity;
+pub mod licenses;
 pub mod network;
 pub mod nfs;
+pub mod nfs_services;
 pub mod qtrees;
 pub mod quota;
 pub mod snapmirror;
@@ -34,6 +38,10 @@ pub static ROUTES: &[&[Route]] = &[
     quota::ROUTES,
     snapmirror::ROUTES,
     ems::ROUTES,
+    nfs_services::ROUTES,
+    dns::ROUTES,
+    identity::ROUTES,
+    licenses::ROUTES,
 ];
 
 /// An instance GET: the record reduced to the caller's `fields` (every field when none are asked

@@ -6,10 +6,14 @@
 
 pub mod aggr;
 pub mod clone;
+pub mod dns;
 pub mod ems;
 pub mod export;
+pub mod identity;
 pub mod job;
+pub mod license;
 pub mod net;
+pub mod nfs;
 pub mod qtree;
 pub mod quota;
 pub mod sis;
@@ -115,6 +119,10 @@ pub static FAMILIES: &[&[Api]] = &[
     quota::APIS,
     snapmirror::APIS,
     job::APIS,
+    nfs::APIS,
+    dns::APIS,
+    identity::APIS,
+    license::APIS,
 ];
 
 fn registry() -> &'static HashMap<&'static str, &'static Api> {

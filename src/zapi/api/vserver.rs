@@ -3,8 +3,8 @@
 //! A cluster-context caller sees the admin vserver (named after the cluster), one node vserver per
 //! node and every data SVM, as ONTAP lists them; an SVM-context caller sees only its own SVM.
 
-use super::{opt, Access, Api, Ctx, Exposure, Kind, ITER_INPUTS};
-use crate::model::{Cluster, Svm};
+use super::{list, need, opt, req, text, Access, Api, Ctx, Exposure, Kind, ITER_INPUTS};
+use crate::model::{Cluster, ModelError, Svm, SvmChange, SvmSpec, SvmState};
 use crate::zapi::errno::ZapiError;
 use crate::zapi::iter::{prune, IterRequest};
 use crate::zapi::xml::Element;
@@ -44,7 +44,128 @@ pub static APIS: &[Api] = &[
         ],
         handler: show_aggr_get_iter,
     },
+    Api {
+        name: "vserver-create",
+        access: Access::Write,
+        exposure: Exposure::Cluster,
+        inputs: &[
+            req("vserver-name", Kind::Str),
+            opt("root-volume", Kind::Str),
+            opt("root-volume-aggregate", Kind::Str),
+            opt("root-volume-security-style", Kind::Str),
+            opt("language", Kind::Str),
+            opt("ipspace", Kind::Str),
+            opt("snapshot-policy", Kind::Str),
+            opt("vserver-subtype", Kind::Str),
+            opt("comment", Kind::Str),
+        ],
+        handler: create,
+    },
+    Api {
+        name: "vserver-modify",
+        access: Access::Write,
+        exposure: Exposure::Cluster,
+        inputs: &[
+            req("vserver-name", Kind::Str),
+            opt("comment", Kind::Str),
+            opt("language", Kind::Str),
+            opt("snapshot-policy", Kind::Str),
+            opt("aggr-list", Kind::Elem),
+            opt("allowed-protocols", Kind::Elem),
+        ],
+        handler: modify,
+    },
+    Api {
+        name: "vserver-rename",
+        access: Access::Write,
+        exposure: Exposure::Cluster,
+        inputs: &[req("vserver-name", Kind::Str), req("new-name", Kind::Str)],
+        handler: rename,
+    },
+    Api {
+        name: "vserver-start",
+        access: Access::Write,
+        exposure: Exposure::Cluster,
+        inputs: &[req("vserver-name", Kind::Str)],
+        handler: start,
+    },
+    Api {
+        name: "vserver-stop",
+        access: Access::Write,
+        exposure: Exposure::Cluster,
+        inputs: &[req("vserver-name", Kind::Str), opt("force", Kind::Bool)],
+        handler: stop,
+    },
+    Api {
+        name: "vserver-destroy",
+        access: Access::Write,
+        exposure: Exposure::Cluster,
+        inputs: &[req("vserver-name", Kind::Str)],
+        handler: destroy,
+    },
 ];
+
+fn create(ctx: &Ctx, el: &Element) -> Result<Vec<Element>, ZapiError> {
+    let s = |n: &str| text(el, n).map(str::to_string);
+    if let Some(ip) = text(el, "ipspace").filter(|i| *i != "Default") {
+        return Err(ModelError::NotFound {
+            kind: "IPspace",
+            name: ip.to_string(),
+        }
+        .into());
+    }
+    let spec = SvmSpec {
+        name: need(el, "vserver-name").to_string(),
+        root_volume: s("root-volume"),
+        root_volume_aggregate: s("root-volume-aggregate"),
+        aggregates: Vec::new(),
+        language: s("language"),
+        security_style: s("root-volume-security-style"),
+        allowed_protocols: None,
+        comment: s("comment"),
+        snapshot_policy: s("snapshot-policy"),
+        subtype: s("vserver-subtype"),
+    };
+    ctx.sim.mutate(|c| c.create_svm(spec))?;
+    Ok(vec![])
+}
+
+fn modify(ctx: &Ctx, el: &Element) -> Result<Vec<Element>, ZapiError> {
+    let s = |n: &str| text(el, n).map(str::to_string);
+    let ch = SvmChange {
+        comment: s("comment"),
+        language: s("language"),
+        aggregates: list(el, "aggr-list"),
+        allowed_protocols: list(el, "allowed-protocols"),
+        snapshot_policy: s("snapshot-policy"),
+    };
+    ctx.sim
+        .mutate(|c| c.modify_svm(need(el, "vserver-name"), ch))?;
+    Ok(vec![])
+}
+
+fn rename(ctx: &Ctx, el: &Element) -> Result<Vec<Element>, ZapiError> {
+    ctx.sim
+        .mutate(|c| c.rename_svm(need(el, "vserver-name"), need(el, "new-name")))?;
+    Ok(vec![])
+}
+
+fn start(ctx: &Ctx, el: &Element) -> Result<Vec<Element>, ZapiError> {
+    ctx.sim
+        .mutate(|c| c.set_svm_state(need(el, "vserver-name"), SvmState::Running))?;
+    Ok(vec![])
+}
+
+fn stop(ctx: &Ctx, el: &Element) -> Result<Vec<Element>, ZapiError> {
+    ctx.sim
+        .mutate(|c| c.set_svm_state(need(el, "vserver-name"), SvmState::Stopped))?;
+    Ok(vec![])
+}
+
+fn destroy(ctx: &Ctx, el: &Element) -> Result<Vec<Element>, ZapiError> {
+    ctx.sim.mutate(|c| c.delete_svm(need(el, "vserver-name")))?;
+    Ok(vec![])
+}
 
 /// The vservers of a cluster as ZAPI shows them.
 enum Vserver<'a> {
@@ -94,12 +215,9 @@ fn info(c: &Cluster, v: &Vserver) -> Element {
             .with_leaf("operational-state", s.state.as_str())
             .with_leaf("quota-policy", "default")
             .with_leaf("root-volume", s.root_volume())
-            .with_leaf(
-                "root-volume-aggregate",
-                s.aggregates.first().map(String::as_str).unwrap_or(""),
-            )
-            .with_leaf("root-volume-security-style", "unix")
-            .with_leaf("snapshot-policy", "default")
+            .with_leaf("root-volume-aggregate", &s.root_volume_aggregate)
+            .with_leaf("root-volume-security-style", &s.security_style)
+            .with_leaf("snapshot-policy", &s.snapshot_policy)
             .with_leaf("state", s.state.as_str())
             .with_leaf("uuid", uuid)
             .with(infos)
