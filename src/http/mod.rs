@@ -361,7 +361,12 @@ async fn route(
             Some(r) => Err((r, None)),
             None => {
                 let cluster = shared.sim.read();
-                match auth::authenticate(&cluster, peer.cert_cn.as_deref(), req.headers()) {
+                match auth::authenticate(
+                    &cluster,
+                    crate::model::user::ZAPI_APPLICATION,
+                    peer.cert_cn.as_deref(),
+                    req.headers(),
+                ) {
                     auth::Outcome::User(u) => Ok(u),
                     auth::Outcome::NoCredentials => {
                         info!(status = 401, "no credentials; sending the Basic challenge");
@@ -550,7 +555,12 @@ async fn rest(
     };
     let user = {
         let cluster = shared.sim.read();
-        match auth::authenticate(&cluster, peer.cert_cn.as_deref(), req.headers()) {
+        match auth::authenticate(
+            &cluster,
+            crate::model::user::REST_APPLICATION,
+            peer.cert_cn.as_deref(),
+            req.headers(),
+        ) {
             auth::Outcome::User(u) => Ok(u),
             auth::Outcome::NoCredentials => Err(None),
             auth::Outcome::Rejected(who) => Err(Some(who)),

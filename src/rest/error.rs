@@ -116,6 +116,7 @@ impl From<ModelError> for RestError {
             | ModelError::NotMounted(_) => (400, GENERIC),
             ModelError::NotClone(_) | ModelError::QuotaNoRules(_) => (400, GENERIC),
             ModelError::Internal(_) => (500, INTERNAL),
+            ModelError::PasswordReused(_) => (400, GENERIC),
         };
         RestError::new(status, code, e.to_string())
     }

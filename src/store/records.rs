@@ -4,8 +4,11 @@
 use super::Loaded;
 use crate::model::quota::QuotaType;
 use crate::model::table::Table;
-use crate::model::{Cluster, ExportPolicy, Job, Qtree, QuotaRule, RecoveryEntry, Volume};
+use crate::model::{
+    Cluster, ExportPolicy, Job, Qtree, QuotaRule, RecoveryEntry, Role, Scope, User, Volume,
+};
 use serde::{Deserialize, Serialize};
+use std::sync::Arc;
 
 /// Boxed, so that a record is two words: loading 100k of them moves pointers, not objects.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -17,6 +20,8 @@ pub enum Record {
     Job(Box<Job>),
     Recovery(Box<RecoveryEntry>),
     QuotaRule(Box<QuotaRule>),
+    User(Box<User>),
+    Role(Box<Role>),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
@@ -28,6 +33,8 @@ pub enum RecordKey {
     Job(u64),
     Recovery(String, String),
     QuotaRule(String, String, QuotaType, String, String),
+    User(Scope, String),
+    Role(Scope, String),
 }
 
 /// A record's key borrowed from it, to order and compare records without copying their names.
@@ -40,6 +47,8 @@ pub enum KeyRef<'a> {
     Job(u64),
     Recovery(&'a str, &'a str),
     QuotaRule(&'a str, &'a str, QuotaType, &'a str, &'a str),
+    User(&'a Scope, &'a str),
+    Role(&'a Scope, &'a str),
 }
 
 impl RecordKey {
@@ -51,6 +60,8 @@ impl RecordKey {
             RecordKey::Job(id) => KeyRef::Job(*id),
             RecordKey::Recovery(a, b) => KeyRef::Recovery(a, b),
             RecordKey::QuotaRule(a, b, t, c, d) => KeyRef::QuotaRule(a, b, *t, c, d),
+            RecordKey::User(s, n) => KeyRef::User(s, n),
+            RecordKey::Role(s, n) => KeyRef::Role(s, n),
         }
     }
 }
@@ -66,6 +77,8 @@ impl Record {
             Record::QuotaRule(r) => {
                 KeyRef::QuotaRule(&r.svm, &r.volume, r.quota_type, &r.target, &r.qtree)
             }
+            Record::User(u) => KeyRef::User(&u.scope, &u.name),
+            Record::Role(r) => KeyRef::Role(&r.scope, &r.name),
         }
     }
 
@@ -79,6 +92,8 @@ impl Record {
             Record::Job(j) => j.described(),
             Record::Recovery(e) => e.described(),
             Record::QuotaRule(r) => r.described(),
+            Record::User(u) => u.described(),
+            Record::Role(r) => r.described(),
         }
     }
 
@@ -106,6 +121,8 @@ impl Record {
                 let k = crate::model::quota::rule_key_of(r);
                 RecordKey::QuotaRule(k.0, k.1, k.2, k.3, k.4)
             }
+            Record::User(u) => RecordKey::User(u.scope.clone(), u.name.clone()),
+            Record::Role(r) => RecordKey::Role(r.scope.clone(), r.name.clone()),
         }
     }
 }
@@ -170,6 +187,21 @@ pub fn changes(c: &Cluster) -> (Vec<Record>, Vec<RecordKey>) {
         |r| Record::QuotaRule(Box::new(r)),
         |k| RecordKey::QuotaRule(k.0.clone(), k.1.clone(), k.2, k.3.clone(), k.4.clone()),
     );
+    // A topology user is saved once changed; a seeded one the topology makes again.
+    for (k, v) in c.users.changed() {
+        match v {
+            Some(u) if !u.seeded => put.push(Record::User(Box::new((**u).clone()))),
+            Some(_) => {}
+            None => del.push(RecordKey::User(k.0.clone(), k.1.clone())),
+        }
+    }
+    table_changes(
+        &c.roles,
+        &mut put,
+        &mut del,
+        |r| Record::Role(Box::new(r)),
+        |k| RecordKey::Role(k.0.clone(), k.1.clone()),
+    );
     (put, del)
 }
 
@@ -183,6 +215,8 @@ pub enum RecordRef<'a> {
     Job(&'a Job),
     Recovery(&'a RecoveryEntry),
     QuotaRule(&'a QuotaRule),
+    User(&'a User),
+    Role(&'a Role),
 }
 
 /// Every record of a cluster borrowed from the model, in key order (the order of
@@ -197,6 +231,13 @@ pub fn refs(c: &Cluster) -> impl Iterator<Item = RecordRef<'_>> {
         .chain(c.jobs.values().map(RecordRef::Job))
         .chain(c.recovery_queue.values().map(RecordRef::Recovery))
         .chain(c.quota_rules.values().map(RecordRef::QuotaRule))
+        .chain(
+            c.users
+                .values()
+                .filter(|u| !u.seeded)
+                .map(|u| RecordRef::User(u)),
+        )
+        .chain(c.roles.values().map(RecordRef::Role))
 }
 
 /// Every saved record of the cluster, copied (the state document).
@@ -225,6 +266,13 @@ pub fn all(c: &Cluster) -> Vec<Record> {
                 .values()
                 .map(|r| Record::QuotaRule(Box::new(r.clone()))),
         )
+        .chain(
+            c.users
+                .values()
+                .filter(|u| !u.seeded)
+                .map(|u| Record::User(Box::new((**u).clone()))),
+        )
+        .chain(c.roles.values().map(|r| Record::Role(Box::new(r.clone()))))
         .collect()
 }
 
@@ -239,6 +287,8 @@ pub fn load_into(c: &mut Cluster, loaded: Loaded) -> Result<usize, String> {
     let mut jobs = Vec::new();
     let mut recovery = Vec::new();
     let mut quota_rules = Vec::new();
+    let mut users = Vec::new();
+    let mut roles = Vec::new();
     for r in loaded.records {
         match r {
             Record::Volume(v) => {
@@ -257,6 +307,8 @@ pub fn load_into(c: &mut Cluster, loaded: Loaded) -> Result<usize, String> {
             Record::Job(j) => jobs.push((j.id, *j)),
             Record::Recovery(e) => recovery.push(((e.svm.clone(), e.name.clone()), *e)),
             Record::QuotaRule(r) => quota_rules.push((crate::model::quota::rule_key_of(&r), *r)),
+            Record::User(u) => users.push(((u.scope.clone(), u.name.clone()), Arc::new(*u))),
+            Record::Role(r) => roles.push(((r.scope.clone(), r.name.clone()), *r)),
         }
     }
     // Each table is built in one go from the saved records (sorted as a snapshot holds them).
@@ -266,6 +318,9 @@ pub fn load_into(c: &mut Cluster, loaded: Loaded) -> Result<usize, String> {
     c.jobs.load_all(jobs);
     c.recovery_queue.load_all(recovery);
     c.quota_rules.load_all(quota_rules);
+    // Saved users replace the topology's of the same name; the others stay as seeded.
+    c.users.load_all(users);
+    c.roles.load_all(roles);
     // Objects the topology seeded that the state does not know get fresh numbers after the saved ones.
     let added = new_volumes.len() + new_policies.len();
     for k in new_volumes {
