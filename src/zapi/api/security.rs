@@ -365,15 +365,13 @@ fn role_delete(ctx: &Ctx, el: &Element) -> Result<Vec<Element>, ZapiError> {
 }
 
 fn role_info(vserver: &str, role: &str, p: &Privilege) -> Element {
-    let mut e = Element::new("security-login-role-info")
+    // Always present, empty without a query: na_ontap_user_role reads it unconditionally.
+    Element::new("security-login-role-info")
         .with_leaf("access-level", p.access.as_str())
         .with_leaf("command-directory-name", &p.path)
         .with_leaf("role-name", role)
-        .with_leaf("vserver", vserver);
-    if let Some(q) = &p.query {
-        e = e.with_leaf("role-query", q);
-    }
-    e
+        .with_leaf("role-query", p.query.as_deref().unwrap_or_default())
+        .with_leaf("vserver", vserver)
 }
 
 /// Every role entry, built-in and custom, of the scopes the caller sees; the REST path entries
