@@ -7,6 +7,7 @@ pub mod network;
 pub mod nfs;
 pub mod qtrees;
 pub mod quota;
+pub mod security;
 pub mod snapmirror;
 pub mod snapshots;
 pub mod svm;
@@ -34,6 +35,7 @@ pub static ROUTES: &[&[Route]] = &[
     quota::ROUTES,
     snapmirror::ROUTES,
     ems::ROUTES,
+    security::ROUTES,
 ];
 
 /// An instance GET: the record reduced to the caller's `fields` (every field when none are asked
