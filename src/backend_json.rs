@@ -8,7 +8,7 @@
 //! container entrypoint gives `serve` are set too.
 
 use crate::config::{self, Topology};
-use crate::model::{Cluster, Listeners, OperStatus, Role, Scope, SvmState, User};
+use crate::model::{Cluster, Listeners, OperStatus, Scope, SvmState, User};
 use crate::tls;
 use anyhow::{anyhow, bail, Context, Result};
 use base64::Engine;
@@ -244,11 +244,11 @@ fn nfs_up(lif: &crate::model::Lif) -> bool {
 
 fn pick_user<'a>(c: &'a Cluster, svm: &str, wanted: Option<&str>) -> Result<&'a User> {
     if let Some(name) = wanted {
-        let u = c.users.iter().find(|u| u.name == name).ok_or_else(|| {
+        let u = c.users.values().find(|u| u.name == name).ok_or_else(|| {
             anyhow!(
                 "no user \"{name}\" in the topology (users: {})",
                 c.users
-                    .iter()
+                    .values()
                     .map(|u| u.name.as_str())
                     .collect::<Vec<_>>()
                     .join(", ")
@@ -261,16 +261,16 @@ fn pick_user<'a>(c: &'a Cluster, svm: &str, wanted: Option<&str>) -> Result<&'a 
                 );
             }
         }
-        if u.role == Role::Readonly {
+        if u.role == "readonly" || u.role == "vsadmin-readonly" {
             bail!("user \"{name}\" is readonly: Trident creates volumes and needs an admin user");
         }
         return Ok(u);
     }
-    let admin = |u: &&User| u.role == Role::Admin;
+    let admin = |u: &&User| u.role == "admin" || u.role == "vsadmin";
     let own = |u: &&User| matches!(&u.scope, Scope::Svm(s) if s == svm);
     let cluster = |u: &&User| u.scope == Scope::Cluster;
     let with_password = |u: &&User| u.password.is_some();
-    let users = || c.users.iter().map(|u| &**u);
+    let users = || c.users.values().map(|u| &**u);
     users()
         .filter(admin)
         .find(|u| own(u) && with_password(u))
@@ -300,14 +300,14 @@ pub fn certificate_cn(config: Option<&std::path::Path>, user: &str) -> Result<St
     );
     let u = cluster
         .users
-        .iter()
+        .values()
         .find(|u| u.name == user)
         .ok_or_else(|| {
             anyhow!(
                 "no user \"{user}\" in the topology (users: {})",
                 cluster
                     .users
-                    .iter()
+                    .values()
                     .map(|u| u.name.as_str())
                     .collect::<Vec<_>>()
                     .join(", ")

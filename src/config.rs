@@ -201,7 +201,8 @@ pub struct UserConfig {
     /// `cluster`, or the name of the one SVM the user is scoped to.
     #[serde(default = "default_scope")]
     pub scope: String,
-    /// `admin` or `readonly`.
+    /// `admin` or `readonly` (the built-ins of the scope: `vsadmin`/`vsadmin-readonly` on an
+    /// SVM), or a built-in role of the scope by name (`vsadmin-volume`, `none`, ...).
     #[serde(default = "default_role")]
     pub role: String,
 }
@@ -616,10 +617,22 @@ impl Topology {
                     ),
                 ));
             }
-            if !["admin", "readonly"].contains(&u.role.as_str()) {
+            // `admin`/`readonly`, or a built-in role of the user's scope by its ONTAP name.
+            let builtins = if u.scope == "cluster" {
+                crate::model::role::CLUSTER_BUILTINS
+            } else {
+                crate::model::role::SVM_BUILTINS
+            };
+            if !["admin", "readonly"].contains(&u.role.as_str())
+                && !builtins.contains(&u.role.as_str())
+            {
                 return Err((
                     format!("users[{i}].role"),
-                    format!("must be \"admin\" or \"readonly\", not {:?}", u.role),
+                    format!(
+                        "must be \"admin\", \"readonly\" or a built-in role of its scope ({}), not {:?}",
+                        builtins.join(", "),
+                        u.role
+                    ),
                 ));
             }
         }
@@ -748,5 +761,16 @@ mod tests {
 
         let e = Topology::parse("[[users]]\nname='u'\nscope='svm9'\n", "t.toml").unwrap_err();
         assert_eq!(e.key, "users[0].scope");
+    }
+
+    #[test]
+    fn users_may_name_the_built_in_roles_of_their_scope() {
+        let svm = "[[aggregates]]\nname='aggr1'\nsize='1TiB'\n[[svms]]\nname='svm1'\naggregates=['aggr1']\n";
+        let ok = format!("{svm}[[users]]\nname='v'\nscope='svm1'\nrole='vsadmin-volume'\n");
+        assert!(Topology::parse(&ok, "t.toml").is_ok());
+        let wrong = format!("{svm}[[users]]\nname='v'\nrole='vsadmin'\n");
+        let e = Topology::parse(&wrong, "t.toml").unwrap_err();
+        assert_eq!(e.key, "users[0].role");
+        assert!(e.to_string().contains("admin, readonly, none"), "{e}");
     }
 }

@@ -29,7 +29,13 @@ fn every(n: u64) -> bool {
 }
 
 fn admin() -> Arc<crate::model::User> {
-    sim().read().users[0].clone()
+    sim()
+        .read()
+        .users
+        .values()
+        .next()
+        .cloned()
+        .expect("the default topology has users")
 }
 
 /// Panic when `xml` holds a character XML 1.0 cannot carry or does not parse.

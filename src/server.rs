@@ -345,12 +345,12 @@ fn print_banner(
             );
         }
     }
-    for u in &c.users {
+    for u in c.users.values() {
         let scope = match &u.scope {
             Scope::Cluster => "cluster".to_string(),
             Scope::Svm(s) => format!("svm {s}"),
         };
-        println!("  user     {} ({scope}, {})", u.name, u.role.as_str());
+        println!("  user     {} ({scope}, {})", u.name, u.role);
     }
 }
 

@@ -69,7 +69,7 @@ pub struct UserView {
     pub name: String,
     /// `cluster`, or the SVM the user is scoped to.
     pub scope: String,
-    pub role: &'static str,
+    pub role: String,
     /// How the user signs in: `password`, `certificate` (never the secret itself).
     pub sign_in: Vec<&'static str>,
 }
@@ -152,14 +152,14 @@ pub fn cluster(c: &Cluster) -> ClusterView {
             .collect(),
         users: c
             .users
-            .iter()
+            .values()
             .map(|u| UserView {
                 name: u.name.clone(),
                 scope: match &u.scope {
                     Scope::Cluster => "cluster".to_string(),
                     Scope::Svm(s) => s.clone(),
                 },
-                role: u.role.as_str(),
+                role: u.role.clone(),
                 sign_in: [
                     u.password.is_some().then_some("password"),
                     Some("certificate"),

@@ -1,4 +1,6 @@
-//! Who is calling: a verified client certificate's CN, else HTTP Basic credentials.
+//! Who is calling: a verified client certificate's CN, else HTTP Basic credentials. A locked
+//! user, or one without a login for the application the front serves (`ontapi` for ZAPI, `http`
+//! for REST), is refused as a wrong password is: ONTAP answers both with 401.
 
 use crate::model::{Cluster, User};
 use base64::Engine;
@@ -14,9 +16,14 @@ pub enum Outcome {
     Rejected(String),
 }
 
-pub fn authenticate(cluster: &Cluster, cert_cn: Option<&str>, headers: &HeaderMap) -> Outcome {
+pub fn authenticate(
+    cluster: &Cluster,
+    application: &str,
+    cert_cn: Option<&str>,
+    headers: &HeaderMap,
+) -> Outcome {
     if let Some(cn) = cert_cn {
-        if let Some(u) = cluster.authenticate_certificate(cn) {
+        if let Some(u) = cluster.authenticate_certificate(cn, application) {
             return Outcome::User(u.clone());
         }
     }
@@ -30,7 +37,7 @@ pub fn authenticate(cluster: &Cluster, cert_cn: Option<&str>, headers: &HeaderMa
     let Some((name, password)) = parse_basic(value.as_bytes(), &mut buf) else {
         return Outcome::Rejected("(malformed Authorization header)".into());
     };
-    match cluster.authenticate_password(name, password) {
+    match cluster.authenticate_password(name, password, application) {
         Some(u) => Outcome::User(u.clone()),
         None => Outcome::Rejected(name.to_string()),
     }

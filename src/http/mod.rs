@@ -327,19 +327,20 @@ async fn route(
         let started = Instant::now();
         // The request line names a call that never reached an API (a refusal).
         let line = || format!("{} {}", req.method(), req.uri().path());
-        let journal = |user: Option<&str>, svm: Option<&str>, api: &str, result: &str, errno, fault| {
-            shared.sim.journal.record(Record {
-                peer: peer.addr,
-                user,
-                svm,
-                front: "zapi",
-                api,
-                result,
-                errno,
-                fault,
-                latency: started.elapsed(),
-            })
-        };
+        let journal =
+            |user: Option<&str>, svm: Option<&str>, api: &str, result: &str, errno, fault| {
+                shared.sim.journal.record(Record {
+                    peer: peer.addr,
+                    user,
+                    svm,
+                    front: "zapi",
+                    api,
+                    result,
+                    errno,
+                    fault,
+                    latency: started.elapsed(),
+                })
+            };
         let path = req.uri().path();
         if path == "/api" || path.starts_with("/api/") {
             return rest(shared, peer, req, started, limits).await;
@@ -350,8 +351,12 @@ async fn route(
             info!(method = %req.method(), path = req.uri().path(), status = 404, "not found");
             Some(plain(StatusCode::NOT_FOUND, "404 Not Found"))
         } else if req.method() != Method::POST {
-            let mut r = plain(StatusCode::METHOD_NOT_ALLOWED, "405 Method Not Allowed: use POST");
-            r.headers_mut().insert(ALLOW, HeaderValue::from_static("POST"));
+            let mut r = plain(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "405 Method Not Allowed: use POST",
+            );
+            r.headers_mut()
+                .insert(ALLOW, HeaderValue::from_static("POST"));
             info!(method = %req.method(), status = 405, "method not allowed");
             Some(r)
         } else {
@@ -361,7 +366,12 @@ async fn route(
             Some(r) => Err((r, None)),
             None => {
                 let cluster = shared.sim.read();
-                match auth::authenticate(&cluster, peer.cert_cn.as_deref(), req.headers()) {
+                match auth::authenticate(
+                    &cluster,
+                    crate::model::user::ZAPI_APPLICATION,
+                    peer.cert_cn.as_deref(),
+                    req.headers(),
+                ) {
                     auth::Outcome::User(u) => Ok(u),
                     auth::Outcome::NoCredentials => {
                         info!(status = 401, "no credentials; sending the Basic challenge");
@@ -397,20 +407,36 @@ async fn route(
                 return Ok(body_timed_out());
             }
             Err(BodyError::Busy) => {
-                warn!(status = 503, "the body budget is spent (--body-budget); request refused");
+                warn!(
+                    status = 503,
+                    "the body budget is spent (--body-budget); request refused"
+                );
                 return Ok(busy());
             }
             Err(BodyError::TooLarge) => {
                 info!(status = 413, "body too large");
-                journal(Some(&user.name), None, concat!("POST ", "/servlets/netapp.servlets.admin.XMLrequest_filer"), "http_413", None, None);
+                journal(
+                    Some(&user.name),
+                    None,
+                    concat!("POST ", "/servlets/netapp.servlets.admin.XMLrequest_filer"),
+                    "http_413",
+                    None,
+                    None,
+                );
                 return Ok(too_large());
             }
             Err(BodyError::Broken(e)) => {
                 info!(error = %e, "reading the body failed");
-                return Ok(plain(StatusCode::BAD_REQUEST, "400 Bad Request: unreadable body"));
+                return Ok(plain(
+                    StatusCode::BAD_REQUEST,
+                    "400 Bad Request: unreadable body",
+                ));
             }
         };
-        tracing::debug!(body = %String::from_utf8_lossy(&body[..body.len().min(8192)]), "request body");
+        tracing::debug!(
+            body = %redact_passwords(&String::from_utf8_lossy(&body[..body.len().min(8192)])),
+            "request body"
+        );
         let outcome = match zapi::prepare(&shared.sim, &user, &body) {
             Err(o) => o,
             Ok(call) => {
@@ -425,23 +451,59 @@ async fn route(
                 if let Some((fid, action)) = fault {
                     let (api, svm) = (call.api().to_string(), call.svm().map(str::to_string));
                     tracing::Span::current().record("api", api.as_str());
-                    let bitten = || journal(Some(&user.name), svm.as_deref(), &api, "fault", None, Some(fid));
+                    let bitten = || {
+                        journal(
+                            Some(&user.name),
+                            svm.as_deref(),
+                            &api,
+                            "fault",
+                            None,
+                            Some(fid),
+                        )
+                    };
                     if call_action(&shared.sim, peer, &action, bitten).await? {
                         zapi::run(&shared.sim, &user, call)
                     } else {
                         match action {
                             Action::HttpStatus { status } => {
-                                journal(Some(&user.name), svm.as_deref(), &api, "fault", None, Some(fid));
-                                let code = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-                                let mut r = plain(code, &format!("{} {}", code.as_u16(), code.canonical_reason().unwrap_or("")));
+                                journal(
+                                    Some(&user.name),
+                                    svm.as_deref(),
+                                    &api,
+                                    "fault",
+                                    None,
+                                    Some(fid),
+                                );
+                                let code = StatusCode::from_u16(status)
+                                    .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+                                let mut r = plain(
+                                    code,
+                                    &format!(
+                                        "{} {}",
+                                        code.as_u16(),
+                                        code.canonical_reason().unwrap_or("")
+                                    ),
+                                );
                                 if status == 401 {
                                     r = unauthorized();
                                 }
                                 return Ok(r);
                             }
                             Action::Zapi { errno, reason } => {
-                                let o = zapi::failure(&shared.sim, Some(&api), svm.as_deref(), &zapi::errno::ZapiError::new(errno, reason));
-                                journal(Some(&user.name), svm.as_deref(), &api, "fault", Some(errno), Some(fid));
+                                let o = zapi::failure(
+                                    &shared.sim,
+                                    Some(&api),
+                                    svm.as_deref(),
+                                    &zapi::errno::ZapiError::new(errno, reason),
+                                );
+                                journal(
+                                    Some(&user.name),
+                                    svm.as_deref(),
+                                    &api,
+                                    "fault",
+                                    Some(errno),
+                                    Some(fid),
+                                );
                                 return Ok(xml_response(o.body));
                             }
                             _ => zapi::run(&shared.sim, &user, call),
@@ -468,7 +530,11 @@ async fn route(
             Some(&user.name),
             outcome.svm.as_deref(),
             outcome.api.as_deref().unwrap_or("(undecodable)"),
-            if outcome.errno.is_none() { "passed" } else { "failed" },
+            if outcome.errno.is_none() {
+                "passed"
+            } else {
+                "failed"
+            },
             outcome.errno,
             None,
         );
@@ -550,7 +616,12 @@ async fn rest(
     };
     let user = {
         let cluster = shared.sim.read();
-        match auth::authenticate(&cluster, peer.cert_cn.as_deref(), req.headers()) {
+        match auth::authenticate(
+            &cluster,
+            crate::model::user::REST_APPLICATION,
+            peer.cert_cn.as_deref(),
+            req.headers(),
+        ) {
             auth::Outcome::User(u) => Ok(u),
             auth::Outcome::NoCredentials => Err(None),
             auth::Outcome::Rejected(who) => Err(Some(who)),
@@ -895,4 +966,38 @@ fn too_large() -> Response<Full<Bytes>> {
     r.headers_mut()
         .insert(CONNECTION, HeaderValue::from_static("close"));
     r
+}
+
+/// A ZAPI body for the debug log with the text of `<password>` and `<new-password>` (the
+/// `security-login-*` inputs) replaced: the log never holds a secret.
+fn redact_passwords(body: &str) -> String {
+    let mut out = body.to_string();
+    for tag in ["password", "new-password"] {
+        let (open, close) = (format!("<{tag}>"), format!("</{tag}>"));
+        let mut from = 0;
+        while let Some(i) = out[from..].find(&open).map(|i| i + from + open.len()) {
+            let Some(j) = out[i..].find(&close).map(|j| j + i) else {
+                out.truncate(i);
+                out.push_str("[redacted]");
+                break;
+            };
+            out.replace_range(i..j, "[redacted]");
+            from = i + "[redacted]".len();
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod redact_tests {
+    #[test]
+    fn passwords_never_reach_the_log() {
+        let b = "<security-login-create><user-name>u</user-name><password>s3cret1</password></security-login-create><new-password>x2</new-password><password>cut";
+        let r = super::redact_passwords(b);
+        assert!(
+            !r.contains("s3cret1") && !r.contains("x2") && !r.contains("cut"),
+            "{r}"
+        );
+        assert!(r.contains("<user-name>u</user-name>"), "{r}");
+    }
 }

@@ -16,6 +16,7 @@ pub mod nfs_access;
 pub mod node;
 pub mod qtree;
 pub mod quota;
+pub mod role;
 pub mod snapshot;
 pub mod svm;
 pub mod table;
@@ -37,8 +38,9 @@ pub use lif::{Lif, LifChange, LifSpec, OperStatus};
 pub use node::Node;
 pub use qtree::{Qtree, QtreeChange};
 pub use quota::{QuotaRule, QuotaState, QuotaStatus, QuotaType};
+pub use role::{AccessLevel, Operation, Privilege, Request, Role};
 pub use svm::{Dns, NfsChange, NfsService, Svm, SvmChange, SvmSpec, SvmState};
-pub use user::{Role, Scope, User};
+pub use user::{AccountChange, Application, Scope, User};
 pub use volume::{
     parse_permissions, CloneParent, Guarantee, RecoveryEntry, Snapshot, Volume, VolumeChange,
     VolumeSpec, VolumeState,
@@ -135,6 +137,9 @@ pub enum ModelError {
     /// A write would take a qtree past a hard limit of its tree quota.
     #[error("{0}")]
     QuotaExceeded(String),
+    /// A new password that is the one already set.
+    #[error("{0}")]
+    PasswordReused(String),
     /// A refusal ONTAP tells apart from others of its class (a front may give it its own
     /// code); `reason` says which, [`Refusal::class`] how fronts without a code of their own
     /// for it see it.
@@ -237,8 +242,10 @@ pub struct Cluster {
     pub aggregates: BTreeMap<String, Aggregate>,
     /// Keyed by name; saved, so SVMs made at runtime survive a restart.
     pub svms: Table<String, Svm>,
-    /// Shared, so a signed-in request holds its user without copying it.
-    pub users: Vec<std::sync::Arc<User>>,
+    /// Keyed by (scope, name). Shared, so a signed-in request holds its user without copying it.
+    pub users: Table<(Scope, String), std::sync::Arc<User>>,
+    /// Custom roles, keyed by (scope, name); the built-in ones are in [`role::builtin`].
+    pub roles: Table<(Scope, String), Role>,
     pub ems: Vec<EmsMessage>,
     /// Keyed by (SVM, volume name).
     pub volumes: Table<(String, String), Volume>,
@@ -422,7 +429,29 @@ impl Cluster {
             .users
             .iter()
             .map(|u| {
-                std::sync::Arc::new(User {
+                let scope = if u.scope == "cluster" {
+                    Scope::Cluster
+                } else {
+                    Scope::Svm(u.scope.clone())
+                };
+                // The topology's `admin`/`readonly` are the built-in roles of the user's scope.
+                let role = match (&scope, u.role.as_str()) {
+                    (Scope::Svm(_), "admin") => "vsadmin",
+                    (Scope::Svm(_), "readonly") => "vsadmin-readonly",
+                    (_, r) => r,
+                };
+                let methods: Vec<String> = match (&u.password, &u.certificate_cn) {
+                    (None, Some(_)) => vec!["cert".into()],
+                    _ => vec!["password".into()],
+                };
+                let applications = ["console", "http", "ontapi", "ssh"]
+                    .iter()
+                    .map(|a| user::Application {
+                        application: a.to_string(),
+                        authentication_methods: methods.clone(),
+                    })
+                    .collect();
+                let user = std::sync::Arc::new(User {
                     name: u.name.clone(),
                     password: match (&u.password, &u.certificate_cn) {
                         (Some(p), _) => Some(p.clone()),
@@ -434,19 +463,18 @@ impl Cluster {
                         ),
                     },
                     certificate_cn: u.certificate_cn.clone(),
-                    scope: if u.scope == "cluster" {
-                        Scope::Cluster
-                    } else {
-                        Scope::Svm(u.scope.clone())
-                    },
-                    role: if u.role == "readonly" {
-                        Role::Readonly
-                    } else {
-                        Role::Admin
-                    },
-                })
+                    scope: scope.clone(),
+                    role: role.to_string(),
+                    locked: false,
+                    applications,
+                    comment: String::new(),
+                    seeded: true,
+                });
+                ((scope, u.name.clone()), user)
             })
-            .collect();
+            .collect::<Vec<_>>();
+        let mut user_table = Table::default();
+        user_table.load_all(users);
         let mut c = Cluster {
             name: t.cluster.name.clone(),
             uuid: derive_uuid(&seed, "cluster"),
@@ -465,7 +493,8 @@ impl Cluster {
             nodes,
             aggregates,
             svms: svm_table,
-            users,
+            users: user_table,
+            roles: Table::default(),
             ems: Vec::new(),
             volumes: Table::default(),
             export_policies: Table::default(),
@@ -573,6 +602,8 @@ impl Cluster {
         self.recovery_queue.rollback();
         self.identity.rollback();
         self.licenses.rollback();
+        self.users.rollback();
+        self.roles.rollback();
         self.counters = sp.counters;
         self.aggregates = sp.aggregates;
         (self.name, self.location, self.contact) = sp.identity;
@@ -595,6 +626,8 @@ impl Cluster {
         self.recovery_queue.commit();
         self.identity.commit();
         self.licenses.commit();
+        self.users.commit();
+        self.roles.commit();
         self.data_actions.clear();
     }
 

@@ -498,11 +498,35 @@ impl super::Cluster {
             |k| k.0 == old,
             |k, _| (new.clone(), k.1),
         );
+        // The SVM's own logins and roles follow it.
+        let (old_scope, new_scope) = (
+            super::Scope::Svm(old.clone()),
+            super::Scope::Svm(new.clone()),
+        );
+        rekey(
+            &mut self.users,
+            |k| k.0 == old_scope,
+            |k, u| {
+                let u = std::sync::Arc::make_mut(u);
+                u.scope = new_scope.clone();
+                // The topology names the old SVM: from now on the login is saved state.
+                u.seeded = false;
+                (new_scope.clone(), k.1)
+            },
+        );
+        rekey(
+            &mut self.roles,
+            |k| k.0 == old_scope,
+            |k, r| {
+                r.scope = new_scope.clone();
+                (new_scope.clone(), k.1)
+            },
+        );
         Ok(())
     }
 
     /// Delete an SVM: refused while it holds volumes other than its root (as ONTAP refuses);
-    /// its root volume, LIFs, export policies, NFS service and DNS go with it.
+    /// its root volume, LIFs, export policies, NFS service, DNS, logins and roles go with it.
     pub fn delete_svm(&mut self, name: &str) -> Result<(), ModelError> {
         let svm = self.svm(name)?.clone();
         let root = svm.root_volume();
@@ -550,6 +574,10 @@ impl super::Cluster {
             self.purge_recovery_queue(name, &n)?;
         }
         self.export_policies.retain(|(s, _), _| s != name);
+        // Its logins and roles go with it, as on ONTAP.
+        let scope = super::Scope::Svm(name.to_string());
+        self.users.retain(|(s, _), _| *s != scope);
+        self.roles.retain(|(s, _), _| *s != scope);
         self.svms.remove(&name.to_string());
         Ok(())
     }
@@ -740,7 +768,10 @@ mod tests {
         assert!(c.svms.is_empty());
         assert_eq!(c.aggregates.len(), 2);
         assert_eq!(
-            c.users.iter().map(|u| u.name.as_str()).collect::<Vec<_>>(),
+            c.users
+                .values()
+                .map(|u| u.name.as_str())
+                .collect::<Vec<_>>(),
             ["admin"]
         );
         c.check_invariants().unwrap();
@@ -828,6 +859,20 @@ mod tests {
         c.create_svm(spec("s1")).unwrap();
         c.create_export_policy("s1", "p1").unwrap();
         c.commit();
+        let s1 = crate::model::Scope::Svm("s1".into());
+        let s2 = crate::model::Scope::Svm("s2".into());
+        let entry = crate::model::Privilege::new("volume", crate::model::AccessLevel::All);
+        c.create_role(&s1, "trident", vec![entry]).unwrap();
+        c.add_login(
+            &s1,
+            "tri",
+            ("ontapi", "password"),
+            "trident",
+            Some("Netapp1!x"),
+            None,
+        )
+        .unwrap();
+        c.commit();
         let uuid = c.svm("s1").unwrap().uuid;
         c.rename_svm("s1", "s2").unwrap();
         c.follow_indexes();
@@ -837,6 +882,14 @@ mod tests {
         assert!(c.volume("s2", "s1_root").is_ok());
         assert!(c.export_policy("s2", "p1").is_ok());
         assert!(c.svm("s1").is_err());
+        // The SVM's login and role moved with it.
+        assert_eq!(c.user(&s2, "tri").unwrap().scope, s2);
+        assert!(c.user(&s1, "tri").is_err());
+        assert!(c.role(&s2, "trident").is_ok() && c.role(&s1, "trident").is_err());
+        c.check_invariants().unwrap();
+        c.delete_svm("s2").unwrap();
+        c.commit();
+        assert!(c.user(&s2, "tri").is_err() && c.role(&s2, "trident").is_err());
         c.check_invariants().unwrap();
     }
 

@@ -271,6 +271,28 @@ impl Described for super::QuotaRule {
     }
 }
 
+impl Described for super::User {
+    fn described(&self) -> String {
+        match &self.scope {
+            super::Scope::Cluster => format!("user \"{}\"", shown(&self.name)),
+            super::Scope::Svm(s) => {
+                format!("user \"{}\" in Vserver \"{}\"", shown(&self.name), shown(s))
+            }
+        }
+    }
+}
+
+impl Described for super::Role {
+    fn described(&self) -> String {
+        match &self.scope {
+            super::Scope::Cluster => format!("role \"{}\"", shown(&self.name)),
+            super::Scope::Svm(s) => {
+                format!("role \"{}\" in Vserver \"{}\"", shown(&self.name), shown(s))
+            }
+        }
+    }
+}
+
 impl Cluster {
     /// Refuse the operation in progress when a record it wrote holds text XML cannot carry. One
     /// check behind every operation covers every string field of every object, present and to
@@ -297,6 +319,14 @@ impl Cluster {
         table(&self.jobs)?;
         table(&self.recovery_queue)?;
         table(&self.quota_rules)?;
+        table(&self.roles)?;
+        for (_, u) in self.users.changed() {
+            if let Some(u) = u {
+                if let Some((field, c)) = first_forbidden(&**u) {
+                    return Err(record_error(&u.described(), &field, c));
+                }
+            }
+        }
         Ok(())
     }
 }

@@ -167,6 +167,7 @@ impl From<ModelError> for RestError {
                 RefusalClass::Busy | RefusalClass::Conflict => (409, GENERIC),
                 RefusalClass::InvalidInput => (400, INVALID_VALUE),
             },
+            ModelError::PasswordReused(_) => (400, GENERIC),
         };
         RestError::new(status, code, e.to_string())
     }

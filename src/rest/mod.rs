@@ -7,11 +7,12 @@
 pub mod api;
 pub mod body;
 pub mod bulk;
+pub mod commands;
 pub mod error;
 pub mod job;
 pub mod query;
 
-use crate::model::{Cluster, Role, Scope, User};
+use crate::model::{Cluster, Operation, Request as Access, Scope, User};
 use crate::sim::Sim;
 use body::Body;
 use error::RestError;
@@ -301,14 +302,18 @@ pub struct Request<'a> {
 /// Answer one request.
 pub fn handle(sim: &Arc<Sim>, user: &User, req: Request) -> Result<Reply, RestError> {
     let route = req.route;
-    if route.write && user.role == Role::Readonly {
+    // The access check: the user's role must grant this path (or the command it stands for).
+    let command = commands::command(route.method, route.path);
+    let access = Access {
+        command: &command,
+        rest_path: Some(req.path),
+        op: Operation::of_command(&command, route.write),
+    };
+    if sim.read().authorize(user, &access).is_err() {
         return Err(RestError::new(
             403,
             error::NOT_AUTHORIZED,
-            format!(
-                "not authorized for that command: user \"{}\" has a read-only role",
-                user.name
-            ),
+            "not authorized for that command",
         ));
     }
     let mut call = Call {

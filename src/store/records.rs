@@ -6,8 +6,11 @@ use crate::model::identity::Identity;
 use crate::model::license::License;
 use crate::model::quota::QuotaType;
 use crate::model::table::Table;
-use crate::model::{Cluster, ExportPolicy, Job, Qtree, QuotaRule, RecoveryEntry, Svm, Volume};
+use crate::model::{
+    Cluster, ExportPolicy, Job, Qtree, QuotaRule, RecoveryEntry, Role, Scope, Svm, User, Volume,
+};
 use serde::{Deserialize, Serialize};
+use std::sync::Arc;
 
 /// Boxed, so that a record is two words: loading 100k of them moves pointers, not objects.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -24,6 +27,8 @@ pub enum Record {
     /// The cluster's name, location and contact as changed at runtime.
     Identity(Box<Identity>),
     License(Box<License>),
+    User(Box<User>),
+    Role(Box<Role>),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
@@ -38,6 +43,8 @@ pub enum RecordKey {
     Svm(String),
     Identity,
     License(String),
+    User(Scope, String),
+    Role(Scope, String),
 }
 
 /// A record's key borrowed from it, to order and compare records without copying their names.
@@ -53,6 +60,8 @@ pub enum KeyRef<'a> {
     Svm(&'a str),
     Identity,
     License(&'a str),
+    User(&'a Scope, &'a str),
+    Role(&'a Scope, &'a str),
 }
 
 impl RecordKey {
@@ -67,6 +76,8 @@ impl RecordKey {
             RecordKey::Svm(a) => KeyRef::Svm(a),
             RecordKey::Identity => KeyRef::Identity,
             RecordKey::License(p) => KeyRef::License(p),
+            RecordKey::User(s, n) => KeyRef::User(s, n),
+            RecordKey::Role(s, n) => KeyRef::Role(s, n),
         }
     }
 }
@@ -85,6 +96,8 @@ impl Record {
             Record::Svm(s) => KeyRef::Svm(&s.name),
             Record::Identity(_) => KeyRef::Identity,
             Record::License(l) => KeyRef::License(&l.package),
+            Record::User(u) => KeyRef::User(&u.scope, &u.name),
+            Record::Role(r) => KeyRef::Role(&r.scope, &r.name),
         }
     }
 
@@ -101,6 +114,8 @@ impl Record {
             Record::Svm(s) => s.described(),
             Record::Identity(i) => i.described(),
             Record::License(l) => l.described(),
+            Record::User(u) => u.described(),
+            Record::Role(r) => r.described(),
         }
     }
 
@@ -131,6 +146,8 @@ impl Record {
             Record::Svm(s) => RecordKey::Svm(s.name.clone()),
             Record::Identity(_) => RecordKey::Identity,
             Record::License(l) => RecordKey::License(l.package.clone()),
+            Record::User(u) => RecordKey::User(u.scope.clone(), u.name.clone()),
+            Record::Role(r) => RecordKey::Role(r.scope.clone(), r.name.clone()),
         }
     }
 }
@@ -216,6 +233,21 @@ pub fn changes(c: &Cluster) -> (Vec<Record>, Vec<RecordKey>) {
         |l| Record::License(Box::new(l)),
         |k| RecordKey::License(k.clone()),
     );
+    // A topology user is saved once changed; a seeded one the topology makes again.
+    for (k, v) in c.users.changed() {
+        match v {
+            Some(u) if !u.seeded => put.push(Record::User(Box::new((**u).clone()))),
+            Some(_) => {}
+            None => del.push(RecordKey::User(k.0.clone(), k.1.clone())),
+        }
+    }
+    table_changes(
+        &c.roles,
+        &mut put,
+        &mut del,
+        |r| Record::Role(Box::new(r)),
+        |k| RecordKey::Role(k.0.clone(), k.1.clone()),
+    );
     (put, del)
 }
 
@@ -232,6 +264,8 @@ pub enum RecordRef<'a> {
     Svm(&'a Svm),
     Identity(&'a Identity),
     License(&'a License),
+    User(&'a User),
+    Role(&'a Role),
 }
 
 /// Every record of a cluster borrowed from the model, in key order (the order of
@@ -249,6 +283,13 @@ pub fn refs(c: &Cluster) -> impl Iterator<Item = RecordRef<'_>> {
         .chain(c.svms.values().map(RecordRef::Svm))
         .chain(c.identity.values().map(RecordRef::Identity))
         .chain(c.licenses.values().map(RecordRef::License))
+        .chain(
+            c.users
+                .values()
+                .filter(|u| !u.seeded)
+                .map(|u| RecordRef::User(u)),
+        )
+        .chain(c.roles.values().map(RecordRef::Role))
 }
 
 /// Every saved record of the cluster, copied (the state document).
@@ -288,6 +329,13 @@ pub fn all(c: &Cluster) -> Vec<Record> {
                 .values()
                 .map(|l| Record::License(Box::new(l.clone()))),
         )
+        .chain(
+            c.users
+                .values()
+                .filter(|u| !u.seeded)
+                .map(|u| Record::User(Box::new((**u).clone()))),
+        )
+        .chain(c.roles.values().map(|r| Record::Role(Box::new(r.clone()))))
         .collect()
 }
 
@@ -303,6 +351,8 @@ pub fn load_into(c: &mut Cluster, loaded: Loaded) -> Result<usize, String> {
     let mut recovery = Vec::new();
     let mut quota_rules = Vec::new();
     let mut svms = Vec::new();
+    let mut users = Vec::new();
+    let mut roles = Vec::new();
     for r in loaded.records {
         match r {
             Record::Volume(v) => volumes.push(((v.svm.clone(), v.name.clone()), *v)),
@@ -320,6 +370,8 @@ pub fn load_into(c: &mut Cluster, loaded: Loaded) -> Result<usize, String> {
             Record::License(l) => {
                 c.licenses.load(l.package.clone(), *l);
             }
+            Record::User(u) => users.push(((u.scope.clone(), u.name.clone()), Arc::new(*u))),
+            Record::Role(r) => roles.push(((r.scope.clone(), r.name.clone()), *r)),
         }
     }
     c.apply_identity();
@@ -339,6 +391,9 @@ pub fn load_into(c: &mut Cluster, loaded: Loaded) -> Result<usize, String> {
     c.jobs.load_all(jobs);
     c.recovery_queue.load_all(recovery);
     c.quota_rules.load_all(quota_rules);
+    // Saved users replace the topology's of the same name; the others stay as seeded.
+    c.users.load_all(users);
+    c.roles.load_all(roles);
     // Objects the topology seeded that the state does not know get fresh numbers after the saved ones.
     let added = new_volumes.len() + new_policies.len();
     for k in new_volumes {

@@ -23,6 +23,8 @@ pub const EVSERVERNOTFOUND: u32 = 15698;
 /// `quota-on` / `quota-resize` on a volume without quota rules (Ansible's na_ontap_quotas
 /// branches on "14958:No valid quota rules found").
 pub const EQUOTA_NO_RULES: u32 = 14958;
+/// A new password that was used before (Ansible's `na_ontap_user` treats it as "unchanged").
+pub const EPASSWORD_REUSED: u32 = 13214;
 
 /// A failed `<results>`: the errno and the reason shown to the client.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -70,6 +72,7 @@ impl From<ModelError> for ZapiError {
                 RefusalClass::Busy | RefusalClass::Conflict => EAPIERROR,
                 RefusalClass::InvalidInput => EINVALIDINPUTERROR,
             },
+            ModelError::PasswordReused(_) => EPASSWORD_REUSED,
         };
         ZapiError::new(errno, e.to_string())
     }

@@ -5,12 +5,13 @@
 //! rules against the API, SVM and volume it names before anything runs.
 
 pub mod api;
+pub mod commands;
 pub mod envelope;
 pub mod errno;
 pub mod iter;
 pub mod xml;
 
-use crate::model::{Role, User};
+use crate::model::{Operation, Request, User};
 use crate::sim::Sim;
 use api::{Access, Api, Ctx, Exposure};
 use errno::{ZapiError, EAPINOTFOUND, EAPIPRIVILEGE};
@@ -113,18 +114,7 @@ pub fn prepare(sim: &Sim, user: &User, body: &[u8]) -> Result<Call, Outcome> {
         }
         _ => {}
     }
-    if api.access == Access::Write && user.role == Role::Readonly {
-        return Err(fail(
-            svm,
-            ZapiError::new(
-                EAPIPRIVILEGE,
-                format!(
-                    "Insufficient privileges: user '{}' does not have write access to this resource",
-                    user.name
-                ),
-            ),
-        ));
-    }
+    authorize(&sim.read(), user, api, api.access == Access::Write).map_err(|e| fail(svm, e))?;
     api::validate_inputs(api, &req.api).map_err(|e| fail(svm, e))?;
     Ok(Call {
         api,
@@ -133,11 +123,32 @@ pub fn prepare(sim: &Sim, user: &User, body: &[u8]) -> Result<Call, Outcome> {
     })
 }
 
+/// The access check: the user's role must grant the command the API stands for (see
+/// [`commands`]), for writing when the call writes.
+pub fn authorize(
+    c: &crate::model::Cluster,
+    user: &User,
+    api: &Api,
+    writes: bool,
+) -> Result<(), ZapiError> {
+    let command = commands::command(api.name).unwrap_or(api.name);
+    let req = Request {
+        command,
+        rest_path: None,
+        op: Operation::of_command(command, writes),
+    };
+    c.authorize(user, &req).map_err(|e| match e {
+        crate::model::ModelError::NotAuthorized(m) => ZapiError::new(EAPIPRIVILEGE, m),
+        other => other.into(),
+    })
+}
+
 /// Run a prepared call.
 pub fn run(sim: &std::sync::Arc<Sim>, user: &User, call: Call) -> Outcome {
     let ctx = Ctx {
         sim,
         user,
+        api: call.api,
         svm: call.svm.clone(),
     };
     match (call.api.handler)(&ctx, &call.element) {

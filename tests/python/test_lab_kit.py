@@ -430,8 +430,8 @@ def test_the_configmap_topology_starts_as_the_pod_starts_it(lab_sim):
     for line in ("svm      svm1 running aggregates [aggr1]",
                  "lif      svm1_data1 127.0.0.1 data [nfs] up",
                  "user     admin (cluster, admin)",
-                 "user     vsadmin (svm svm1, admin)",
-                 "user     trident (svm svm1, admin)"):
+                 "user     vsadmin (svm svm1, vsadmin)",
+                 "user     trident (svm svm1, vsadmin)"):
         assert line in banner, banner
     assert "portmap  127.0.0.1:" in banner
     # The docs' banner, with the pod's addresses, is what this simulator prints.

@@ -224,7 +224,8 @@ def test_every_documented_operation_is_served(base_url, http):
     400 for a body the operation refuses)."""
     dummies = {"uuid": "00000000-0000-0000-0000-000000000000", "volume_uuid":
                "00000000-0000-0000-0000-000000000000", "id": "999999", "policy_id": "999999",
-               "index": "999999", "name": "no_such_package"}
+               "index": "999999", "owner_uuid": "00000000-0000-0000-0000-000000000000",
+               "name": "no_such_package", "path": "no_such"}
     for method, path in documented_operations():
         url = base_url + path.format(**dummies)
         r = http.request(method, url, data=b"{}" if method in ("POST", "PATCH") else None,
@@ -236,7 +237,8 @@ def test_every_documented_operation_is_served(base_url, http):
 def test_undocumented_methods_are_refused_with_405(base_url, http):
     for path, item in DOC["paths"].items():
         documented = {m.upper() for m in item if m in METHODS}
-        url = base_url + path.format(uuid="x", volume_uuid="x", id="1", policy_id="1", index="1", name="x")
+        url = base_url + path.format(uuid="x", volume_uuid="x", id="1", policy_id="1", index="1",
+                                     owner_uuid="x", name="x", path="x")
         for method in {"GET", "POST", "PATCH", "DELETE", "PUT"} - documented:
             r = http.request(method, url, timeout=TIMEOUT)
             assert r.status_code == 405, (method, path, r.status_code)
@@ -435,6 +437,41 @@ def test_real_responses_match_the_document(base_url, http):
         "computer_name": "host1", "event_description": "{}", "event_id": 1,
         "event_source": "trident", "severity": "notice"})
 
+    # Users and roles: a custom role with privileges, a user with it, then both gone.
+    s("POST", "/security/roles", 201, body={
+        "name": "oa_role", "owner": {"name": "svm1"},
+        "privileges": [{"path": "/api/storage/volumes", "access": "readonly"},
+                       {"path": "volume snapshot", "access": "all"}]})
+    role = s("GET", "/security/roles", 200,
+             query={"fields": "**", "name": "oa_role"})["records"][0]
+    assert role["builtin"] is False and role["scope"] == "svm", role
+    role_id = {"owner_uuid": role["owner"]["uuid"], "name": "oa_role"}
+    s("GET", "/security/roles/{owner_uuid}/{name}", 200, role_id)
+    s("POST", "/security/roles/{owner_uuid}/{name}/privileges", 201, role_id,
+      body={"path": "vserver", "access": "readonly"})
+    privs = s("GET", "/security/roles/{owner_uuid}/{name}/privileges", 200, role_id,
+              query={"fields": "**"})
+    assert [p["path"] for p in privs["records"]] == [
+        "/api/storage/volumes", "volume snapshot", "vserver"], privs
+    priv_id = dict(role_id, path="vserver")
+    s("GET", "/security/roles/{owner_uuid}/{name}/privileges/{path}", 200, priv_id)
+    s("PATCH", "/security/roles/{owner_uuid}/{name}/privileges/{path}", 200, priv_id,
+      body={"access": "all"})
+    s("DELETE", "/security/roles/{owner_uuid}/{name}/privileges/{path}", 200, priv_id)
+    s("POST", "/security/accounts", 201, body={
+        "name": "oa_user", "owner": {"name": "svm1"}, "role": {"name": "oa_role"},
+        "password": "Secret123", "applications": [
+            {"application": "http", "authentication_methods": ["password"]}]})
+    acc = s("GET", "/security/accounts", 200,
+            query={"fields": "**", "name": "oa_user"})["records"][0]
+    acc_id = {"owner_uuid": acc["owner"]["uuid"], "name": "oa_user"}
+    s("GET", "/security/accounts/{owner_uuid}/{name}", 200, acc_id)
+    s("PATCH", "/security/accounts/{owner_uuid}/{name}", 200, acc_id,
+      body={"locked": True, "comment": "openapi"})
+    s("DELETE", "/security/roles/{owner_uuid}/{name}", 409, role_id)  # still in use
+    s("DELETE", "/security/accounts/{owner_uuid}/{name}", 200, acc_id)
+    s("DELETE", "/security/roles/{owner_uuid}/{name}", 200, role_id)
+
     # Errors are documented too.
     s("GET", "/storage/volumes/{uuid}", 404, {"uuid": "no-such-volume"})
     s("GET", "/storage/volumes", 400, query={"fields": "no_such_field"})
@@ -498,6 +535,7 @@ def test_documented_fields_are_served_fields(base_url, http):
                    timeout=TIMEOUT).json()["records"][0]["uuid"]
     policy = http.get(f"{base_url}/protocols/nfs/export-policies", params={"name": "default"},
                       timeout=TIMEOUT).json()["records"][0]["id"]
+    cluster = http.get(f"{base_url}/cluster", timeout=TIMEOUT).json()["uuid"]
     for method, path in documented_operations():
         envelope = response_schema(method, path, 200) if method == "GET" else {}
         if "records" not in envelope.get("properties", {}):
@@ -505,7 +543,8 @@ def test_documented_fields_are_served_fields(base_url, http):
         record = envelope["properties"]["records"]["items"]
         fields = sorted(set(leaf_fields(record)))
         assert len(fields) > 3, (path, fields)
-        url = base_url + path.format(volume_uuid=vol, policy_id=policy)
+        url = base_url + path.format(volume_uuid=vol, policy_id=policy, owner_uuid=cluster,
+                                     name="admin")
         r = http.get(url, params={"fields": ",".join(fields)}, timeout=TIMEOUT)
         assert r.status_code == 200, (path, r.text)
 

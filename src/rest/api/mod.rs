@@ -11,6 +11,7 @@ pub mod nfs;
 pub mod nfs_services;
 pub mod qtrees;
 pub mod quota;
+pub mod security;
 pub mod snapmirror;
 pub mod snapshots;
 pub mod svm;
@@ -42,6 +43,7 @@ pub static ROUTES: &[&[Route]] = &[
     dns::ROUTES,
     identity::ROUTES,
     licenses::ROUTES,
+    security::ROUTES,
 ];
 
 /// An instance GET: the record reduced to the caller's `fields` (every field when none are asked

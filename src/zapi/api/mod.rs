@@ -16,6 +16,7 @@ pub mod net;
 pub mod nfs;
 pub mod qtree;
 pub mod quota;
+pub mod security;
 pub mod sis;
 pub mod snapmirror;
 pub mod snapshot;
@@ -35,6 +36,8 @@ pub struct Ctx<'a> {
     /// Shared, so work that ends later (a quota job) can hold the simulator.
     pub sim: &'a std::sync::Arc<Sim>,
     pub user: &'a User,
+    /// The API being run (its access check is repeated for calls that only sometimes write).
+    pub api: &'static Api,
     /// The tunnel target or the user's own SVM; None for cluster context.
     pub svm: Option<String>,
 }
@@ -123,6 +126,7 @@ pub static FAMILIES: &[&[Api]] = &[
     dns::APIS,
     identity::APIS,
     license::APIS,
+    security::APIS,
 ];
 
 fn registry() -> &'static HashMap<&'static str, &'static Api> {
@@ -238,18 +242,10 @@ pub fn list(el: &Element, name: &str) -> Option<Vec<String>> {
 }
 
 impl Ctx<'_> {
-    /// For APIs that only sometimes write (`volume-size` with a new size): refuse a readonly user.
-    pub fn require_write(&self) -> Result<(), ZapiError> {
-        if self.user.role == crate::model::Role::Readonly {
-            return Err(ZapiError::new(
-                crate::zapi::errno::EAPIPRIVILEGE,
-                format!(
-                    "Insufficient privileges: user '{}' does not have write access to this resource",
-                    self.user.name
-                ),
-            ));
-        }
-        Ok(())
+    /// For APIs that only sometimes write (`volume-size` with a new size): the role must grant
+    /// writing the API's command. Takes the cluster the handler holds (inside an operation).
+    pub fn require_write(&self, c: &crate::model::Cluster) -> Result<(), ZapiError> {
+        crate::zapi::authorize(c, self.user, self.api, true)
     }
     /// The SVM of an SVM-exposed API (the dispatcher guarantees one).
     pub fn svm(&self) -> Result<&str, ZapiError> {

@@ -377,7 +377,7 @@ fn size(ctx: &Ctx, el: &Element) -> Result<Vec<Element>, ZapiError> {
         match text(el, "new-size") {
             None => Ok(size_outputs(current)),
             Some(r) => {
-                ctx.require_write()?;
+                ctx.require_write(c)?;
                 let target = new_size(current, r)?;
                 c.resize_volume(svm, name, target)?;
                 Ok(size_outputs(target))
@@ -396,7 +396,7 @@ fn size_async(ctx: &Ctx, el: &Element) -> Result<Vec<Element>, ZapiError> {
             out.retain(|e| e.name == "volume-size");
             return Ok(out);
         };
-        ctx.require_write()?;
+        ctx.require_write(c)?;
         let target = new_size(current, r)?;
         let outcome = c.resize_volume(svm, name, target).map(|_| ());
         let mut out = finish_async(c, "Volume Resize", &format!("Resize {name}"), svm, outcome)?;
