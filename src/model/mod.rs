@@ -264,6 +264,9 @@ pub struct Cluster {
     pub volume_uuids: Table<Uuid, (String, String)>,
     pub policy_ids: Table<u64, (String, String)>,
     pub job_uuids: Table<Uuid, u64>,
+    /// FlexClones by parent: (SVM, parent volume, parent snapshot, clone) -> the clone's key, so
+    /// a delete's "has clones?" reads a range instead of every volume of the SVM.
+    pub clone_children: Table<(String, String, String, String), (String, String)>,
     pub jobs: Table<u64, Job>,
     /// Keyed by (SVM, entry name).
     pub recovery_queue: Table<(String, String), RecoveryEntry>,
@@ -301,6 +304,18 @@ pub struct Savepoint {
     counters: Counters,
     aggregates: BTreeMap<String, Aggregate>,
     identity: (String, String, String),
+}
+
+/// The clone index's key of a volume, if it is a FlexClone.
+fn clone_child_key(v: &Volume) -> Option<(String, String, String, String)> {
+    v.clone_parent.as_ref().map(|p| {
+        (
+            v.svm.clone(),
+            p.volume.clone(),
+            p.snapshot.clone(),
+            v.name.clone(),
+        )
+    })
 }
 
 /// A deterministic identity derived from the seed, so two runs of one config agree.
@@ -504,6 +519,7 @@ impl Cluster {
             volume_uuids: Table::default(),
             policy_ids: Table::default(),
             job_uuids: Table::default(),
+            clone_children: Table::default(),
             jobs: Table::default(),
             recovery_queue: Table::default(),
             qos_policy_groups: t.qos_policy_groups.iter().cloned().collect(),
@@ -598,6 +614,7 @@ impl Cluster {
         self.volume_uuids.rollback();
         self.policy_ids.rollback();
         self.job_uuids.rollback();
+        self.clone_children.rollback();
         self.jobs.rollback();
         self.recovery_queue.rollback();
         self.identity.rollback();
@@ -616,6 +633,7 @@ impl Cluster {
         self.volume_uuids.commit();
         self.policy_ids.commit();
         self.job_uuids.commit();
+        self.clone_children.commit();
         self.svms.commit();
         self.volumes.commit();
         self.export_policies.commit();
@@ -699,6 +717,7 @@ impl Cluster {
         table::follow(&mut self.volume_uuids, &self.volumes, |v| v.uuid);
         table::follow(&mut self.policy_ids, &self.export_policies, |p| p.id);
         table::follow(&mut self.job_uuids, &self.jobs, |j| j.uuid);
+        table::follow_some(&mut self.clone_children, &self.volumes, clone_child_key);
     }
 
     /// The volume with this UUID.
@@ -715,12 +734,35 @@ impl Cluster {
             .and_then(|k| self.export_policies.get(k))
     }
 
+    /// The FlexClones of a volume (of one of its snapshots, when given), from the clone index.
+    pub fn clone_keys<'a>(
+        &'a self,
+        svm: &str,
+        volume: &str,
+        snapshot: Option<&'a str>,
+    ) -> impl Iterator<Item = &'a (String, String)> + 'a {
+        let from = (
+            svm.to_string(),
+            volume.to_string(),
+            snapshot.unwrap_or_default().to_string(),
+            String::new(),
+        );
+        let (svm, volume) = (from.0.clone(), from.1.clone());
+        self.clone_children
+            .range(from..)
+            .take_while(move |(k, _)| {
+                k.0 == svm && k.1 == volume && snapshot.is_none_or(|s| k.2 == s)
+            })
+            .map(|(_, v)| v)
+    }
+
     /// Rebuild every index from the tables (after loading saved state).
     pub fn reindex(&mut self) {
         self.reindex_junctions();
         self.volume_uuids = table::rebuild(&self.volumes, |v| v.uuid);
         self.policy_ids = table::rebuild(&self.export_policies, |p| p.id);
         self.job_uuids = table::rebuild(&self.jobs, |j| j.uuid);
+        self.clone_children = table::rebuild_some(&self.volumes, clone_child_key);
     }
 
     /// Rebuild the junction index from the volumes (after loading saved state).
@@ -847,6 +889,12 @@ impl Cluster {
         }
         if !same(&self.job_uuids, table::rebuild(&self.jobs, |j| j.uuid)) {
             return Err("the job UUID index does not match the jobs".into());
+        }
+        if !same(
+            &self.clone_children,
+            table::rebuild_some(&self.volumes, clone_child_key),
+        ) {
+            return Err("the clone index does not match the volumes' clone parents".into());
         }
         for a in self.aggregates.values() {
             let sum = footprints.get(a.name.as_str()).copied().unwrap_or(0);

@@ -144,9 +144,22 @@ where
     V: Clone,
     IK: Ord + Clone,
 {
+    follow_some(index, table, |v| Some(key(v)))
+}
+
+/// [`follow`] for an index of some entries only (`key` gives None for the others).
+pub fn follow_some<K, V, IK>(
+    index: &mut Table<IK, K>,
+    table: &Table<K, V>,
+    key: impl Fn(&V) -> Option<IK>,
+) where
+    K: Ord + Clone,
+    V: Clone,
+    IK: Ord + Clone,
+{
     for (k, now) in table.changed() {
-        let new = now.map(&key);
-        if let Some(old) = table.original(k).map(&key) {
+        let new = now.and_then(&key);
+        if let Some(old) = table.original(k).and_then(&key) {
             if new.as_ref() != Some(&old) && index.get(&old) == Some(k) {
                 index.remove(&old);
             }
@@ -166,8 +179,22 @@ where
     V: Clone,
     IK: Ord + Clone,
 {
+    rebuild_some(table, |v| Some(key(v)))
+}
+
+/// [`rebuild`] for an index of some entries only.
+pub fn rebuild_some<K, V, IK>(table: &Table<K, V>, key: impl Fn(&V) -> Option<IK>) -> Table<IK, K>
+where
+    K: Ord + Clone,
+    V: Clone,
+    IK: Ord + Clone,
+{
     let mut index = Table::default();
-    index.load_all(table.iter().map(|(k, v)| (key(v), k.clone())));
+    index.load_all(
+        table
+            .iter()
+            .filter_map(|(k, v)| key(v).map(|ik| (ik, k.clone()))),
+    );
     index
 }
 

@@ -978,11 +978,8 @@ impl Cluster {
         volume: &'a str,
         snapshot: Option<&'a str>,
     ) -> impl Iterator<Item = &'a Volume> + 'a {
-        self.volumes_of(svm).filter(move |v| {
-            v.clone_parent
-                .as_ref()
-                .is_some_and(|p| p.volume == volume && snapshot.is_none_or(|s| p.snapshot == s))
-        })
+        self.clone_keys(svm, volume, snapshot)
+            .filter_map(|k| self.volumes.get(k))
     }
 
     /// `volume-destroy`: the volume must be offline unless `unmount_and_offline`; a volume with
