@@ -2,7 +2,9 @@
 (deploy/topologies/empty-cluster.toml), netapp.ontap builds an SVM, a data LIF, the NFS service,
 an export policy with a rule and a volume mounted at a junction path, once over ZAPI
 (`use_rest: never`) and once over REST (`use_rest: always`), each on a fresh simulator. Every task
-runs twice: the first run must change something, the second nothing (changed=false).
+runs twice: the first run must change something, the second nothing (changed=false). Then a
+custom role for Trident and a user with it on the new SVM, the lab's volume steps as that user, and
+a call the role does not allow, refused with ONTAP's error.
 The state is then read back from the simulator over the other front's eyes: ZAPI `vserver-get-iter`
 and the REST NFS service."""
 
@@ -24,10 +26,13 @@ class Day0Runner(AnsibleRunner):
     def __init__(self, sim, workdir, use_rest):
         super().__init__(sim, workdir)
         self.use_rest = use_rest
+        self.as_user = None
 
     def connection_args(self):
         args = super().connection_args()
         args["use_rest"] = self.use_rest
+        if self.as_user:
+            args["username"], args["password"] = self.as_user
         return args
 
 
@@ -84,3 +89,45 @@ def test_day0_playbook_builds_the_lab_twice(day0):
     vols = rest_get(proc, f"/storage/volumes?svm.name={SVM}&fields=nas.path,nas.export_policy.name")["records"]
     got = sorted((v["name"], v["nas"].get("path"), v["nas"]["export_policy"]["name"]) for v in vols)
     assert got == [("labvol", "/labvol", "lab"), (f"{SVM}_root", "/", "default")]
+
+    # Then Trident's least-privilege account on the new SVM, and the lab's volume steps as it:
+    # the same role the roles test uses (command directories over ZAPI, REST paths over REST).
+    from test_ansible_roles import REST_ROLE, USER_PASSWORD, ZAPI_ROLE, refused
+    user = "trident_day0"
+    if ans.use_rest == "never":
+        for directory, access in ZAPI_ROLE:
+            twice(ans, "na_ontap_user_role", state="present", vserver=SVM, name="trident",
+                  command_directory_name=directory, access_level=access)
+        application = "ontapi"
+    else:
+        twice(ans, "na_ontap_user_role", state="present", vserver=SVM, name="trident",
+              privileges=REST_ROLE)
+        application = "http"
+    twice(ans, "na_ontap_user", state="present", vserver=SVM, name=user,
+          applications=[application], authentication_method="password", role_name="trident",
+          set_password=USER_PASSWORD)
+    ans.as_user = (user, USER_PASSWORD)
+    try:
+        args = dict(state="present", vserver=SVM, name="pvc1", aggregate_name="aggr1", size=1,
+                    size_unit="gb", junction_path="/pvc1", export_policy="lab",
+                    space_guarantee="none")
+        twice(ans, "na_ontap_volume", **args)
+        twice(ans, "na_ontap_volume", **dict(args, size=2))
+        twice(ans, "na_ontap_snapshot", state="present", vserver=SVM, volume="pvc1",
+              snapshot="snap1")
+        twice(ans, "na_ontap_volume", state="absent", vserver=SVM, name="pvc1")
+    finally:
+        ans.as_user = None
+    # A call the role does not allow is refused with ONTAP's error, and changes nothing.
+    if ans.use_rest == "never":
+        refused(ans, user, "na_ontap_user",
+                ["13003", f"Insufficient privileges: user '{user}' does not have read access"],
+                state="present", vserver=SVM, name="intruder", applications=["ontapi"],
+                authentication_method="password", role_name="vsadmin",
+                set_password="Intruder123")
+        accounts = rest_get(proc, "/security/accounts?name=intruder")
+    else:
+        refused(ans, user, "na_ontap_export_policy", ["not authorized for that command"],
+                state="present", vserver=SVM, name="not_mine")
+        accounts = rest_get(proc, f"/protocols/nfs/export-policies?svm.name={SVM}&name=not_mine")
+    assert accounts["num_records"] == 0, accounts
