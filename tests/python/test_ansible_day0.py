@@ -15,25 +15,12 @@ import ssl
 import pytest
 
 from simproc import SimProcess, REPO_ROOT
-from test_ansible import AnsibleRunner, twice
+from test_ansible import twice
+from test_ansible_roles import REST_ROLE, USER_PASSWORD, ZAPI_ROLE, RoleRunner, refused
 
 EMPTY = REPO_ROOT / "deploy" / "topologies" / "empty-cluster.toml"
 SVM = "svm_day0"
 GIB = 1024**3
-
-
-class Day0Runner(AnsibleRunner):
-    def __init__(self, sim, workdir, use_rest):
-        super().__init__(sim, workdir)
-        self.use_rest = use_rest
-        self.as_user = None
-
-    def connection_args(self):
-        args = super().connection_args()
-        args["use_rest"] = self.use_rest
-        if self.as_user:
-            args["username"], args["password"] = self.as_user
-        return args
 
 
 @pytest.fixture(params=["never", "always"])
@@ -44,7 +31,7 @@ def day0(request, tmp_path):
         log_path=tmp_path / "ontap-sim.stderr.log",
     )
     try:
-        yield Day0Runner(proc, tmp_path, request.param), proc
+        yield RoleRunner(proc, tmp_path, request.param), proc
     finally:
         proc.stop()
 
@@ -92,7 +79,6 @@ def test_day0_playbook_builds_the_lab_twice(day0):
 
     # Then Trident's least-privilege account on the new SVM, and the lab's volume steps as it:
     # the same role the roles test uses (command directories over ZAPI, REST paths over REST).
-    from test_ansible_roles import REST_ROLE, USER_PASSWORD, ZAPI_ROLE, refused
     user = "trident_day0"
     if ans.use_rest == "never":
         for directory, access in ZAPI_ROLE:
