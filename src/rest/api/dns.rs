@@ -49,23 +49,9 @@ fn list(ctx: &Ctx, call: &mut Call) -> Result<Reply, RestError> {
     call.collection(&DNS, records)
 }
 
-fn by_uuid<'c>(ctx: &Ctx, c: &'c Cluster, uuid: &str) -> Result<&'c Svm, RestError> {
-    c.svms
-        .values()
-        .find(|s| s.uuid.to_string() == uuid && ctx.sees(&s.name))
-        .ok_or_else(|| {
-            RestError::new(
-                404,
-                super::super::error::SVM_NOT_FOUND,
-                format!("SVM \"{uuid}\" does not exist."),
-            )
-            .target("svm.uuid")
-        })
-}
-
 fn show(ctx: &Ctx, call: &mut Call) -> Result<Reply, RestError> {
     let c = ctx.sim.read();
-    let s = by_uuid(ctx, &c, call.var(0))?;
+    let s = super::svm_by_uuid(ctx, &c, call.var(0))?;
     let d = s
         .dns
         .as_ref()
@@ -107,7 +93,9 @@ fn create(ctx: &Ctx, call: &mut Call) -> Result<Reply, RestError> {
 }
 
 fn modify(ctx: &Ctx, call: &mut Call) -> Result<Reply, RestError> {
-    let svm = by_uuid(ctx, &ctx.sim.read(), call.var(0))?.name.clone();
+    let svm = super::svm_by_uuid(ctx, &ctx.sim.read(), call.var(0))?
+        .name
+        .clone();
     let b = &call.body;
     let domains = b.strs("domains")?;
     let servers = b.strs("servers")?;
@@ -133,7 +121,9 @@ fn modify(ctx: &Ctx, call: &mut Call) -> Result<Reply, RestError> {
 }
 
 fn remove(ctx: &Ctx, call: &mut Call) -> Result<Reply, RestError> {
-    let svm = by_uuid(ctx, &ctx.sim.read(), call.var(0))?.name.clone();
+    let svm = super::svm_by_uuid(ctx, &ctx.sim.read(), call.var(0))?
+        .name
+        .clone();
     call.body.finish()?;
     call.query.finish()?;
     ctx.sim

@@ -126,6 +126,25 @@ pub fn time(secs: u64) -> String {
         .unwrap_or_default()
 }
 
+/// The SVM a `{svm.uuid}` path names, within the caller's scope (per-SVM services: NFS, DNS).
+pub fn svm_by_uuid<'c>(
+    ctx: &super::Ctx,
+    c: &'c Cluster,
+    uuid: &str,
+) -> Result<&'c crate::model::Svm, RestError> {
+    c.svms
+        .values()
+        .find(|s| s.uuid.to_string() == uuid && ctx.sees(&s.name))
+        .ok_or_else(|| {
+            RestError::new(
+                404,
+                super::error::SVM_NOT_FOUND,
+                format!("SVM \"{uuid}\" does not exist."),
+            )
+            .target("svm.uuid")
+        })
+}
+
 /// `{"name", "uuid", "_links"}` of an SVM.
 pub fn svm_ref(c: &Cluster, name: &str) -> Value {
     let uuid = c

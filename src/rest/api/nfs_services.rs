@@ -81,24 +81,9 @@ fn services(ctx: &Ctx, call: &mut Call) -> Result<Reply, RestError> {
     call.collection(&SERVICE, records)
 }
 
-/// The SVM a `{svm.uuid}` path names, within the caller's scope.
-fn by_uuid<'c>(ctx: &Ctx, c: &'c Cluster, uuid: &str) -> Result<&'c Svm, RestError> {
-    c.svms
-        .values()
-        .find(|s| s.uuid.to_string() == uuid && ctx.sees(&s.name))
-        .ok_or_else(|| {
-            RestError::new(
-                404,
-                super::super::error::SVM_NOT_FOUND,
-                format!("SVM \"{uuid}\" does not exist."),
-            )
-            .target("svm.uuid")
-        })
-}
-
 fn service(ctx: &Ctx, call: &mut Call) -> Result<Reply, RestError> {
     let c = ctx.sim.read();
-    let s = by_uuid(ctx, &c, call.var(0))?;
+    let s = super::svm_by_uuid(ctx, &c, call.var(0))?;
     let n = s
         .nfs
         .as_ref()
@@ -159,7 +144,9 @@ fn create(ctx: &Ctx, call: &mut Call) -> Result<Reply, RestError> {
 }
 
 fn modify(ctx: &Ctx, call: &mut Call) -> Result<Reply, RestError> {
-    let svm = by_uuid(ctx, &ctx.sim.read(), call.var(0))?.name.clone();
+    let svm = super::svm_by_uuid(ctx, &ctx.sim.read(), call.var(0))?
+        .name
+        .clone();
     let ch = change(&call.body)?;
     call.body.finish()?;
     call.query.finish()?;
@@ -169,7 +156,9 @@ fn modify(ctx: &Ctx, call: &mut Call) -> Result<Reply, RestError> {
 }
 
 fn remove(ctx: &Ctx, call: &mut Call) -> Result<Reply, RestError> {
-    let svm = by_uuid(ctx, &ctx.sim.read(), call.var(0))?.name.clone();
+    let svm = super::svm_by_uuid(ctx, &ctx.sim.read(), call.var(0))?
+        .name
+        .clone();
     call.body.finish()?;
     call.query.finish()?;
     ctx.sim
