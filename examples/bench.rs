@@ -543,6 +543,30 @@ async fn creates_per_sec(
     (per * clients) as f64 / t.elapsed().as_secs_f64()
 }
 
+/// Durable creates against ephemeral ones, `clients` clients, fresh simulators, alternated.
+async fn durable_vs_ephemeral(dir: &Path, clients: usize) -> (String, String, String, String) {
+    let (mut d, mut e, mut ratios) = (Vec::new(), Vec::new(), Vec::new());
+    for round in 0..ROUNDS {
+        let fresh = dir.join(format!("rate-{round}"));
+        let (p, _, ca) = launch(Some(&fresh));
+        let a = creates_per_sec(p.addr, &tls_for(ca.as_deref()), clients, 2000).await;
+        drop(p);
+        let _ = std::fs::remove_dir_all(&fresh);
+        let (p, _, ca) = launch(None);
+        let b = creates_per_sec(p.addr, &tls_for(ca.as_deref()), clients, 2000).await;
+        drop(p);
+        d.push(a);
+        e.push(b);
+        ratios.push(a / b);
+    }
+    (
+        format!("volume-create /s, durable vs --ephemeral ({clients} clients, 2000 volumes)"),
+        format!("{:.0}", median(d)),
+        format!("ephemeral {:.0}", median(e)),
+        format!("{:.2}", median(ratios)),
+    )
+}
+
 /// Full cycles as netapp-lib makes them: new TLS connection, 401 challenge, authorised call.
 async fn new_connection_cycles(
     addr: SocketAddr,
@@ -720,6 +744,18 @@ async fn main() {
     let volumes = arg("--volumes", 100_000.0) as usize;
     let secs = arg("--secs", 3.0);
     let clients = 8;
+    // `--only durable` or `--only keepalive`: that part alone, printed, nothing written.
+    let only = args
+        .iter()
+        .position(|a| a == "--only")
+        .and_then(|i| args.get(i + 1))
+        .cloned();
+    if only.as_deref() == Some("durable") {
+        let dir = tempfile::tempdir().unwrap();
+        let (what, d, e, r) = durable_vs_ephemeral(dir.path(), clients).await;
+        println!("{what:<44} {d:>22} {e:>22} {r:>8}");
+        return;
+    }
     let mut rows: Vec<(String, String, String, String)> = Vec::new();
     let mut row = |what: &str, sim: String, ceiling: String, ratio: String| {
         println!("{what:<44} {sim:>22} {ceiling:>22} {ratio:>8}");
@@ -798,6 +834,10 @@ async fn main() {
                 String::new(),
             );
         }
+    }
+
+    if only.is_some() {
+        return;
     }
 
     // 2. New TLS connection + 401 challenge + call, as netapp-lib does every call.
@@ -1102,29 +1142,8 @@ async fn main() {
     );
     drop(sim);
 
-    // Durable creates against ephemeral ones, 8 clients, fresh simulators, alternated.
-    {
-        let (mut d, mut e, mut ratios) = (Vec::new(), Vec::new(), Vec::new());
-        for round in 0..ROUNDS {
-            let fresh = dir.path().join(format!("rate-{round}"));
-            let (p, _, ca) = launch(Some(&fresh));
-            let a = creates_per_sec(p.addr, &tls_for(ca.as_deref()), clients, 2000).await;
-            drop(p);
-            let _ = std::fs::remove_dir_all(&fresh);
-            let (p, _, ca) = launch(None);
-            let b = creates_per_sec(p.addr, &tls_for(ca.as_deref()), clients, 2000).await;
-            drop(p);
-            d.push(a);
-            e.push(b);
-            ratios.push(a / b);
-        }
-        row(
-            &format!("volume-create /s, durable vs --ephemeral ({clients} clients, 2000 volumes)"),
-            format!("{:.0}", median(d)),
-            format!("ephemeral {:.0}", median(e)),
-            format!("{:.2}", median(ratios)),
-        );
-    }
+    let (what, d, e, r) = durable_vs_ephemeral(dir.path(), clients).await;
+    row(&what, d, e, r);
 
     // 5b. Start with the large state.
     let (big_sim, big) = start(&state);

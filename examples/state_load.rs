@@ -8,6 +8,10 @@
 //! Each start is killed with SIGKILL once `ready`, which leaves the state as it was, so the start
 //! is repeated (`--runs N`, default 3) and the median shown.
 //!
+//! Then, per size, how long writers wait for the fold every 20,000 changes: a whole snapshot
+//! written under their lock (a clean stop's fold) against a fold in the background, where they
+//! wait only for the records to be copied.
+//!
 //! Run: `cargo run --release --example state_load -- [--runs N] [--keep DIR] [SIZES...]` (after
 //! `cargo build --release`). With `--keep DIR` the state dirs are built once under DIR and reused.
 
@@ -68,16 +72,44 @@ fn build_killed(dir: &Path, n: usize) {
     }
 }
 
-/// Fold the journal into the snapshot, as a clean stop or a compaction does.
-fn fold(dir: &Path) {
+/// Open a state dir and load its model.
+fn open(dir: &Path) -> (Store, Cluster) {
     let listen = Listeners {
         management: "127.0.0.1:0".parse().unwrap(),
         nfs: "127.0.0.1:0".parse().unwrap(),
     };
-    let (mut store, loaded) = Store::open(dir).unwrap();
+    let (store, loaded) = Store::open(dir).unwrap();
     let mut cluster = Cluster::from_topology(&Topology::builtin_default(), &listen);
     ontap_sim::store::records::load_into(&mut cluster, loaded.unwrap()).unwrap();
+    (store, cluster)
+}
+
+/// Fold the journal into the snapshot, as a clean stop or a compaction does.
+fn fold(dir: &Path) {
+    let (mut store, cluster) = open(dir);
     store.compact(&cluster).unwrap();
+}
+
+/// Seconds writers wait for a fold in the foreground, then for one in the background (median of
+/// `runs`), and the seconds the background one took to finish.
+fn fold_waits(dir: &Path, runs: usize) -> (f64, f64, f64) {
+    let (mut store, cluster) = open(dir);
+    let (mut fg, mut bg, mut done) = (Vec::new(), Vec::new(), Vec::new());
+    for _ in 0..runs {
+        let t = Instant::now();
+        store.compact(&cluster).unwrap();
+        fg.push(t.elapsed().as_secs_f64());
+        let t = Instant::now();
+        store.compact_in_background(&cluster).unwrap();
+        bg.push(t.elapsed().as_secs_f64());
+        store.finish_folding();
+        done.push(t.elapsed().as_secs_f64());
+    }
+    let mid = |mut v: Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
+    };
+    (mid(fg), mid(bg), mid(done))
 }
 
 fn start_time(bin: &str, dir: &Path) -> f64 {
@@ -152,7 +184,8 @@ fn main() {
         "{:>9} {:>11} {:>10} {:>9}   runs",
         "volumes", "case", "state MiB", "median s"
     );
-    for n in sizes {
+    let mut folds = Vec::new();
+    for &n in &sizes {
         let killed = root.join(format!("{n}-killed"));
         let clean = root.join(format!("{n}-snapshot"));
         if !killed.join("state.snap").exists() {
@@ -181,5 +214,18 @@ fn main() {
                 all.join(" ")
             );
         }
+        folds.push((n, fold_waits(&clean, runs)));
+    }
+    println!(
+        "\n{:>9} {:>22} {:>22} {:>22}",
+        "volumes", "fold in foreground ms", "writers wait (bg) ms", "background fold ms"
+    );
+    for (n, (fg, bg, done)) in folds {
+        println!(
+            "{n:>9} {:>22.1} {:>22.1} {:>22.1}",
+            fg * 1e3,
+            bg * 1e3,
+            done * 1e3
+        );
     }
 }

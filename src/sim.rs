@@ -233,7 +233,7 @@ impl Sim {
         if self.synced.load(Ordering::Acquire) >= seq {
             return Ok(());
         }
-        let (file, upto) = store.lock().unwrap_or_else(|e| e.into_inner()).syncer()?;
+        let (file, upto) = store.lock().unwrap_or_else(|e| e.into_inner()).syncer();
         file.sync_data()?;
         self.synced.fetch_max(upto, Ordering::AcqRel);
         Ok(())
@@ -299,8 +299,8 @@ impl Sim {
                 }
             }
             if st.wants_compaction() {
-                // The snapshot is fsynced: everything journaled so far is durable with it.
-                match st.compact(c) {
+                // The fold syncs the journal it sets aside: everything so far is durable.
+                match st.compact_in_background(c) {
                     Ok(()) => {
                         self.synced
                             .fetch_max(seq.unwrap_or(0), std::sync::atomic::Ordering::AcqRel);

@@ -218,3 +218,115 @@ fn data_directories_follow_the_model() {
     assert_eq!(kept, 3, "moved aside, not deleted");
     assert_eq!(data.reconcile(&c, false).unwrap(), (0, 0));
 }
+
+/// Copy the files of a state dir (not its volumes) into another.
+fn copy_state(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        if e.file_type().unwrap().is_file() && e.file_name() != "state.lock" {
+            std::fs::copy(e.path(), to.join(e.file_name())).unwrap();
+        }
+    }
+}
+
+/// Journal `n` new volumes named `prefix_i`, one change each.
+fn journal_volumes(store: &mut Store, c: &mut Cluster, prefix: &str, n: usize) {
+    for i in 0..n {
+        volume(c, &format!("{prefix}_{i:03}"), i % 2 == 0);
+        store.append(c).unwrap();
+        c.commit();
+    }
+}
+
+#[test]
+fn a_background_fold_writes_the_snapshot_a_foreground_one_does() {
+    let (fg, bg) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let c = rich(50);
+    let mut snaps = Vec::new();
+    for (dir, background) in [(fg.path(), false), (bg.path(), true)] {
+        let mut c = c.clone();
+        let (mut store, _) = Store::open(dir).unwrap();
+        journal_volumes(&mut store, &mut c, "late", 5);
+        if background {
+            store.compact_in_background(&c).unwrap();
+            store.finish_folding();
+        } else {
+            store.compact(&c).unwrap();
+        }
+        drop(store);
+        snaps.push(std::fs::read(dir.join("state.snap")).unwrap());
+        for set_aside in ["journal.prev", "dirty.prev"] {
+            assert!(!dir.join(set_aside).exists(), "{set_aside} left behind");
+        }
+    }
+    assert!(
+        snaps[0] == snaps[1],
+        "the two folds wrote different snapshots"
+    );
+    assert_eq!(dump(&load(bg.path()).1), dump(&load(fg.path()).1));
+}
+
+#[test]
+fn folds_happen_every_so_many_changes_and_lose_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut c = rich(20);
+    let (mut store, _) = Store::open(dir.path()).unwrap();
+    store.compact(&c).unwrap();
+    store.set_compact_every(4);
+    let mut folds = 0;
+    for i in 0..30 {
+        volume(&mut c, &format!("many_{i:03}"), false);
+        store.append(&c).unwrap();
+        c.commit();
+        if store.wants_compaction() {
+            store.compact_in_background(&c).unwrap();
+            folds += 1;
+        }
+    }
+    assert_eq!(folds, 7);
+    drop(store); // waits for the last fold
+    assert!(!dir.path().join("journal.prev").exists());
+    assert_eq!(dump(&load(dir.path()).1), dump(&c));
+}
+
+#[test]
+fn a_fold_cut_short_by_a_crash_loses_nothing_and_is_finished_later() {
+    let dir = tempfile::tempdir().unwrap();
+    let before = tempfile::tempdir().unwrap();
+    let mut c = rich(30);
+    let (mut store, _) = Store::open(dir.path()).unwrap();
+    store.compact(&c).unwrap();
+    journal_volumes(&mut store, &mut c, "before", 6);
+    // What the dir held when the fold began: the old snapshot and the journal it sets aside.
+    copy_state(dir.path(), before.path());
+    store.compact_in_background(&c).unwrap();
+    journal_volumes(&mut store, &mut c, "after", 4);
+    c.destroy_volume("svm1", "before_002", true).unwrap();
+    store.append(&c).unwrap();
+    c.commit();
+    store.finish_folding();
+    drop(store);
+    // The crash: the new snapshot never landed, the journal set aside is still there.
+    let crashed = tempfile::tempdir().unwrap();
+    copy_state(dir.path(), crashed.path());
+    std::fs::copy(
+        before.path().join("state.snap"),
+        crashed.path().join("state.snap"),
+    )
+    .unwrap();
+    std::fs::copy(
+        before.path().join("journal.log"),
+        crashed.path().join("journal.prev"),
+    )
+    .unwrap();
+    let (mut store, loaded) = load(crashed.path());
+    assert_eq!(dump(&loaded), dump(&c));
+    // The next fold cannot set its journal aside over the unfinished one: it folds both now.
+    let mut c = loaded;
+    journal_volumes(&mut store, &mut c, "later", 2);
+    store.compact_in_background(&c).unwrap();
+    assert!(!crashed.path().join("journal.prev").exists());
+    drop(store);
+    assert_eq!(dump(&load(crashed.path()).1), dump(&c));
+}

@@ -6,11 +6,14 @@
 //! diffable; a CRC on every line and on the snapshot catches truncation and hand edits. The journal
 //! is folded into a snapshot (`state.snap`, written to a temporary file, fsynced and renamed) every
 //! [`COMPACT_EVERY`] changes and at a clean stop, so loading stays one sequential read. The
+//! periodic fold runs on a thread of its own: the journal it folds is set aside as
+//! `journal.prev` (and `dirty.log` as `dirty.prev`) and removed once the snapshot holding it is in
+//! place, so writers wait only for a copy of the records, never for the snapshot's disk work. The
 //! snapshot holds a header line and then one record per line, in key order: its lines are decoded
 //! on every core at once, and the tables are built from them in bulk.
 //!
 //! Layout of a state dir: `state.lock` (one simulator per dir), `state.snap`, `journal.log`,
-//! `state.clean` (a clean stop), `volumes/<volume uuid>/` (each volume's data, see [`data`]),
+//! `journal.prev` and `dirty.prev` (while a fold runs, or after a crash cut one short), `state.clean` (a clean stop), `volumes/<volume uuid>/` (each volume's data, see [`data`]),
 //! `orphans/` (data directories that lost their volume, kept for the user), `certs/`.
 
 pub mod data;
@@ -24,6 +27,7 @@ use std::collections::{BTreeMap, HashSet};
 use std::fs::{File, OpenOptions};
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use tracing::{info, warn};
 
 /// The state format this build writes. Older formats are migrated on load; newer ones refused.
@@ -39,12 +43,16 @@ pub const COMPACT_EVERY: u64 = 20_000;
 
 pub const SNAPSHOT_FILE: &str = "state.snap";
 pub const JOURNAL_FILE: &str = "journal.log";
+/// The journal a background fold is putting into a snapshot: read before `journal.log`.
+pub const PREV_JOURNAL_FILE: &str = "journal.prev";
 const LOCK_FILE: &str = "state.lock";
 /// Present only between a clean stop and the next start.
 const CLEAN_FILE: &str = "state.clean";
 /// Volumes whose data changed outside the journal (NFS writes, copies) since the last snapshot:
 /// after an unclean stop only these are measured again.
 const DIRTY_FILE: &str = "dirty.log";
+/// The dirty marks of the journal a background fold is folding.
+const PREV_DIRTY_FILE: &str = "dirty.prev";
 
 /// One operation's changes: the records it wrote and the ones it removed.
 #[derive(Debug, Serialize, Deserialize)]
@@ -144,11 +152,18 @@ pub struct Loaded {
 
 pub struct Store {
     dir: PathBuf,
-    journal: File,
+    /// Shared with the syncers, so a group commit needs no descriptor of its own.
+    journal: Arc<File>,
+    /// Its length, kept here: an append then costs one system call.
+    journal_len: u64,
     seq: u64,
     lines_since_snapshot: u64,
+    /// Journal lines between folds ([`COMPACT_EVERY`]; tests use fewer).
+    compact_every: u64,
     dirty: HashSet<uuid::Uuid>,
     dirty_log: File,
+    /// A fold running in the background (see [`Store::compact_in_background`]).
+    folding: Option<std::thread::JoinHandle<Result<()>>>,
     _lock: File,
 }
 
@@ -208,19 +223,17 @@ impl Store {
             );
         }
         let journal_path = dir.join(JOURNAL_FILE);
-        // The journal is read beside the snapshot: both are CPU-bound decoding.
-        let (snap, journal) = std::thread::scope(|s| {
-            let journal = s.spawn(|| {
-                journal_path
-                    .exists()
-                    .then(|| read_journal(&journal_path))
-                    .transpose()
-            });
+        let prev_path = dir.join(PREV_JOURNAL_FILE);
+        let read = |path: &Path| path.exists().then(|| read_journal(path)).transpose();
+        // The journals are read beside the snapshot: all are CPU-bound decoding.
+        let (snap, prev, journal) = std::thread::scope(|s| {
+            let journal = s.spawn(|| read(&journal_path));
+            let prev = read(&prev_path);
             let snap = read_snapshot(&dir.join(SNAPSHOT_FILE));
             let journal = journal
                 .join()
                 .unwrap_or_else(|p| std::panic::resume_unwind(p));
-            (snap, journal)
+            (snap, prev, journal)
         });
         let (mut seq, mut counters, base, sorted) = match snap? {
             Some(s) => (s.seq, Some(s.counters), s.records, s.sorted),
@@ -230,9 +243,11 @@ impl Store {
         // What the journal changed since the snapshot, by key (None: removed); the last change
         // to a key wins. Few next to the snapshot's records: they are merged in one pass below.
         let mut changes: BTreeMap<RecordKey, Option<Record>> = BTreeMap::new();
-        if let Some(journal) = journal? {
+        // A fold cut short leaves the journal it was folding: its changes come first.
+        for (path, journal) in [(&prev_path, prev?), (&journal_path, journal?)] {
+            let Some(journal) = journal else { continue };
             let torn_at = journal.torn_at;
-            for b in journal.after(&journal_path, seq)? {
+            for b in journal.after(path, seq)? {
                 seq = b.seq;
                 counters = Some(b.counters);
                 for k in b.del {
@@ -244,7 +259,7 @@ impl Store {
                 journal_lines += 1;
             }
             if let Some(good) = torn_at {
-                preserve_torn_tail(&journal_path, good)?;
+                preserve_torn_tail(path, good)?;
             }
         }
         let clean_marker = dir.join(CLEAN_FILE);
@@ -256,10 +271,15 @@ impl Store {
         let dirty_path = dir.join(DIRTY_FILE);
         // A torn last line (a crash mid-append) simply fails to parse: that volume's data had not
         // been touched yet, since the mark is synced before the data changes.
-        let dirty: HashSet<uuid::Uuid> = std::fs::read_to_string(&dirty_path)
-            .unwrap_or_default()
-            .lines()
-            .filter_map(|l| l.trim().parse().ok())
+        let dirty: HashSet<uuid::Uuid> = [dir.join(PREV_DIRTY_FILE), dirty_path.clone()]
+            .iter()
+            .flat_map(|p| {
+                std::fs::read_to_string(p)
+                    .unwrap_or_default()
+                    .lines()
+                    .filter_map(|l| l.trim().parse().ok())
+                    .collect::<Vec<_>>()
+            })
             .collect();
         let dirty_log = OpenOptions::new()
             .create(true)
@@ -277,13 +297,17 @@ impl Store {
             dirty: dirty.iter().copied().collect(),
         });
         let journal = open_journal(&journal_path)?;
+        let journal_len = journal.metadata()?.len();
         let store = Store {
             dir: dir.to_path_buf(),
-            journal,
+            journal: Arc::new(journal),
+            journal_len,
             seq,
             lines_since_snapshot: journal_lines,
+            compact_every: COMPACT_EVERY,
             dirty,
             dirty_log,
+            folding: None,
             _lock: lock,
         };
         Ok((store, loaded))
@@ -339,12 +363,12 @@ impl Store {
         };
         let json = serde_json::to_string(&batch)?;
         let line = format!("{} {json}\n", crc_hex(json.as_bytes()));
-        let before = self.journal.metadata()?.len();
-        if let Err(e) = self.journal.write_all(line.as_bytes()) {
-            let _ = self.journal.set_len(before);
+        if let Err(e) = (&*self.journal).write_all(line.as_bytes()) {
+            let _ = self.journal.set_len(self.journal_len);
             return Err(e)
                 .with_context(|| format!("writing {}", self.dir.join(JOURNAL_FILE).display()));
         }
+        self.journal_len += line.len() as u64;
         self.seq = batch.seq;
         self.lines_since_snapshot += 1;
         Ok(Some(self.seq))
@@ -352,62 +376,181 @@ impl Store {
 
     /// A handle on the journal and the last sequence number written to it, to fsync outside the
     /// store's lock: concurrent operations then share one fsync (group commit).
-    pub fn syncer(&self) -> Result<(File, u64)> {
-        Ok((self.journal.try_clone()?, self.seq))
+    pub fn syncer(&self) -> (Arc<File>, u64) {
+        (self.journal.clone(), self.seq)
     }
 
     pub fn wants_compaction(&self) -> bool {
-        self.lines_since_snapshot >= COMPACT_EVERY
+        self.lines_since_snapshot >= self.compact_every
     }
 
-    /// Fold everything into a new snapshot and start an empty journal.
-    pub fn compact(&mut self, cluster: &Cluster) -> Result<()> {
-        let path = self.dir.join(SNAPSHOT_FILE);
-        let tmp = self.dir.join(format!("{SNAPSHOT_FILE}.tmp"));
-        let header = SnapHeader {
+    /// Fold every `n` journal lines instead of [`COMPACT_EVERY`] (tests).
+    pub fn set_compact_every(&mut self, n: u64) {
+        self.compact_every = n.max(1);
+    }
+
+    fn header(&self, cluster: &Cluster) -> SnapHeader {
+        SnapHeader {
             format: SNAP_FORMAT.into(),
             version: FORMAT_VERSION,
             seq: self.seq,
             counters: cluster.counters,
-        };
-        {
-            let f = File::create(&tmp).with_context(|| format!("creating {}", tmp.display()))?;
-            let mut w = CrcWriter {
-                inner: BufWriter::new(f),
-                hasher: crc32fast::Hasher::new(),
-                len: 0,
-            };
-            // Compact JSON has no raw newline: one record per line, in key order.
-            serde_json::to_writer(&mut w, &header)?;
-            for r in records::refs(cluster) {
-                w.write_all(b"\n")?;
-                serde_json::to_writer(&mut w, &r)?;
-            }
-            let (crc, len) = (w.hasher.clone().finalize(), w.len);
-            let mut inner = w.inner;
-            write!(inner, "\ncrc {crc:08x} len {len}\n")?;
-            let f = inner
-                .into_inner()
-                .map_err(|e| anyhow!("writing {}: {e}", tmp.display()))?;
-            f.sync_all()?;
         }
-        std::fs::rename(&tmp, &path)?;
-        fsync_dir(&self.dir)?;
+    }
+
+    /// Wait for a background fold, if one runs. Its failure only means its journal stays (read at
+    /// the next start, folded by the next compaction): logged, not returned.
+    pub fn finish_folding(&mut self) {
+        if let Some(fold) = self.folding.take() {
+            match fold.join() {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => {
+                    warn!(error = %format!("{e:#}"), "a background snapshot failed; its journal is kept and folded next time")
+                }
+                Err(_) => warn!("a background snapshot panicked; its journal is kept"),
+            }
+        }
+    }
+
+    /// Fold everything into a new snapshot now and start an empty journal.
+    pub fn compact(&mut self, cluster: &Cluster) -> Result<()> {
+        self.finish_folding();
+        write_snapshot(&self.dir, &self.header(cluster), records::refs(cluster))?;
         // The snapshot now holds every journaled change: start the journal afresh.
         let jpath = self.dir.join(JOURNAL_FILE);
         let jtmp = self.dir.join(format!("{JOURNAL_FILE}.tmp"));
         write_journal_header(&jtmp)?;
         std::fs::rename(&jtmp, &jpath)?;
         fsync_dir(&self.dir)?;
-        self.journal = open_journal(&jpath)?;
+        self.journal = Arc::new(open_journal(&jpath)?);
+        self.journal_len = self.journal.metadata()?.len();
         self.lines_since_snapshot = 0;
         // The snapshot holds every volume's usage as the model has it now: nothing is dirty.
         self.dirty_log.set_len(0)?;
         self.dirty_log.sync_data()?;
         self.dirty.clear();
-        info!(seq = self.seq, "state compacted into {}", path.display());
+        remove_folded(&self.dir)?;
+        info!(
+            seq = self.seq,
+            "state compacted into {}",
+            self.dir.join(SNAPSHOT_FILE).display()
+        );
         Ok(())
     }
+
+    /// Fold the journal into a new snapshot on a thread of its own. Under the caller's locks it
+    /// only syncs the journal, sets it (and the dirty marks) aside, starts new ones and copies
+    /// the records; the snapshot is written, synced and put in place meanwhile, and the set-aside
+    /// files removed after. A crash before that leaves them, and the next start reads the old
+    /// snapshot and both journals. Everything journaled so far is durable when this returns.
+    pub fn compact_in_background(&mut self, cluster: &Cluster) -> Result<()> {
+        // The last fold had all of `compact_every` changes' time to finish.
+        self.finish_folding();
+        if self.dir.join(PREV_JOURNAL_FILE).exists() {
+            // A fold failed or was cut short: its journal holds changes no snapshot has yet, and
+            // must not be replaced by this one's. Fold both here.
+            return self.compact(cluster);
+        }
+        self.journal
+            .sync_data()
+            .with_context(|| format!("syncing {}", self.dir.join(JOURNAL_FILE).display()))?;
+        let (jpath, jtmp) = (
+            self.dir.join(JOURNAL_FILE),
+            self.dir.join(format!("{JOURNAL_FILE}.tmp")),
+        );
+        let (dpath, dprev) = (self.dir.join(DIRTY_FILE), self.dir.join(PREV_DIRTY_FILE));
+        write_journal_header(&jtmp)?;
+        std::fs::rename(&jpath, self.dir.join(PREV_JOURNAL_FILE))?;
+        std::fs::rename(&jtmp, &jpath)?;
+        std::fs::rename(&dpath, &dprev)?;
+        let dirty_log = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&dpath)
+            .with_context(|| format!("opening {}", dpath.display()))?;
+        fsync_dir(&self.dir)?;
+        self.journal = Arc::new(open_journal(&jpath)?);
+        self.journal_len = self.journal.metadata()?.len();
+        self.dirty_log = dirty_log;
+        self.dirty.clear();
+        self.lines_since_snapshot = 0;
+        let header = self.header(cluster);
+        let records = records::all(cluster);
+        let dir = self.dir.clone();
+        let fold = std::thread::Builder::new()
+            .name("snapshot".into())
+            .spawn(move || {
+                let seq = header.seq;
+                write_snapshot(&dir, &header, records.iter())?;
+                remove_folded(&dir)?;
+                info!(
+                    seq,
+                    "state compacted into {}",
+                    dir.join(SNAPSHOT_FILE).display()
+                );
+                Ok(())
+            })
+            .context("starting the snapshot thread")?;
+        self.folding = Some(fold);
+        Ok(())
+    }
+}
+
+impl Drop for Store {
+    fn drop(&mut self) {
+        self.finish_folding();
+    }
+}
+
+/// Write `state.snap`: to a temporary file, synced, then renamed over the old one.
+fn write_snapshot<R: Serialize>(
+    dir: &Path,
+    header: &SnapHeader,
+    records: impl Iterator<Item = R>,
+) -> Result<()> {
+    let path = dir.join(SNAPSHOT_FILE);
+    let tmp = dir.join(format!("{SNAPSHOT_FILE}.tmp"));
+    {
+        let f = File::create(&tmp).with_context(|| format!("creating {}", tmp.display()))?;
+        let mut w = CrcWriter {
+            inner: BufWriter::new(f),
+            hasher: crc32fast::Hasher::new(),
+            len: 0,
+        };
+        // Compact JSON has no raw newline: one record per line, in key order.
+        serde_json::to_writer(&mut w, header)?;
+        for r in records {
+            w.write_all(b"\n")?;
+            serde_json::to_writer(&mut w, &r)?;
+        }
+        let (crc, len) = (w.hasher.clone().finalize(), w.len);
+        let mut inner = w.inner;
+        write!(inner, "\ncrc {crc:08x} len {len}\n")?;
+        let f = inner
+            .into_inner()
+            .map_err(|e| anyhow!("writing {}: {e}", tmp.display()))?;
+        f.sync_all()?;
+    }
+    std::fs::rename(&tmp, &path)?;
+    fsync_dir(dir)
+}
+
+/// Remove what a fold set aside, now that a snapshot holds it.
+fn remove_folded(dir: &Path) -> Result<()> {
+    let mut removed = false;
+    for name in [PREV_JOURNAL_FILE, PREV_DIRTY_FILE] {
+        match std::fs::remove_file(dir.join(name)) {
+            Ok(()) => removed = true,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => {
+                return Err(e).with_context(|| format!("removing {}", dir.join(name).display()))
+            }
+        }
+    }
+    if removed {
+        fsync_dir(dir)?;
+    }
+    Ok(())
 }
 
 struct CrcWriter<W: Write> {
