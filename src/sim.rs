@@ -42,6 +42,18 @@ pub struct Sim {
     pub data_epoch: std::sync::atomic::AtomicU64,
 }
 
+/// Run work that waits (the write lock, new data directories, the journal's fsync) without
+/// holding up a runtime worker: called on one, it hands the worker's other tasks to another
+/// thread first. The HTTP fronts call the model straight from their tasks, and a server has few
+/// workers (one a core): without this, two writers waiting on the disk stall every connection.
+fn off_the_runtime<R>(f: impl FnOnce() -> R) -> R {
+    use tokio::runtime::{Handle, RuntimeFlavor};
+    match Handle::try_current() {
+        Ok(h) if h.runtime_flavor() == RuntimeFlavor::MultiThread => tokio::task::block_in_place(f),
+        _ => f(),
+    }
+}
+
 impl Sim {
     /// A simulator that keeps its model in memory and its data in a temporary directory.
     pub fn ephemeral(cluster: Cluster, seed: (Topology, Listeners)) -> anyhow::Result<Sim> {
@@ -162,6 +174,13 @@ impl Sim {
     /// disk work it implies (new data directories, snapshot copies, restores) is done before this
     /// returns, so a client that hears "passed" finds the data in place.
     pub fn mutate<T, E: From<ModelError>>(
+        &self,
+        f: impl FnOnce(&mut Cluster) -> Result<T, E>,
+    ) -> Result<T, E> {
+        off_the_runtime(|| self.mutate_here(f))
+    }
+
+    fn mutate_here<T, E: From<ModelError>>(
         &self,
         f: impl FnOnce(&mut Cluster) -> Result<T, E>,
     ) -> Result<T, E> {
