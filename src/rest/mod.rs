@@ -18,7 +18,8 @@ use body::Body;
 use error::RestError;
 use query::Query;
 use serde_json::Value;
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, OnceLock};
 
 /// One request as a handler sees it.
 pub struct Call {
@@ -251,17 +252,88 @@ fn shape_matches(pattern: &str, path: &str) -> bool {
     }
 }
 
+/// The route table, indexed once: a call looks at the few routes of its path's shape (segment
+/// count and first two segments) instead of trying all of them, and the command a route stands
+/// for is worked out once, not on every call.
+struct RouteIndex {
+    routes: Vec<&'static Route>,
+    shapes: HashMap<(usize, &'static str, &'static str), Vec<usize>>,
+    /// Routes with a variable among their first two segments: candidates for every path.
+    wild: Vec<usize>,
+    commands: HashMap<(&'static str, &'static str), String>,
+}
+
+fn index() -> &'static RouteIndex {
+    static INDEX: OnceLock<RouteIndex> = OnceLock::new();
+    INDEX.get_or_init(|| {
+        let routes: Vec<&'static Route> = api::ROUTES.iter().flat_map(|f| f.iter()).collect();
+        let (mut shapes, mut wild) = (HashMap::<_, Vec<usize>>::new(), Vec::new());
+        for (i, r) in routes.iter().enumerate() {
+            let key = shape_key(r.path);
+            if key.1.starts_with('{') || key.2.starts_with('{') {
+                wild.push(i);
+            } else {
+                shapes.entry(key).or_default().push(i);
+            }
+        }
+        let commands = routes
+            .iter()
+            .map(|r| ((r.method, r.path), commands::command(r.method, r.path)))
+            .collect();
+        RouteIndex {
+            routes,
+            shapes,
+            wild,
+            commands,
+        }
+    })
+}
+
+/// Segment count and first two segments (empty when absent).
+fn shape_key(path: &str) -> (usize, &str, &str) {
+    let mut s = segments(path);
+    let (a, b) = (s.next().unwrap_or(""), s.next().unwrap_or(""));
+    (segments(path).count(), a, b)
+}
+
+/// The routes whose pattern `path` has, in table order.
+fn routes_of(path: &str) -> impl Iterator<Item = &'static Route> + '_ {
+    let ix = index();
+    let (mut a, mut b) = (
+        ix.shapes
+            .get(&shape_key(path))
+            .map_or(&[][..], Vec::as_slice)
+            .iter()
+            .peekable(),
+        ix.wild.iter().peekable(),
+    );
+    // Both lists ascend: merge them so the table's order decides between two patterns.
+    std::iter::from_fn(move || match (a.peek(), b.peek()) {
+        (Some(x), Some(y)) if y < x => b.next(),
+        (Some(_), _) => a.next(),
+        (None, _) => b.next(),
+    })
+    .map(|&i| ix.routes[i])
+    .filter(move |r| shape_matches(r.path, path))
+}
+
+/// The command a route stands for (see [`commands::command`]), worked out once.
+fn command_of(route: &'static Route) -> std::borrow::Cow<'static, str> {
+    match index().commands.get(&(route.method, route.path)) {
+        Some(c) => std::borrow::Cow::Borrowed(c.as_str()),
+        None => std::borrow::Cow::Owned(commands::command(route.method, route.path)),
+    }
+}
+
 /// The route for a method and path: `Err` with 404 (no such path) or 405 (path without that
 /// method).
 pub fn find(method: &str, path: &str) -> Result<(&'static Route, Vec<String>), RestError> {
     let mut path_known = false;
-    for r in api::ROUTES.iter().flat_map(|f| f.iter()) {
-        if shape_matches(r.path, path) {
-            if r.method == method {
-                return Ok((r, bind(r.path, path).unwrap_or_default()));
-            }
-            path_known = true;
+    for r in routes_of(path) {
+        if r.method == method {
+            return Ok((r, bind(r.path, path).unwrap_or_default()));
         }
+        path_known = true;
     }
     if path_known {
         Err(RestError::new(
@@ -280,12 +352,7 @@ pub fn find(method: &str, path: &str) -> Result<(&'static Route, Vec<String>), R
 
 /// The methods served on `path` (for the `Allow` header of a 405).
 pub fn allowed(path: &str) -> Vec<&'static str> {
-    api::ROUTES
-        .iter()
-        .flat_map(|f| f.iter())
-        .filter(|r| shape_matches(r.path, path))
-        .map(|r| r.method)
-        .collect()
+    routes_of(path).map(|r| r.method).collect()
 }
 
 /// A request as the listener hands it over.
@@ -303,7 +370,7 @@ pub struct Request<'a> {
 pub fn handle(sim: &Arc<Sim>, user: &User, req: Request) -> Result<Reply, RestError> {
     let route = req.route;
     // The access check: the user's role must grant this path (or the command it stands for).
-    let command = commands::command(route.method, route.path);
+    let command = command_of(route);
     let access = Access {
         command: &command,
         rest_path: Some(req.path),
@@ -326,4 +393,59 @@ pub fn handle(sim: &Arc<Sim>, user: &User, req: Request) -> Result<Reply, RestEr
     };
     let ctx = Ctx { sim, user };
     (route.handler)(&ctx, &mut call)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// What `find` answered before the index: the first route of the whole table that matches.
+    fn scan(method: &str, path: &str) -> Option<&'static Route> {
+        api::ROUTES
+            .iter()
+            .flat_map(|f| f.iter())
+            .find(|r| r.method == method && shape_matches(r.path, path))
+    }
+
+    #[test]
+    fn the_index_finds_what_a_scan_of_the_table_finds() {
+        let mut paths: Vec<String> = Vec::new();
+        for (_, pattern) in routes() {
+            // Each variable as a plain value, and as a literal another route may have there.
+            paths.push(
+                pattern
+                    .split('/')
+                    .map(|s| if s.starts_with('{') { "x1" } else { s })
+                    .collect::<Vec<_>>()
+                    .join("/"),
+            );
+            paths.push(pattern.replace('{', "").replace('}', ""));
+            paths.push(format!("{pattern}/"));
+            paths.push(format!("{pattern}/extra"));
+        }
+        paths.extend(["/", "", "/nothing", "/storage", "/storage/volumes//x"].map(String::from));
+        let methods = ["GET", "POST", "PATCH", "DELETE", "PUT"];
+        for path in &paths {
+            for m in methods {
+                let want = scan(m, path).map(|r| (r.method, r.path));
+                let got = find(m, path).ok().map(|(r, _)| (r.method, r.path));
+                assert_eq!(got, want, "{m} {path}");
+            }
+            let want: Vec<_> = api::ROUTES
+                .iter()
+                .flat_map(|f| f.iter())
+                .filter(|r| shape_matches(r.path, path))
+                .map(|r| r.method)
+                .collect();
+            assert_eq!(allowed(path), want, "{path}");
+        }
+    }
+
+    #[test]
+    fn every_route_has_its_command_worked_out_once() {
+        for r in api::ROUTES.iter().flat_map(|f| f.iter()) {
+            assert_eq!(command_of(r), commands::command(r.method, r.path));
+            assert!(matches!(command_of(r), std::borrow::Cow::Borrowed(_)));
+        }
+    }
 }
