@@ -419,7 +419,7 @@ mod tests {
                     .collect::<Vec<_>>()
                     .join("/"),
             );
-            paths.push(pattern.replace('{', "").replace('}', ""));
+            paths.push(pattern.replace(['{', '}'], ""));
             paths.push(format!("{pattern}/"));
             paths.push(format!("{pattern}/extra"));
         }
