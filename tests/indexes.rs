@@ -1,10 +1,10 @@
-//! The model's lookup indexes (volume UUID, export policy id, job UUID) agree with the tables
+//! The model's lookup indexes (volume UUID, export policy id, job UUID, SVM UUID) agree with the tables
 //! after random operation sequences, including refused operations that are rolled back, and after
 //! a restart (the state saved and loaded again). Debug builds also check this after every
 //! operation; here the test asserts it itself, lookups included.
 
 use ontap_sim::config::Topology;
-use ontap_sim::model::{Cluster, Listeners, ModelError, VolumeSpec};
+use ontap_sim::model::{Cluster, Listeners, ModelError, SvmSpec, VolumeSpec};
 use ontap_sim::sim::Sim;
 
 fn listeners() -> Listeners {
@@ -41,7 +41,12 @@ fn agree(c: &Cluster) {
     for j in c.jobs.values() {
         assert_eq!(c.job_by_uuid(&j.uuid.to_string()).unwrap().id, j.id);
     }
+    assert_eq!(c.svm_uuids.len(), c.svms.len());
+    for s in c.svms.values() {
+        assert_eq!(c.svm_by_uuid(&s.uuid.to_string()).unwrap().name, s.name);
+    }
     assert!(c.volume_by_uuid(&uuid::Uuid::nil()).is_none());
+    assert!(c.svm_by_uuid("not-a-uuid").is_none());
 }
 
 #[test]
@@ -56,7 +61,8 @@ fn indexes_follow_random_operations_rollbacks_and_a_restart() {
         let b = format!("v{}", rng.below(12));
         let p = format!("p{}", rng.below(6));
         let q = format!("p{}", rng.below(6));
-        let op = rng.below(9);
+        let (s, t) = (format!("s{}", rng.below(4)), format!("s{}", rng.below(4)));
+        let op = rng.below(12);
         let out = sim.mutate(|c| -> Result<(), ModelError> {
             match op {
                 0 | 1 => c
@@ -76,6 +82,13 @@ fn indexes_follow_random_operations_rollbacks_and_a_restart() {
                 5 => c.clone_volume("svm1", &a, None, &b, None, None),
                 6 => c.create_export_policy("svm1", &p),
                 7 => c.rename_export_policy("svm1", &p, &q),
+                8 => c.create_svm(SvmSpec {
+                    name: s.clone(),
+                    aggregates: vec!["aggr1".into()],
+                    ..Default::default()
+                }),
+                9 => c.rename_svm(&s, &t),
+                10 => c.delete_svm(&s),
                 _ => {
                     c.record_job(
                         "test",

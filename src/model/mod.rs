@@ -264,6 +264,7 @@ pub struct Cluster {
     pub volume_uuids: Table<Uuid, (String, String)>,
     pub policy_ids: Table<u64, (String, String)>,
     pub job_uuids: Table<Uuid, u64>,
+    pub svm_uuids: Table<Uuid, String>,
     /// FlexClones by parent: (SVM, parent volume, parent snapshot, clone) -> the clone's key, so
     /// a delete's "has clones?" reads a range instead of every volume of the SVM.
     pub clone_children: Table<(String, String, String, String), (String, String)>,
@@ -519,6 +520,7 @@ impl Cluster {
             volume_uuids: Table::default(),
             policy_ids: Table::default(),
             job_uuids: Table::default(),
+            svm_uuids: Table::default(),
             clone_children: Table::default(),
             jobs: Table::default(),
             recovery_queue: Table::default(),
@@ -535,6 +537,7 @@ impl Cluster {
             data_actions: Vec::new(),
             seed,
         };
+        c.svm_uuids = table::rebuild(&c.svms, |s| s.uuid);
         // Every SVM starts as ONTAP makes one: a `default` export policy (no rules) and a root
         // volume holding the namespace root "/" on its first aggregate.
         let svms: Vec<(String, Option<String>)> = c
@@ -614,6 +617,7 @@ impl Cluster {
         self.volume_uuids.rollback();
         self.policy_ids.rollback();
         self.job_uuids.rollback();
+        self.svm_uuids.rollback();
         self.clone_children.rollback();
         self.jobs.rollback();
         self.recovery_queue.rollback();
@@ -633,6 +637,7 @@ impl Cluster {
         self.volume_uuids.commit();
         self.policy_ids.commit();
         self.job_uuids.commit();
+        self.svm_uuids.commit();
         self.clone_children.commit();
         self.svms.commit();
         self.volumes.commit();
@@ -717,6 +722,7 @@ impl Cluster {
         table::follow(&mut self.volume_uuids, &self.volumes, |v| v.uuid);
         table::follow(&mut self.policy_ids, &self.export_policies, |p| p.id);
         table::follow(&mut self.job_uuids, &self.jobs, |j| j.uuid);
+        table::follow(&mut self.svm_uuids, &self.svms, |s| s.uuid);
         table::follow_some(&mut self.clone_children, &self.volumes, clone_child_key);
     }
 
@@ -725,6 +731,12 @@ impl Cluster {
         self.volume_uuids
             .get(uuid)
             .and_then(|k| self.volumes.get(k))
+    }
+
+    /// The SVM with this UUID (as the fronts are handed it: text).
+    pub fn svm_by_uuid(&self, uuid: &str) -> Option<&Svm> {
+        let uuid = Uuid::parse_str(uuid).ok()?;
+        self.svm_uuids.get(&uuid).and_then(|n| self.svms.get(n))
     }
 
     /// The export policy with this id.
@@ -762,6 +774,7 @@ impl Cluster {
         self.volume_uuids = table::rebuild(&self.volumes, |v| v.uuid);
         self.policy_ids = table::rebuild(&self.export_policies, |p| p.id);
         self.job_uuids = table::rebuild(&self.jobs, |j| j.uuid);
+        self.svm_uuids = table::rebuild(&self.svms, |s| s.uuid);
         self.clone_children = table::rebuild_some(&self.volumes, clone_child_key);
     }
 
@@ -889,6 +902,9 @@ impl Cluster {
         }
         if !same(&self.job_uuids, table::rebuild(&self.jobs, |j| j.uuid)) {
             return Err("the job UUID index does not match the jobs".into());
+        }
+        if !same(&self.svm_uuids, table::rebuild(&self.svms, |s| s.uuid)) {
+            return Err("the SVM UUID index does not match the SVMs".into());
         }
         if !same(
             &self.clone_children,

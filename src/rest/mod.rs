@@ -88,7 +88,7 @@ impl Ctx<'_> {
                 None => return Err(RestError::missing("svm.name")),
             },
             (Some(n), _) => c.svms.get(n),
-            (None, Some(u)) => c.svms.values().find(|s| s.uuid.to_string() == u),
+            (None, Some(u)) => c.svm_by_uuid(u),
         };
         let what = name.or(uuid).unwrap_or_default();
         let svm = found

@@ -132,9 +132,8 @@ pub fn svm_by_uuid<'c>(
     c: &'c Cluster,
     uuid: &str,
 ) -> Result<&'c crate::model::Svm, RestError> {
-    c.svms
-        .values()
-        .find(|s| s.uuid.to_string() == uuid && ctx.sees(&s.name))
+    c.svm_by_uuid(uuid)
+        .filter(|s| ctx.sees(&s.name))
         .ok_or_else(|| {
             RestError::new(
                 404,

@@ -139,7 +139,7 @@ fn scope_by_uuid(ctx: &Ctx, c: &Cluster, uuid: &str, what: &str) -> Result<Scope
     let scope = if uuid == c.uuid.to_string() {
         Scope::Cluster
     } else {
-        match c.svms.values().find(|s| s.uuid.to_string() == uuid) {
+        match c.svm_by_uuid(uuid) {
             Some(s) => Scope::Svm(s.name.clone()),
             None => return Err(RestError::not_found(what)),
         }
