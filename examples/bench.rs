@@ -750,7 +750,10 @@ async fn main() {
         .position(|a| a == "--only")
         .and_then(|i| args.get(i + 1))
         .cloned();
-    if let Some(o) = only.as_deref().filter(|o| !["durable", "keepalive"].contains(o)) {
+    if let Some(o) = only
+        .as_deref()
+        .filter(|o| !["durable", "keepalive"].contains(o))
+    {
         eprintln!("--only takes durable or keepalive, not {o}");
         std::process::exit(2);
     }

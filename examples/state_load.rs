@@ -10,7 +10,7 @@
 //!
 //! Then, per size, how long writers wait for the fold every 20,000 changes: a whole snapshot
 //! written under their lock (a clean stop's fold) against a fold in the background, where they
-//! wait only for the records to be copied.
+//! wait only while the records are written into memory.
 //!
 //! Run: `cargo run --release --example state_load -- [--runs N] [--keep DIR] [SIZES...]` (after
 //! `cargo build --release`). With `--keep DIR` the state dirs are built once under DIR and reused.

@@ -8,7 +8,7 @@
 //! [`COMPACT_EVERY`] changes and at a clean stop, so loading stays one sequential read. The
 //! periodic fold runs on a thread of its own: the journal it folds is set aside as
 //! `journal.prev` (and `dirty.log` as `dirty.prev`) and removed once the snapshot holding it is in
-//! place, so writers wait only for a copy of the records, never for the snapshot's disk work. The
+//! place, so writers wait only while the records are written into memory, never for the snapshot's disk work. The
 //! snapshot holds a header line and then one record per line, in key order: its lines are decoded
 //! on every core at once, and the tables are built from them in bulk.
 //!
@@ -164,6 +164,8 @@ pub struct Store {
     dirty_log: File,
     /// A fold running in the background (see [`Store::compact_in_background`]).
     folding: Option<std::thread::JoinHandle<Result<()>>>,
+    /// The last snapshot's size, to size the next one's buffer.
+    snapshot_len: usize,
     _lock: File,
 }
 
@@ -308,6 +310,8 @@ impl Store {
             dirty,
             dirty_log,
             folding: None,
+            snapshot_len: std::fs::metadata(dir.join(SNAPSHOT_FILE))
+                .map_or(0, |m| m.len() as usize),
             _lock: lock,
         };
         Ok((store, loaded))
@@ -439,7 +443,7 @@ impl Store {
     }
 
     /// Fold the journal into a new snapshot on a thread of its own. Under the caller's locks it
-    /// only syncs the journal, sets it (and the dirty marks) aside, starts new ones and copies
+    /// only syncs the journal, sets it (and the dirty marks) aside, starts new ones and writes
     /// the records; the snapshot is written, synced and put in place meanwhile, and the set-aside
     /// files removed after. A crash before that leaves them, and the next start reads the old
     /// snapshot and both journals. Everything journaled so far is durable when this returns.
@@ -474,14 +478,34 @@ impl Store {
         self.dirty_log = dirty_log;
         self.dirty.clear();
         self.lines_since_snapshot = 0;
-        let header = self.header(cluster);
-        let records = records::all(cluster);
-        let dir = self.dir.clone();
+        // The records are written out here, into memory: a copy of the model's objects would cost
+        // as much memory and, freed in small pieces, stay resident; one large buffer goes back to
+        // the system when the fold drops it.
+        let mut body = Vec::with_capacity(self.snapshot_len + self.snapshot_len / 8);
+        snapshot_body(&mut body, &self.header(cluster), records::refs(cluster))?;
+        self.snapshot_len = body.len();
+        let (dir, seq) = (self.dir.clone(), self.seq);
         let fold = std::thread::Builder::new()
             .name("snapshot".into())
             .spawn(move || {
-                let seq = header.seq;
-                write_snapshot(&dir, &header, records.iter())?;
+                let mut w = Vec::new();
+                let tmp = dir.join(format!("{SNAPSHOT_FILE}.tmp"));
+                write!(
+                    w,
+                    "\ncrc {:08x} len {}\n",
+                    crc32fast::hash(&body),
+                    body.len()
+                )?;
+                File::create(&tmp)
+                    .and_then(|mut f| {
+                        f.write_all(&body)?;
+                        f.write_all(&w)?;
+                        f.sync_all()
+                    })
+                    .with_context(|| format!("writing {}", tmp.display()))?;
+                drop(body);
+                std::fs::rename(&tmp, dir.join(SNAPSHOT_FILE))?;
+                fsync_dir(&dir)?;
                 remove_folded(&dir)?;
                 info!(
                     seq,
@@ -502,6 +526,21 @@ impl Drop for Store {
     }
 }
 
+/// A snapshot's header and records, one per line (its CRC trailer follows them).
+fn snapshot_body<R: Serialize>(
+    w: &mut impl Write,
+    header: &SnapHeader,
+    records: impl Iterator<Item = R>,
+) -> Result<()> {
+    // Compact JSON has no raw newline: one record per line, in key order.
+    serde_json::to_writer(&mut *w, header)?;
+    for r in records {
+        w.write_all(b"\n")?;
+        serde_json::to_writer(&mut *w, &r)?;
+    }
+    Ok(())
+}
+
 /// Write `state.snap`: to a temporary file, synced, then renamed over the old one.
 fn write_snapshot<R: Serialize>(
     dir: &Path,
@@ -517,12 +556,7 @@ fn write_snapshot<R: Serialize>(
             hasher: crc32fast::Hasher::new(),
             len: 0,
         };
-        // Compact JSON has no raw newline: one record per line, in key order.
-        serde_json::to_writer(&mut w, header)?;
-        for r in records {
-            w.write_all(b"\n")?;
-            serde_json::to_writer(&mut w, &r)?;
-        }
+        snapshot_body(&mut w, header, records)?;
         let (crc, len) = (w.hasher.clone().finalize(), w.len);
         let mut inner = w.inner;
         write!(inner, "\ncrc {crc:08x} len {len}\n")?;
