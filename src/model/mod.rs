@@ -432,6 +432,7 @@ impl Cluster {
                     nfs: (protocols.is_empty() || protocols.iter().any(|p| p == "nfs"))
                         .then(NfsService::default),
                     dns: None,
+                    quota: Default::default(),
                     allowed_protocols: protocols,
                 };
                 (s.name.clone(), svm)

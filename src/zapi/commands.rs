@@ -124,6 +124,10 @@ pub static COMMANDS: &[(&str, &str)] = &[
     ("quota-resize", "volume quota resize"),
     ("quota-status", "volume quota show"),
     ("quota-policy-get-iter", "volume quota policy show"),
+    ("quota-policy-create", "volume quota policy create"),
+    ("quota-policy-delete", "volume quota policy delete"),
+    ("quota-policy-rename", "volume quota policy rename"),
+    ("quota-policy-copy", "volume quota policy copy"),
     ("quota-report-iter", "volume quota report"),
     // snapmirror
     ("snapmirror-get-iter", "snapmirror show"),

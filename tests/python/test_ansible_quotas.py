@@ -5,7 +5,11 @@ state is read back (ZAPI: netapp-lib; REST: the REST API itself).
 
 Steps, on each front: a volume and a qtree; the default tree rule with quotas turned on; a tree
 rule with disk and file limits for the qtree; a change of its limits; a user rule; the tree rule
-deleted; quotas turned off.
+deleted; quotas turned off. Then, over ZAPI only (na_ontap_quota_policy has no REST path: it
+takes the ZAPI-only connection arguments and calls quota-policy-* and vserver-modify), quota
+policies: created without assignment, assigned (auto_assign), a rule in it through
+na_ontap_quotas' `policy`, renamed with the assignment following, refused while assigned,
+`default` assigned again and the policy deleted.
 """
 
 import json
@@ -118,6 +122,70 @@ def test_zapi_quota_off(zans, zsim):
     with step(zans, "z_off", "z_default"):
         twice(zans, "na_ontap_quotas", **zquota(set_quota_status=False))
         assert zstatus(zsim) == "off"
+
+
+def zpolicies(sim):
+    res = zapi_call(sim, "quota-policy-get-iter", {}, vserver=VSERVER)
+    return [r.get_child_content("policy-name") for r in records(res, "quota-policy-info")]
+
+
+def zassigned(sim):
+    res = zapi_call(sim, "vserver-get-iter",
+                    {"query": {"vserver-info": {"vserver-name": VSERVER}}})
+    return [r.get_child_content("quota-policy") for r in records(res, "vserver-info")]
+
+
+def zpolicy(**extra):
+    return dict({"state": "present", "vserver": VSERVER}, **extra)
+
+
+def test_zapi_policy_create_unassigned(zans, zsim):
+    with step(zans, "z_pol_create", "z_setup"):
+        twice(zans, "na_ontap_quota_policy", **zpolicy(name="qp_gold", auto_assign=False))
+        assert zpolicies(zsim) == ["default", "qp_gold"]
+        assert zassigned(zsim) == ["default"]
+
+
+def test_zapi_policy_assign(zans, zsim):
+    with step(zans, "z_pol_assign", "z_pol_create"):
+        twice(zans, "na_ontap_quota_policy", **zpolicy(name="qp_gold"))
+        assert zassigned(zsim) == ["qp_gold"]
+
+
+def test_zapi_rule_in_a_named_policy(zans, zsim):
+    with step(zans, "z_pol_rule", "z_pol_assign"):
+        twice(zans, "na_ontap_quotas", **zquota(quota_target="", type="tree", policy="qp_gold",
+                                               disk_limit="3GB"))
+        res = zapi_call(zsim, "quota-list-entries-iter",
+                        {"query": {"quota-entry": {"volume": ZVOL, "policy": "qp_gold"}}},
+                        vserver=VSERVER)
+        assert [(r.get_child_content("quota-target"), r.get_child_content("disk-limit"))
+                for r in records(res, "quota-entry")] == [("*", "3145728")]
+
+
+def test_zapi_policy_rename(zans, zsim):
+    with step(zans, "z_pol_rename", "z_pol_assign"):
+        twice(zans, "na_ontap_quota_policy", **zpolicy(name="qp_platinum", from_name="qp_gold"))
+        assert zpolicies(zsim) == ["default", "qp_platinum"]
+        # The assignment and the rules follow the rename.
+        assert zassigned(zsim) == ["qp_platinum"]
+        res = zapi_call(zsim, "quota-list-entries-iter",
+                        {"query": {"quota-entry": {"policy": "qp_platinum"}}}, vserver=VSERVER)
+        assert len(records(res, "quota-entry")) == 1
+
+
+def test_zapi_policy_delete(zans, zsim):
+    with step(zans, "z_pol_delete", "z_pol_rename"):
+        # The module itself refuses to delete the assigned policy (it reads vserver-get-iter).
+        res = zans.run("na_ontap_quota_policy", **zpolicy(state="absent", name="qp_platinum"))
+        assert res.get("failed") and "assigned" in res.get("msg", ""), res
+        twice(zans, "na_ontap_quota_policy", **zpolicy(name="default"))
+        assert zassigned(zsim) == ["default"]
+        twice(zans, "na_ontap_quota_policy", **zpolicy(state="absent", name="qp_platinum"))
+        assert zpolicies(zsim) == ["default"]
+        res = zapi_call(zsim, "quota-list-entries-iter",
+                        {"query": {"quota-entry": {"volume": ZVOL}}}, vserver=VSERVER)
+        assert {r.get_child_content("policy") for r in records(res, "quota-entry")} == {"default"}
 
 
 # --------------------------------------------------------------------------------------------

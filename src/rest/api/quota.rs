@@ -177,7 +177,8 @@ fn list(ctx: &Ctx, call: &mut Call) -> Result<Reply, RestError> {
     let mut records: Vec<(String, String, String, Value)> = c
         .quota_rules
         .values()
-        .filter(|r| ctx.sees(&r.svm))
+        // REST knows no quota policies: it shows the SVM's assigned one.
+        .filter(|r| ctx.sees(&r.svm) && r.policy == c.assigned_quota_policy(&r.svm))
         .map(|r| {
             (
                 r.svm.clone(),
@@ -193,7 +194,7 @@ fn list(ctx: &Ctx, call: &mut Call) -> Result<Reply, RestError> {
 
 fn find<'a>(ctx: &Ctx, c: &'a Cluster, uuid: &str) -> Result<&'a QuotaRule, RestError> {
     c.quota_rule_by_uuid(uuid)
-        .filter(|r| ctx.sees(&r.svm))
+        .filter(|r| ctx.sees(&r.svm) && r.policy == c.assigned_quota_policy(&r.svm))
         .ok_or_else(|| RestError::not_found(&format!("quota rule {uuid}")).target("uuid"))
 }
 
