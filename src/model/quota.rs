@@ -225,6 +225,17 @@ pub struct ReportRow {
     pub limits: Limits,
     /// The rule that applies (the default rule for a derived row).
     pub rule: Uuid,
+    /// The users (user rows) or the group (group rows) the row counts for, resolved through the
+    /// SVM's UNIX users and groups; empty for tree rows.
+    pub who: Vec<Who>,
+}
+
+impl ReportRow {
+    /// The uid or gid whose files the row counts (a user rule naming several users counts the
+    /// first one's).
+    pub fn owner(&self) -> Option<u32> {
+        self.who.first().and_then(|w| w.id)
+    }
 }
 
 /// A report row with its usage, measured from the data by the simulator (`Sim::quota_report`).
@@ -287,13 +298,12 @@ fn check_target(t: QuotaType, target: &str) -> Result<String, ModelError> {
     }
 }
 
-/// The uid or gid a user or group target names, when the simulator can tell (numbers and
-/// `root`); usage is counted by it.
-pub fn target_id(target: &str) -> Option<u32> {
-    match target {
-        "root" => Some(0),
-        t => t.parse().ok(),
-    }
+/// One user or group a report row counts for: the name shown (the local name when the ID has
+/// one) and the ID, when the name resolves.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Who {
+    pub name: String,
+    pub id: Option<u32>,
 }
 
 /// A quota policy name: 1 to 32 characters, letters, digits, `_`, `-` and `.`, starting with a
@@ -531,6 +541,26 @@ impl Cluster {
         }
     }
 
+    /// A user or group target must name local UNIX users (or a group) of the SVM, or IDs.
+    fn check_names(&self, svm: &str, t: QuotaType, target: &str) -> Result<(), ModelError> {
+        if target.is_empty() || t == QuotaType::Tree {
+            return Ok(());
+        }
+        let names = self.unix_names(svm)?;
+        for n in target.split(',') {
+            let (known, kind) = match t {
+                QuotaType::User => (names.uid(n).is_some(), "user"),
+                _ => (names.gid(n).is_some(), "group"),
+            };
+            if !known {
+                return Err(ModelError::InvalidInput(format!(
+                    "Invalid quota target \"{target}\": \"{n}\" is not a UNIX {kind} of Vserver \"{svm}\" (a local UNIX {kind} name or a numeric ID)"
+                )));
+            }
+        }
+        Ok(())
+    }
+
     /// Check a rule's identity against the volume and its qtrees; the key it is filed under.
     fn rule_key(&self, svm: &str, id: &RuleId) -> Result<RuleKey, ModelError> {
         let policy = self.check_policy(svm, id.policy.as_deref())?;
@@ -567,6 +597,7 @@ impl Cluster {
             }
             _ => {}
         }
+        self.check_names(svm, id.quota_type, &target)?;
         Ok((
             svm.to_string(),
             policy,
@@ -926,6 +957,41 @@ impl Cluster {
             None => Box::new(self.volumes.values()),
         };
         for v in volumes.filter(|v| v.quota.enforced()) {
+            let names = self.svms.get(&v.svm).map(|s| &s.unix);
+            let who = |t: QuotaType, target: &str| -> Vec<Who> {
+                let Some(names) = names else {
+                    return Vec::new();
+                };
+                match t {
+                    QuotaType::Tree => Vec::new(),
+                    QuotaType::User => target
+                        .split(',')
+                        .map(|n| {
+                            let id = names.uid(n);
+                            // A number shows its local name when it has one.
+                            let name = match n.parse::<u32>() {
+                                Ok(i) => names.user_name(i).unwrap_or(n),
+                                Err(_) => n,
+                            };
+                            Who {
+                                name: name.to_string(),
+                                id,
+                            }
+                        })
+                        .collect(),
+                    QuotaType::Group => {
+                        let id = names.gid(target);
+                        let name = match target.parse::<u32>() {
+                            Ok(i) => names.group_name(i).unwrap_or(target),
+                            Err(_) => target,
+                        };
+                        vec![Who {
+                            name: name.to_string(),
+                            id,
+                        }]
+                    }
+                }
+            };
             let row = |r: &QuotaRule, limits: Limits, tree: &str, target: &str| ReportRow {
                 svm: v.svm.clone(),
                 volume: v.name.clone(),
@@ -935,6 +1001,7 @@ impl Cluster {
                 target: target.to_string(),
                 limits,
                 rule: r.uuid,
+                who: who(r.quota_type, target),
             };
             let rules: Vec<&QuotaRule> = self
                 .policy_rules_of(&v.svm, v.quota.policy_in_force(), &v.name)

@@ -133,6 +133,9 @@ pub struct Svm {
     /// Its quota policies and the assigned one.
     #[serde(default)]
     pub quota: super::quota::SvmQuota,
+    /// Its local UNIX users and groups.
+    #[serde(default)]
+    pub unix: super::unix_name::UnixNames,
 }
 
 fn default_security_style() -> String {
@@ -369,6 +372,7 @@ impl super::Cluster {
             nfs: None,
             dns: None,
             quota: Default::default(),
+            unix: Default::default(),
         };
         self.svms.insert(name.clone(), svm);
         self.create_export_policy(&name, "default")?;

@@ -433,13 +433,16 @@ fn report_records(ctx: &Ctx) -> Vec<(String, String, u64, Value)> {
             &row.tree,
             &row.target,
         );
-        if row.quota_type == QuotaType::User {
-            if let Some(users) = r["users"].as_array_mut() {
-                for u in users {
-                    let id = u["name"].as_str().and_then(crate::model::quota::target_id);
-                    u["id"] = json!(id.map(|i| i.to_string()));
+        // Who the row counts for, as the SVM's UNIX users and groups resolve the target.
+        let who = |w: &crate::model::quota::Who| json!({"name": w.name, "id": w.id.map(|i| i.to_string())});
+        match row.quota_type {
+            QuotaType::User => r["users"] = Value::Array(row.who.iter().map(who).collect()),
+            QuotaType::Group => {
+                if let Some(w) = row.who.first() {
+                    r["group"] = who(w);
                 }
             }
+            QuotaType::Tree => {}
         }
         out.push((row.svm.clone(), row.volume.clone(), index, r));
         index += 1;

@@ -558,13 +558,17 @@ fn report_record(m: &Measured) -> Element {
         .with_leaf("quota-target", target)
         .with_leaf("quota-type", r.quota_type.as_str());
     if r.quota_type != QuotaType::Tree {
+        // As the SVM's UNIX users and groups resolve the target.
         let users = r
-            .target
-            .split(',')
-            .map(|u| {
+            .who
+            .iter()
+            .map(|w| {
                 Element::new("quota-user")
-                    .with_leaf("quota-user-id", u)
-                    .with_leaf("quota-user-name", if u == "0" { "root" } else { u })
+                    .with_leaf(
+                        "quota-user-id",
+                        w.id.map_or_else(|| "-".to_string(), |i| i.to_string()),
+                    )
+                    .with_leaf("quota-user-name", &w.name)
                     .with_leaf(
                         "quota-user-type",
                         if r.quota_type == QuotaType::User {
