@@ -459,3 +459,32 @@ async fn users_and_groups_over_rest_as_ansible_drives_them() {
     .await;
     assert_eq!(s, 404);
 }
+
+#[tokio::test]
+async fn users_and_groups_survive_a_restart() {
+    let mut z = Z::start(Some(CONFIG)).await;
+    z.ok("<name-mapping-unix-user-create><user-name>erin</user-name><group-id>70</group-id><user-id>7001</user-id></name-mapping-unix-user-create>").await;
+    z.ok("<name-mapping-unix-group-create><group-name>g70</group-name><group-id>70</group-id></name-mapping-unix-group-create>").await;
+    z.ok("<name-mapping-unix-group-add-user><group-name>g70</group-name><user-name>erin</user-name></name-mapping-unix-group-add-user>").await;
+    z.ok("<name-mapping-unix-user-destroy><user-name>pcuser</user-name></name-mapping-unix-user-destroy>").await;
+    let before = (
+        users(&mut z).await,
+        z.list("name-mapping-unix-group-get-iter", "").await,
+    );
+    let mut sim = z.sim;
+    assert!(sim.terminate().success());
+    let dir = std::mem::replace(&mut sim.dir, tempfile::tempdir().unwrap());
+    let sim = Sim::start_in(dir, Some(CONFIG), &[]);
+    let c = sim.client().await;
+    let mut z = Z { sim, c };
+    let after = (
+        users(&mut z).await,
+        z.list("name-mapping-unix-group-get-iter", "").await,
+    );
+    assert_eq!(before.0, after.0);
+    assert_eq!(
+        before.1.iter().map(|e| e.to_xml()).collect::<Vec<_>>(),
+        after.1.iter().map(|e| e.to_xml()).collect::<Vec<_>>()
+    );
+    assert!(!after.0.iter().any(|u| u.0 == "pcuser"));
+}

@@ -9,7 +9,9 @@ deleted; quotas turned off. Then, over ZAPI only (na_ontap_quota_policy has no R
 takes the ZAPI-only connection arguments and calls quota-policy-* and vserver-modify), quota
 policies: created without assignment, assigned (auto_assign), a rule in it through
 na_ontap_quotas' `policy`, renamed with the assignment following, refused while assigned,
-`default` assigned again and the policy deleted.
+`default` assigned again and the policy deleted. Last, on both fronts, local UNIX users and
+groups (na_ontap_unix_user, na_ontap_unix_group) and a user quota rule naming a user by name (an
+unknown name refused, with 13115 over ZAPI).
 """
 
 import json
@@ -291,3 +293,98 @@ def test_rest_quota_off(rans, rsim):
     with step(rans, "r_off", "r_default"):
         twice(rans, "na_ontap_quotas", **rquota(set_quota_status=False))
         assert rstate(rsim) == "off"
+
+
+# --------------------------------------------------------------------------------------------
+# Local UNIX users and groups (na_ontap_unix_user, na_ontap_unix_group), and quota user
+# targets by name, on both fronts.
+
+def zunix_users(sim):
+    res = zapi_call(sim, "name-mapping-unix-user-get-iter", {}, vserver=VSERVER)
+    return {r.get_child_content("user-name"): (r.get_child_content("user-id"),
+                                               r.get_child_content("group-id"),
+                                               r.get_child_content("full-name"))
+            for r in records(res, "unix-user-info")}
+
+
+def zunix_group_members(sim, name):
+    res = zapi_call(sim, "name-mapping-unix-group-get-iter",
+                    {"query": {"unix-group-info": {"group-name": name}}}, vserver=VSERVER)
+    out = []
+    for g in records(res, "unix-group-info"):
+        users = g.get_child_by_name("users")
+        out.append([u.get_child_content("user-name") for u in users.get_children()]
+                   if users is not None else [])
+    return out
+
+
+def test_zapi_unix_user_and_group(zans, zsim):
+    with step(zans, "z_unix", "z_setup"):
+        twice(zans, "na_ontap_unix_user", state="present", vserver=VSERVER, name="qalice",
+              id=5001, primary_gid=500, full_name="Alice Q", use_rest="never")
+        assert zunix_users(zsim)["qalice"] == ("5001", "500", "Alice Q")
+        twice(zans, "na_ontap_unix_user", state="present", vserver=VSERVER, name="qalice",
+              id=5001, primary_gid=501, full_name="Alice Q", use_rest="never")
+        assert zunix_users(zsim)["qalice"] == ("5001", "501", "Alice Q")
+        # Seeded as ONTAP seeds them.
+        assert {"root", "pcuser", "nobody"} <= set(zunix_users(zsim))
+        twice(zans, "na_ontap_unix_group", state="present", vserver=VSERVER, name="qeng", id=500,
+              users=["qalice"], use_rest="never")
+        assert zunix_group_members(zsim, "qeng") == [["qalice"]]
+
+
+def test_zapi_user_quota_by_name(zans, zsim):
+    with step(zans, "z_user_by_name", "z_unix"):
+        twice(zans, "na_ontap_quotas", **zquota(quota_target="qalice", type="user",
+                                               disk_limit="5MB"))
+        assert zrules(zsim)[("user", "qalice")] == ("5120", "-")
+        # A name the SVM does not know is refused with ONTAP's errno, and nothing is made.
+        res = zans.run("na_ontap_quotas", **zquota(quota_target="nosuchuser", type="user",
+                                                  disk_limit="5MB"))
+        assert res.get("failed") and "13115" in res.get("msg", ""), res
+        assert ("user", "nosuchuser") not in zrules(zsim)
+        twice(zans, "na_ontap_quotas", **zquota(state="absent", quota_target="qalice", type="user"))
+
+
+def test_zapi_unix_user_and_group_delete(zans, zsim):
+    with step(zans, "z_unix_delete", "z_unix"):
+        twice(zans, "na_ontap_unix_group", state="absent", vserver=VSERVER, name="qeng",
+              use_rest="never")
+        twice(zans, "na_ontap_unix_user", state="absent", vserver=VSERVER, name="qalice",
+              use_rest="never")
+        assert "qalice" not in zunix_users(zsim)
+        assert zunix_group_members(zsim, "qeng") == []
+
+
+def test_rest_unix_user_and_group(rans, rsim):
+    with step(rans, "r_unix", "r_setup"):
+        twice(rans, "na_ontap_unix_user", state="present", vserver=VSERVER, name="rbob",
+              id=6001, primary_gid=600, full_name="Bob R")
+        doc = rget(rsim, "/api/name-services/unix-users?name=rbob&fields=id,primary_gid,full_name")
+        assert [(r["id"], r["primary_gid"], r["full_name"]) for r in doc["records"]] == \
+            [(6001, 600, "Bob R")]
+        twice(rans, "na_ontap_unix_user", state="present", vserver=VSERVER, name="rbob",
+              id=6001, primary_gid=601, full_name="Bob R")
+        twice(rans, "na_ontap_unix_group", state="present", vserver=VSERVER, name="rops", id=600,
+              users=["rbob"])
+        doc = rget(rsim, "/api/name-services/unix-groups?name=rops&fields=id,users.name")
+        assert [[u["name"] for u in r.get("users", [])] for r in doc["records"]] == [["rbob"]]
+
+
+def test_rest_user_quota_by_name(rans, rsim):
+    with step(rans, "r_user_by_name", "r_unix"):
+        twice(rans, "na_ontap_quotas", **rquota(quota_target="rbob", type="user",
+                                               disk_limit="5MB"))
+        assert rrules(rsim)[("user", "rbob")] == (5 * 1024**2, None)
+        res = rans.run("na_ontap_quotas", **rquota(quota_target="nosuchuser", type="user",
+                                                  disk_limit="5MB"))
+        assert res.get("failed"), res
+        assert ("user", "nosuchuser") not in rrules(rsim)
+        twice(rans, "na_ontap_quotas", **rquota(state="absent", quota_target="rbob", type="user"))
+
+
+def test_rest_unix_user_and_group_delete(rans, rsim):
+    with step(rans, "r_unix_delete", "r_unix"):
+        twice(rans, "na_ontap_unix_group", state="absent", vserver=VSERVER, name="rops")
+        twice(rans, "na_ontap_unix_user", state="absent", vserver=VSERVER, name="rbob")
+        assert rget(rsim, "/api/name-services/unix-users?name=rbob")["num_records"] == 0
