@@ -462,9 +462,23 @@ async fn rest_rules_are_the_assigned_policys() {
         .body;
     assert_passed(&body);
     let after = r
-        .get("/api/storage/quota/rules?volume.name=pv&fields=uuid,space")
+        .get("/api/storage/quota/rules?volume.name=pv&fields=**")
         .await;
     assert_eq!(limits(&after), [2048 * 1024], "{after}");
+    assert!(
+        after["records"][0].get("policy").is_none(),
+        "ONTAP's REST rules carry no policy: {after}"
+    );
+    // Nor does a POST take one.
+    let (status, v) = r
+        .send(
+            "POST",
+            "/api/storage/quota/rules",
+            Some(json!({"qtree": {"name": ""}, "volume": {"name": "pv"}, "type": "user",
+                        "users": [{"name": ""}], "svm": {"name": "svm1"}, "policy": {"name": "p2"}})),
+        )
+        .await;
+    assert_eq!(status, 400, "{v}");
     // The other policy's rule is not a REST object any more.
     let (status, _) = r
         .send("GET", &format!("/api/storage/quota/rules/{old_uuid}"), None)

@@ -54,8 +54,6 @@ pub const RULE: Schema = Schema {
         "files.hard_limit",
         "files.soft_limit",
         "user_mapping",
-        "policy",
-        "policy.name",
         "_links",
     ],
 };
@@ -161,7 +159,6 @@ fn rule_record(c: &Cluster, q: &QuotaRule) -> Value {
         "space": pair(q.limits.disk, q.limits.soft_disk, true),
         "files": pair(q.limits.files, q.limits.soft_files, false),
         "user_mapping": q.user_mapping,
-        "policy": {"name": q.policy},
         "_links": links(format!("/api/storage/quota/rules/{}", q.uuid)),
     });
     let (tree, who) = match q.quota_type {
@@ -313,7 +310,8 @@ fn create(ctx: &Ctx, call: &mut Call) -> Result<Reply, RestError> {
         quota_type,
         target,
         qtree,
-        policy: b.str("policy.name")?,
+        // REST has no quota policies: a rule goes into the SVM's assigned one.
+        policy: None,
     };
     let (s, v, rid) = (svm.clone(), volume.clone(), id.clone());
     let op: Op = Box::new(move |c: &mut Cluster| {
