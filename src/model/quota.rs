@@ -480,7 +480,7 @@ impl Cluster {
         }
         let vols: Vec<String> = self
             .volumes_of(svm)
-            .filter(|v| !v.quota.policy.is_empty() && v.quota.policy == from)
+            .filter(|v| v.quota.status != QuotaStatus::Off && v.quota.policy_in_force() == from)
             .map(|v| v.name.clone())
             .collect();
         for v in vols {
@@ -1248,7 +1248,27 @@ mod tests {
         ));
         c.rename_quota_policy("s1", "p1", "p2").unwrap();
         assert_eq!(c.assigned_quota_policy("s1"), "p2");
-        assert_eq!(c.quota_policies("s1").unwrap(), ["default", "p2"]);
+        // A volume whose quotas were turned on before policies were saved enforces `default`
+        // (its saved state names none): renaming `default` keeps them in force.
+        c.create_volume(
+            "s1",
+            crate::model::VolumeSpec {
+                name: "v".into(),
+                aggregate: "aggr2".into(),
+                size: 1 << 30,
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        c.volumes
+            .get_mut(&("s1".to_string(), "v".to_string()))
+            .unwrap()
+            .quota
+            .status = QuotaStatus::On;
+        c.rename_quota_policy("s1", "default", "old").unwrap();
+        assert_eq!(c.volume("s1", "v").unwrap().quota.policy_in_force(), "old");
+        assert_eq!(c.quota_policies("s1").unwrap(), ["old", "p2"]);
+        c.commit();
         c.check_invariants().unwrap();
     }
 
