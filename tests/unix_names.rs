@@ -97,6 +97,9 @@ async fn users_and_groups_over_zapi_seeded_as_on_ontap() {
     z.fail("<name-mapping-unix-group-create><group-name>eng</group-name><group-id>7</group-id></name-mapping-unix-group-create>", 13130, "already exists").await;
     z.ok("<name-mapping-unix-group-add-user><group-name>eng</group-name><user-name>alice</user-name></name-mapping-unix-group-add-user>").await;
     z.fail("<name-mapping-unix-group-add-user><group-name>eng</group-name><user-name>ghost</user-name></name-mapping-unix-group-add-user>", 15661, "ghost").await;
+    // A name other name services know is taken with skip-name-validation.
+    z.ok("<name-mapping-unix-group-add-user><group-name>eng</group-name><user-name>ldapuser</user-name><skip-name-validation>true</skip-name-validation></name-mapping-unix-group-add-user>").await;
+    z.ok("<name-mapping-unix-group-delete-user><group-name>eng</group-name><user-name>ldapuser</user-name></name-mapping-unix-group-delete-user>").await;
     let eng = z
         .list(
             "name-mapping-unix-group-get-iter",

@@ -264,15 +264,18 @@ impl Cluster {
             .ok_or_else(|| no_group(svm, name))
     }
 
-    /// `unix-group adduser`: a local user becomes a member (once).
+    /// `unix-group adduser`: a user becomes a member (once). The name must be a local user's
+    /// unless `skip_validation` (`-skip-name-validation`: a name other name services know).
     pub fn add_unix_group_user(
         &mut self,
         svm: &str,
         group: &str,
         user: &str,
+        skip_validation: bool,
     ) -> Result<(), ModelError> {
+        check_name("user", user)?;
         let names = &mut self.svm_mut(svm)?.unix;
-        if !names.users.contains_key(user) {
+        if !skip_validation && !names.users.contains_key(user) {
             return Err(no_user(svm, user));
         }
         let g = names

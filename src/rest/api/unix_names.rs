@@ -265,13 +265,13 @@ fn group_create(ctx: &Ctx, call: &mut Call) -> Result<Reply, RestError> {
     let name = required(b.str("name")?, "name")?;
     let gid = required(id(call, "id")?, "id")?;
     let users = user_names(call, "users")?;
-    b.bool("skip_name_validation")?;
+    let skip = b.bool("skip_name_validation")?.unwrap_or(false);
     b.finish()?;
     call.query.finish()?;
     let uuid = ctx.sim.mutate(|c| {
         c.create_unix_group(&svm, &name, gid)?;
         for u in &users {
-            c.add_unix_group_user(&svm, &name, u)?;
+            c.add_unix_group_user(&svm, &name, u, skip)?;
         }
         Ok::<_, RestError>(c.svm(&svm)?.uuid.to_string())
     })?;
@@ -326,13 +326,13 @@ fn group_add_users(ctx: &Ctx, call: &mut Call) -> Result<Reply, RestError> {
     if users.is_empty() {
         return Err(RestError::missing("name"));
     }
-    call.body.bool("skip_name_validation")?;
+    let skip = call.body.bool("skip_name_validation")?.unwrap_or(false);
     call.body.finish()?;
     call.query.finish()?;
     let group = call.var(1).to_string();
     ctx.sim.mutate(|c| {
         for u in &users {
-            c.add_unix_group_user(&svm, &group, u)?;
+            c.add_unix_group_user(&svm, &group, u, skip)?;
         }
         Ok::<_, RestError>(())
     })?;

@@ -204,8 +204,10 @@ fn group_destroy(ctx: &Ctx, el: &Element) -> Result<Vec<Element>, ZapiError> {
 
 fn group_add_user(ctx: &Ctx, el: &Element) -> Result<Vec<Element>, ZapiError> {
     let svm = ctx.svm()?;
-    ctx.sim
-        .mutate(|c| c.add_unix_group_user(svm, need(el, "group-name"), need(el, "user-name")))?;
+    let skip = super::boolean(el, "skip-name-validation").unwrap_or(false);
+    ctx.sim.mutate(|c| {
+        c.add_unix_group_user(svm, need(el, "group-name"), need(el, "user-name"), skip)
+    })?;
     Ok(vec![])
 }
 
