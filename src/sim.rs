@@ -439,15 +439,17 @@ impl Sim {
     /// the data: a tree row counts what is under its qtree; a user or group row what its uid or
     /// gid owns (in its qtree, or the whole volume). Measured after the model lock is released.
     pub fn quota_report(&self, svm: Option<&str>) -> Vec<crate::model::quota::Measured> {
-        use crate::model::quota::{target_id, Measured};
+        use crate::model::quota::Measured;
         use crate::model::QuotaType;
         let rows = self.read().quota_report(svm);
         rows.into_iter()
             .map(|row| {
+                // A name that no longer resolves (its user was deleted) owns nothing.
+                let id = row.owner().unwrap_or(u32::MAX);
                 let owner = match row.quota_type {
                     QuotaType::Tree => None,
-                    QuotaType::User => Some((true, target_id(&row.target).unwrap_or(u32::MAX))),
-                    QuotaType::Group => Some((false, target_id(&row.target).unwrap_or(u32::MAX))),
+                    QuotaType::User => Some((true, id)),
+                    QuotaType::Group => Some((false, id)),
                 };
                 let (bytes, files) = self.tree_usage(&row.volume_uuid, &row.tree, owner);
                 Measured { row, bytes, files }

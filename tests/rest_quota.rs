@@ -419,3 +419,85 @@ async fn trident_qtree_lookups_over_rest() {
         .collect();
     assert_eq!(names, [json!(""), json!("a"), json!("deleted_b")]);
 }
+
+/// REST has no quota policies: its rules are those of the SVM's assigned policy, and follow a
+/// change of assignment made over ZAPI.
+#[tokio::test]
+async fn rest_rules_are_the_assigned_policys() {
+    let mut r = R::start().await;
+    r.ok_job(
+        "POST",
+        "/api/storage/volumes",
+        Some(
+            json!({"name": "pv", "size": 10u64 << 30, "svm": {"name": "svm1"},
+                    "aggregates": [{"name": "aggr1"}], "nas": {"path": "/pv"}}),
+        ),
+    )
+    .await;
+    r.zapi("<quota-set-entry><disk-limit>1024</disk-limit><qtree></qtree><quota-target></quota-target><quota-type>tree</quota-type><volume>pv</volume></quota-set-entry>").await;
+    r.zapi("<quota-policy-create><policy-name>p2</policy-name></quota-policy-create>")
+        .await;
+    r.zapi("<quota-set-entry><disk-limit>2048</disk-limit><policy>p2</policy><qtree></qtree><quota-target></quota-target><quota-type>tree</quota-type><volume>pv</volume></quota-set-entry>").await;
+    let limits = |v: &Value| -> Vec<u64> {
+        v["records"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["space"]["hard_limit"].as_u64().unwrap())
+            .collect()
+    };
+    let before = r
+        .get("/api/storage/quota/rules?volume.name=pv&fields=uuid,space")
+        .await;
+    assert_eq!(limits(&before), [1024 * 1024], "{before}");
+    let old_uuid = before["records"][0]["uuid"].as_str().unwrap().to_string();
+
+    let body = r
+        .c
+        .post(
+            &zapi("<vserver-modify><vserver-name>svm1</vserver-name><quota-policy>p2</quota-policy></vserver-modify>"),
+            Some(ADMIN),
+        )
+        .await
+        .body;
+    assert_passed(&body);
+    let after = r
+        .get("/api/storage/quota/rules?volume.name=pv&fields=**")
+        .await;
+    assert_eq!(limits(&after), [2048 * 1024], "{after}");
+    assert!(
+        after["records"][0].get("policy").is_none(),
+        "ONTAP's REST rules carry no policy: {after}"
+    );
+    // Nor does a POST take one.
+    let (status, v) = r
+        .send(
+            "POST",
+            "/api/storage/quota/rules",
+            Some(json!({"qtree": {"name": ""}, "volume": {"name": "pv"}, "type": "user",
+                        "users": [{"name": ""}], "svm": {"name": "svm1"}, "policy": {"name": "p2"}})),
+        )
+        .await;
+    assert_eq!(status, 400, "{v}");
+    // The other policy's rule is not a REST object any more.
+    let (status, _) = r
+        .send("GET", &format!("/api/storage/quota/rules/{old_uuid}"), None)
+        .await;
+    assert_eq!(status, 404);
+    // A rule POSTed over REST goes into the assigned policy.
+    r.zapi("<qtree-create><qtree>q1</qtree><volume>pv</volume></qtree-create>")
+        .await;
+    r.ok_job(
+        "POST",
+        "/api/storage/quota/rules",
+        Some(
+            json!({"qtree": {"name": "q1"}, "volume": {"name": "pv"}, "type": "tree",
+                    "svm": {"name": "svm1"}, "space": {"hard_limit": 4096}}),
+        ),
+    )
+    .await;
+    let e = r
+        .zapi("<quota-list-entries-iter><query><quota-entry><quota-target>/vol/pv/q1</quota-target></quota-entry></query></quota-list-entries-iter>")
+        .await;
+    assert_eq!(field(&records(&e), "policy"), ["p2"]);
+}

@@ -21,6 +21,7 @@ pub mod snapshot;
 pub mod svm;
 pub mod table;
 pub mod text;
+pub mod unix_name;
 pub mod user;
 pub mod volume;
 
@@ -433,6 +434,8 @@ impl Cluster {
                     nfs: (protocols.is_empty() || protocols.iter().any(|p| p == "nfs"))
                         .then(NfsService::default),
                     dns: None,
+                    quota: Default::default(),
+                    unix: Default::default(),
                     allowed_protocols: protocols,
                 };
                 (s.name.clone(), svm)

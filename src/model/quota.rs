@@ -14,8 +14,37 @@ use super::{Cluster, ModelError};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-/// The quota policy every SVM has and uses (the only one the simulator keeps).
+/// The quota policy every SVM is made with, and assigned.
 pub const DEFAULT_POLICY: &str = "default";
+/// How many quota policies an SVM may have (`volume quota policy create`).
+pub const MAX_POLICIES: usize = 5;
+/// The longest quota policy name.
+pub const MAX_POLICY_NAME: usize = 32;
+
+/// An SVM's quota policies: named sets of rules, one of them assigned (the one quota on and
+/// resize take their rules from). Saved with the SVM; an SVM saved before policies existed has
+/// only `default`, assigned.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SvmQuota {
+    /// The policies, in the order they were made.
+    pub policies: Vec<String>,
+    /// The assigned policy (`vserver modify -quota-policy`).
+    pub policy: String,
+}
+
+impl Default for SvmQuota {
+    fn default() -> Self {
+        SvmQuota {
+            policies: vec![DEFAULT_POLICY.to_string()],
+            policy: DEFAULT_POLICY.to_string(),
+        }
+    }
+}
+
+fn default_policy() -> String {
+    DEFAULT_POLICY.to_string()
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -87,6 +116,8 @@ impl LimitsChange {
 #[serde(deny_unknown_fields)]
 pub struct QuotaRule {
     pub svm: String,
+    /// The quota policy the rule belongs to (rules saved before policies existed: `default`).
+    #[serde(default = "default_policy")]
     pub policy: String,
     pub volume: String,
     pub quota_type: QuotaType,
@@ -108,8 +139,8 @@ impl QuotaRule {
     }
 }
 
-/// (SVM, volume, type, target, qtree).
-pub type RuleKey = (String, String, QuotaType, String, String);
+/// (SVM, policy, volume, type, target, qtree).
+pub type RuleKey = (String, String, String, QuotaType, String, String);
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -143,6 +174,11 @@ pub struct QuotaState {
     /// What the last initialization or resize could not apply (`quota-errors`).
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub errors: String,
+    /// The quota policy whose rules are in force ("" while off; state saved before policies
+    /// existed: `default`). Changing the SVM's assigned policy changes it only at the next
+    /// initialization or resize, as on ONTAP.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub policy: String,
 }
 
 impl QuotaState {
@@ -153,6 +189,15 @@ impl QuotaState {
     /// Quotas are enforced (also while a resize runs).
     pub fn enforced(&self) -> bool {
         matches!(self.status, QuotaStatus::On | QuotaStatus::Resizing)
+    }
+
+    /// The policy whose rules are in force (or were, while a resize runs).
+    pub fn policy_in_force(&self) -> &str {
+        if self.policy.is_empty() {
+            DEFAULT_POLICY
+        } else {
+            &self.policy
+        }
     }
 }
 
@@ -180,6 +225,17 @@ pub struct ReportRow {
     pub limits: Limits,
     /// The rule that applies (the default rule for a derived row).
     pub rule: Uuid,
+    /// The users (user rows) or the group (group rows) the row counts for, resolved through the
+    /// SVM's UNIX users and groups; empty for tree rows.
+    pub who: Vec<Who>,
+}
+
+impl ReportRow {
+    /// The uid or gid whose files the row counts (a user rule naming several users counts the
+    /// first one's).
+    pub fn owner(&self) -> Option<u32> {
+        self.who.first().and_then(|w| w.id)
+    }
 }
 
 /// A report row with its usage, measured from the data by the simulator (`Sim::quota_report`).
@@ -242,33 +298,232 @@ fn check_target(t: QuotaType, target: &str) -> Result<String, ModelError> {
     }
 }
 
-/// The uid or gid a user or group target names, when the simulator can tell (numbers and
-/// `root`); usage is counted by it.
-pub fn target_id(target: &str) -> Option<u32> {
-    match target {
-        "root" => Some(0),
-        t => t.parse().ok(),
+/// One user or group a report row counts for: the name shown (the local name when the ID has
+/// one) and the ID, when the name resolves.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Who {
+    pub name: String,
+    pub id: Option<u32>,
+}
+
+/// A quota policy name: 1 to 32 characters, letters, digits, `_`, `-` and `.`, starting with a
+/// letter or `_`.
+fn check_policy_name(name: &str) -> Result<(), ModelError> {
+    let ok = !name.is_empty()
+        && name.len() <= MAX_POLICY_NAME
+        && name
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'));
+    if ok {
+        Ok(())
+    } else {
+        Err(ModelError::InvalidInput(format!(
+            "Invalid quota policy name \"{}\": 1 to {MAX_POLICY_NAME} characters, letters, digits, \"_\", \"-\" and \".\", starting with a letter or \"_\"",
+            name.escape_debug()
+        )))
+    }
+}
+
+fn no_policy(svm: &str, policy: &str) -> ModelError {
+    ModelError::NotFound {
+        kind: "Quota policy",
+        name: format!("{policy}\" in Vserver \"{svm}"),
     }
 }
 
 impl Cluster {
-    pub fn quota_rules_of<'a>(
+    /// The rules of `policy` for `volume`.
+    pub fn policy_rules_of<'a>(
         &'a self,
         svm: &'a str,
+        policy: &'a str,
         volume: &'a str,
     ) -> impl Iterator<Item = &'a QuotaRule> + 'a {
         self.quota_rules
             .range(
                 (
                     svm.to_string(),
+                    policy.to_string(),
                     volume.to_string(),
                     QuotaType::Tree,
                     String::new(),
                     String::new(),
                 )..,
             )
-            .take_while(move |((s, v, ..), _)| s == svm && v == volume)
+            .take_while(move |((s, p, v, ..), _)| s == svm && p == policy && v == volume)
             .map(|(_, r)| r)
+    }
+
+    /// The rules of `policy` (every volume).
+    pub fn rules_of_policy<'a>(
+        &'a self,
+        svm: &'a str,
+        policy: &'a str,
+    ) -> impl Iterator<Item = &'a QuotaRule> + 'a {
+        self.quota_rules
+            .range(
+                (
+                    svm.to_string(),
+                    policy.to_string(),
+                    String::new(),
+                    QuotaType::Tree,
+                    String::new(),
+                    String::new(),
+                )..,
+            )
+            .take_while(move |((s, p, ..), _)| s == svm && p == policy)
+            .map(|(_, r)| r)
+    }
+
+    /// The rules for `volume` in the SVM's assigned policy: what quota on and resize apply, and
+    /// what REST's quota rules show.
+    pub fn quota_rules_of<'a>(
+        &'a self,
+        svm: &'a str,
+        volume: &'a str,
+    ) -> impl Iterator<Item = &'a QuotaRule> + 'a {
+        self.policy_rules_of(svm, self.assigned_quota_policy(svm), volume)
+    }
+
+    /// The keys of every rule for `volume`, in any policy of its SVM.
+    fn volume_rule_keys(&self, svm: &str, volume: &str) -> Vec<RuleKey> {
+        let policies = self
+            .svms
+            .get(&svm.to_string())
+            .map(|s| s.quota.policies.clone())
+            .unwrap_or_default();
+        policies
+            .iter()
+            .flat_map(|p| self.policy_rules_of(svm, p, volume).map(rule_key_of))
+            .collect()
+    }
+
+    /// The SVM's assigned quota policy (`default` for an SVM that does not exist).
+    pub fn assigned_quota_policy(&self, svm: &str) -> &str {
+        self.svms
+            .get(&svm.to_string())
+            .map_or(DEFAULT_POLICY, |s| s.quota.policy.as_str())
+    }
+
+    /// The SVM's quota policies, in the order they were made.
+    pub fn quota_policies(&self, svm: &str) -> Result<&[String], ModelError> {
+        Ok(&self.svm(svm)?.quota.policies)
+    }
+
+    /// `volume quota policy create`.
+    pub fn create_quota_policy(&mut self, svm: &str, name: &str) -> Result<(), ModelError> {
+        check_policy_name(name)?;
+        let q = &self.svm(svm)?.quota;
+        if q.policies.iter().any(|p| p == name) {
+            return Err(ModelError::Duplicate {
+                kind: "Quota policy",
+                name: format!("{name}\" in Vserver \"{svm}"),
+            });
+        }
+        if q.policies.len() >= MAX_POLICIES {
+            return Err(ModelError::Conflict(format!(
+                "Cannot create quota policy \"{name}\": Vserver \"{svm}\" already has the maximum of {MAX_POLICIES} quota policies; delete one first"
+            )));
+        }
+        self.svm_mut(svm)?.quota.policies.push(name.to_string());
+        Ok(())
+    }
+
+    /// `volume quota policy copy`: a new policy with a copy of every rule (not in force).
+    pub fn copy_quota_policy(&mut self, svm: &str, from: &str, to: &str) -> Result<(), ModelError> {
+        if !self.quota_policies(svm)?.iter().any(|p| p == from) {
+            return Err(no_policy(svm, from));
+        }
+        self.create_quota_policy(svm, to)?;
+        let copies: Vec<QuotaRule> = self.rules_of_policy(svm, from).cloned().collect();
+        for mut r in copies {
+            self.counters.next_quota_rule += 1;
+            r.uuid = self.uuid_for(&format!("quota-rule/{}", self.counters.next_quota_rule));
+            r.policy = to.to_string();
+            r.active = None;
+            self.quota_rules.insert(rule_key_of(&r), r);
+        }
+        Ok(())
+    }
+
+    /// `volume quota policy rename`: its rules, the SVM's assignment and the volumes enforcing
+    /// it follow.
+    pub fn rename_quota_policy(
+        &mut self,
+        svm: &str,
+        from: &str,
+        to: &str,
+    ) -> Result<(), ModelError> {
+        let policies = self.quota_policies(svm)?;
+        let Some(at) = policies.iter().position(|p| p == from) else {
+            return Err(no_policy(svm, from));
+        };
+        if from == to {
+            return Ok(());
+        }
+        check_policy_name(to)?;
+        if policies.iter().any(|p| p == to) {
+            return Err(ModelError::Duplicate {
+                kind: "Quota policy",
+                name: format!("{to}\" in Vserver \"{svm}"),
+            });
+        }
+        let moved: Vec<QuotaRule> = self.rules_of_policy(svm, from).cloned().collect();
+        for mut r in moved {
+            self.quota_rules.remove(&rule_key_of(&r));
+            r.policy = to.to_string();
+            self.quota_rules.insert(rule_key_of(&r), r);
+        }
+        let vols: Vec<String> = self
+            .volumes_of(svm)
+            .filter(|v| v.quota.status != QuotaStatus::Off && v.quota.policy_in_force() == from)
+            .map(|v| v.name.clone())
+            .collect();
+        for v in vols {
+            if let Some(v) = self.volumes.get_mut(&(svm.to_string(), v)) {
+                v.quota.policy = to.to_string();
+            }
+        }
+        let q = &mut self.svm_mut(svm)?.quota;
+        q.policies[at] = to.to_string();
+        if q.policy == from {
+            q.policy = to.to_string();
+        }
+        Ok(())
+    }
+
+    /// `volume quota policy delete`: the policy and every rule in it; refused for the assigned
+    /// policy.
+    pub fn delete_quota_policy(&mut self, svm: &str, name: &str) -> Result<(), ModelError> {
+        let q = &self.svm(svm)?.quota;
+        if !q.policies.iter().any(|p| p == name) {
+            return Err(no_policy(svm, name));
+        }
+        if q.policy == name {
+            return Err(ModelError::Busy(format!(
+                "Cannot delete quota policy \"{name}\" because it is assigned to Vserver \"{svm}\". Assign another quota policy to the Vserver first"
+            )));
+        }
+        let keys: Vec<RuleKey> = self.rules_of_policy(svm, name).map(rule_key_of).collect();
+        for k in keys {
+            self.quota_rules.remove(&k);
+        }
+        self.svm_mut(svm)?.quota.policies.retain(|p| p != name);
+        Ok(())
+    }
+
+    /// `vserver modify -quota-policy`: the policy quota on and resize take rules from from now
+    /// on (the limits in force stay until then).
+    pub fn assign_quota_policy(&mut self, svm: &str, name: &str) -> Result<(), ModelError> {
+        if !self.quota_policies(svm)?.iter().any(|p| p == name) {
+            return Err(no_policy(svm, name));
+        }
+        self.svm_mut(svm)?.quota.policy = name.to_string();
+        Ok(())
     }
 
     pub fn quota_rule_by_uuid(&self, uuid: &str) -> Option<&QuotaRule> {
@@ -277,19 +532,38 @@ impl Cluster {
             .find(|r| r.uuid.to_string() == uuid)
     }
 
+    /// The policy a request names, or the assigned one when it names none.
     fn check_policy(&self, svm: &str, policy: Option<&str>) -> Result<String, ModelError> {
         match policy.filter(|p| !p.is_empty()) {
-            None | Some(DEFAULT_POLICY) => Ok(DEFAULT_POLICY.to_string()),
-            Some(p) => Err(ModelError::NotFound {
-                kind: "Quota policy",
-                name: format!("{p}\" in Vserver \"{svm}"),
-            }),
+            None => Ok(self.assigned_quota_policy(svm).to_string()),
+            Some(p) if self.quota_policies(svm)?.iter().any(|x| x == p) => Ok(p.to_string()),
+            Some(p) => Err(no_policy(svm, p)),
         }
+    }
+
+    /// A user or group target must name local UNIX users (or a group) of the SVM, or IDs.
+    fn check_names(&self, svm: &str, t: QuotaType, target: &str) -> Result<(), ModelError> {
+        if target.is_empty() || t == QuotaType::Tree {
+            return Ok(());
+        }
+        let names = self.unix_names(svm)?;
+        for n in target.split(',') {
+            let (known, kind) = match t {
+                QuotaType::User => (names.uid(n).is_some(), "user"),
+                _ => (names.gid(n).is_some(), "group"),
+            };
+            if !known {
+                return Err(ModelError::InvalidInput(format!(
+                    "Invalid quota target \"{target}\": \"{n}\" is not a UNIX {kind} of Vserver \"{svm}\" (a local UNIX {kind} name or a numeric ID)"
+                )));
+            }
+        }
+        Ok(())
     }
 
     /// Check a rule's identity against the volume and its qtrees; the key it is filed under.
     fn rule_key(&self, svm: &str, id: &RuleId) -> Result<RuleKey, ModelError> {
-        self.check_policy(svm, id.policy.as_deref())?;
+        let policy = self.check_policy(svm, id.policy.as_deref())?;
         let v = self.volume(svm, &id.volume)?;
         if v.is_svm_root {
             return Err(ModelError::InvalidInput(format!(
@@ -323,8 +597,10 @@ impl Cluster {
             }
             _ => {}
         }
+        self.check_names(svm, id.quota_type, &target)?;
         Ok((
             svm.to_string(),
+            policy,
             id.volume.clone(),
             id.quota_type,
             target,
@@ -348,7 +624,7 @@ impl Cluster {
             if !replace {
                 return Err(ModelError::Duplicate {
                     kind: "Quota rule",
-                    name: format!("{} {}\" for volume \"{}", key.2.as_str(), key.3, key.1),
+                    name: format!("{} {}\" for volume \"{}", key.3.as_str(), key.4, key.2),
                 });
             }
             r.limits = limits;
@@ -361,11 +637,11 @@ impl Cluster {
             key.clone(),
             QuotaRule {
                 svm: svm.to_string(),
-                policy: DEFAULT_POLICY.to_string(),
-                volume: key.1,
-                quota_type: key.2,
-                target: key.3,
-                qtree: key.4,
+                policy: key.1,
+                volume: key.2,
+                quota_type: key.3,
+                target: key.4,
+                qtree: key.5,
                 uuid,
                 limits,
                 user_mapping,
@@ -417,11 +693,12 @@ impl Cluster {
 
     /// `quota-delete-entry`. The rule's enforcement ends with it.
     pub fn delete_quota_rule(&mut self, svm: &str, id: &RuleId) -> Result<(), ModelError> {
-        self.check_policy(svm, id.policy.as_deref())?;
+        let policy = self.check_policy(svm, id.policy.as_deref())?;
         self.volume(svm, &id.volume)?;
         let target = check_target(id.quota_type, &id.target)?;
         let key = (
             svm.to_string(),
+            policy,
             id.volume.clone(),
             id.quota_type,
             target,
@@ -457,7 +734,8 @@ impl Cluster {
     fn no_valid_rules(&self, svm: &str, volume: &str) -> Result<(), ModelError> {
         if self.quota_rules_of(svm, volume).next().is_none() {
             return Err(ModelError::QuotaNoRules(format!(
-                "No valid quota rules found in quota policy {DEFAULT_POLICY} for volume {volume} in Vserver {svm}."
+                "No valid quota rules found in quota policy {} for volume {volume} in Vserver {svm}.",
+                self.assigned_quota_policy(svm)
             )));
         }
         Ok(())
@@ -486,6 +764,7 @@ impl Cluster {
                 status: QuotaStatus::Initializing,
                 job: Some(job),
                 errors: String::new(),
+                policy: String::new(),
             },
         );
         Ok(job)
@@ -501,6 +780,7 @@ impl Cluster {
                 state.status.as_str()
             )));
         }
+        let policy = state.policy.clone();
         self.no_valid_rules(svm, volume)?;
         let job = self.queue_job(
             "Quota Resize",
@@ -514,6 +794,7 @@ impl Cluster {
                 status: QuotaStatus::Resizing,
                 job: Some(job),
                 errors: String::new(),
+                policy,
             },
         );
         Ok(job)
@@ -549,48 +830,82 @@ impl Cluster {
     }
 
     fn stop_enforcing(&mut self, svm: &str, volume: &str) {
-        let keys: Vec<RuleKey> = self
-            .quota_rules_of(svm, volume)
-            .filter(|r| r.active.is_some())
-            .map(rule_key_of)
-            .collect();
-        for k in keys {
+        for k in self.volume_rule_keys(svm, volume) {
             if let Some(r) = self.quota_rules.get_mut(&k) {
                 r.active = None;
             }
         }
     }
 
-    /// The quota job `job` ends: an initialization puts every rule in force; a resize brings
-    /// the limits of rules in force up to date, and new rules whose type has a default rule in
-    /// force. Rules it cannot bring into force are named in the volume's `quota-errors`.
+    /// The quota job `job` ends: an initialization puts every rule of the SVM's assigned policy
+    /// in force; a resize brings the limits of rules in force up to date, and new rules whose
+    /// type has a default rule in force. A rule of a newly assigned policy counts as in force
+    /// when the policy in force has an active rule for the same target, so a resize after a
+    /// policy change moves enforcement to the new policy. Rules it cannot bring into force are
+    /// named in the volume's `quota-errors`.
     pub fn finish_quota_job(&mut self, job: u64) {
-        let Some((svm, volume, status)) = self
+        let Some((svm, volume, status, old_policy)) = self
             .volumes
             .values()
             .find(|v| v.quota.job == Some(job))
-            .map(|v| (v.svm.clone(), v.name.clone(), v.quota.status))
+            .map(|v| {
+                (
+                    v.svm.clone(),
+                    v.name.clone(),
+                    v.quota.status,
+                    v.quota.policy_in_force().to_string(),
+                )
+            })
         else {
             return;
         };
+        let policy = self.assigned_quota_policy(&svm).to_string();
         let initializing = status == QuotaStatus::Initializing;
-        let defaults: Vec<QuotaType> = self
-            .quota_rules_of(&svm, &volume)
-            .filter(|r| r.is_default() && (initializing || r.active.is_some()))
-            .map(|r| r.quota_type)
-            .collect();
+        // What is in force now, by (type, target, qtree).
+        let in_force: Vec<(QuotaType, String, String)> = if initializing {
+            Vec::new()
+        } else {
+            self.policy_rules_of(&svm, &old_policy, &volume)
+                .filter(|r| r.active.is_some())
+                .map(|r| (r.quota_type, r.target.clone(), r.qtree.clone()))
+                .collect()
+        };
+        let defaults: Vec<QuotaType> = if initializing {
+            self.quota_rules_of(&svm, &volume)
+                .filter(|r| r.is_default())
+                .map(|r| r.quota_type)
+                .collect()
+        } else {
+            in_force
+                .iter()
+                .filter(|(_, t, _)| t.is_empty())
+                .map(|(q, ..)| *q)
+                .collect()
+        };
+        // Enforcement leaves every other policy's rules.
+        for k in self.volume_rule_keys(&svm, &volume) {
+            if k.1 != policy {
+                if let Some(r) = self.quota_rules.get_mut(&k) {
+                    r.active = None;
+                }
+            }
+        }
         let mut skipped = Vec::new();
         let keys: Vec<RuleKey> = self
-            .quota_rules_of(&svm, &volume)
+            .policy_rules_of(&svm, &policy, &volume)
             .map(rule_key_of)
             .collect();
         for k in keys {
             let Some(r) = self.quota_rules.get_mut(&k) else {
                 continue;
             };
-            if initializing || r.active.is_some() || defaults.contains(&r.quota_type) {
+            let was = in_force
+                .iter()
+                .any(|(q, t, tree)| *q == r.quota_type && *t == r.target && *tree == r.qtree);
+            if initializing || was || defaults.contains(&r.quota_type) {
                 r.active = Some(r.limits);
             } else {
+                r.active = None;
                 skipped.push(format!("{} {}", r.quota_type.as_str(), r.target));
             }
         }
@@ -609,6 +924,7 @@ impl Cluster {
                 status: QuotaStatus::On,
                 job: None,
                 errors,
+                policy,
             },
         );
         self.start_job(job);
@@ -641,6 +957,41 @@ impl Cluster {
             None => Box::new(self.volumes.values()),
         };
         for v in volumes.filter(|v| v.quota.enforced()) {
+            let names = self.svms.get(&v.svm).map(|s| &s.unix);
+            let who = |t: QuotaType, target: &str| -> Vec<Who> {
+                let Some(names) = names else {
+                    return Vec::new();
+                };
+                match t {
+                    QuotaType::Tree => Vec::new(),
+                    QuotaType::User => target
+                        .split(',')
+                        .map(|n| {
+                            let id = names.uid(n);
+                            // A number shows its local name when it has one.
+                            let name = match n.parse::<u32>() {
+                                Ok(i) => names.user_name(i).unwrap_or(n),
+                                Err(_) => n,
+                            };
+                            Who {
+                                name: name.to_string(),
+                                id,
+                            }
+                        })
+                        .collect(),
+                    QuotaType::Group => {
+                        let id = names.gid(target);
+                        let name = match target.parse::<u32>() {
+                            Ok(i) => names.group_name(i).unwrap_or(target),
+                            Err(_) => target,
+                        };
+                        vec![Who {
+                            name: name.to_string(),
+                            id,
+                        }]
+                    }
+                }
+            };
             let row = |r: &QuotaRule, limits: Limits, tree: &str, target: &str| ReportRow {
                 svm: v.svm.clone(),
                 volume: v.name.clone(),
@@ -650,8 +1001,11 @@ impl Cluster {
                 target: target.to_string(),
                 limits,
                 rule: r.uuid,
+                who: who(r.quota_type, target),
             };
-            let rules: Vec<&QuotaRule> = self.quota_rules_of(&v.svm, &v.name).collect();
+            let rules: Vec<&QuotaRule> = self
+                .policy_rules_of(&v.svm, v.quota.policy_in_force(), &v.name)
+                .collect();
             for r in &rules {
                 let Some(limits) = r.active else { continue };
                 match (r.quota_type, r.is_default()) {
@@ -692,6 +1046,7 @@ impl Cluster {
         let key = |t: &str| {
             (
                 svm.to_string(),
+                v.quota.policy_in_force().to_string(),
                 volume.to_string(),
                 QuotaType::Tree,
                 t.to_string(),
@@ -706,7 +1061,11 @@ impl Cluster {
 
     /// Rules follow their volume's rename.
     pub(crate) fn rename_quota_volume(&mut self, svm: &str, from: &str, to: &str) {
-        let moved: Vec<QuotaRule> = self.quota_rules_of(svm, from).cloned().collect();
+        let moved: Vec<QuotaRule> = self
+            .volume_rule_keys(svm, from)
+            .iter()
+            .filter_map(|k| self.quota_rules.get(k).cloned())
+            .collect();
         for mut r in moved {
             self.quota_rules.remove(&rule_key_of(&r));
             r.volume = to.to_string();
@@ -716,8 +1075,7 @@ impl Cluster {
 
     /// Rules go with their volume.
     pub(crate) fn drop_quota_volume(&mut self, svm: &str, volume: &str) {
-        let keys: Vec<RuleKey> = self.quota_rules_of(svm, volume).map(rule_key_of).collect();
-        for k in keys {
+        for k in self.volume_rule_keys(svm, volume) {
             self.quota_rules.remove(&k);
         }
     }
@@ -731,7 +1089,9 @@ impl Cluster {
         to: Option<&str>,
     ) {
         let touched: Vec<QuotaRule> = self
-            .quota_rules_of(svm, volume)
+            .volume_rule_keys(svm, volume)
+            .iter()
+            .filter_map(|k| self.quota_rules.get(k))
             .filter(|r| {
                 (r.quota_type == QuotaType::Tree && r.target == from)
                     || (r.quota_type != QuotaType::Tree && r.qtree == from)
@@ -752,6 +1112,14 @@ impl Cluster {
 
     /// Every rule's volume and qtree exist.
     pub(crate) fn check_quota_invariants(&self) -> Result<(), String> {
+        for s in self.svms.values() {
+            if !s.quota.policies.contains(&s.quota.policy) {
+                return Err(format!(
+                    "Vserver {} is assigned quota policy {}, which it does not have",
+                    s.name, s.quota.policy
+                ));
+            }
+        }
         for (k, r) in self.quota_rules.iter() {
             if *k != rule_key_of(r) {
                 return Err(format!(
@@ -761,6 +1129,15 @@ impl Cluster {
             }
             self.volume(&r.svm, &r.volume)
                 .map_err(|e| format!("quota rule {}: {e}", r.uuid))?;
+            if !self
+                .svm(&r.svm)
+                .is_ok_and(|s| s.quota.policies.contains(&r.policy))
+            {
+                return Err(format!(
+                    "quota rule {} belongs to quota policy {} of {}, which does not exist",
+                    r.uuid, r.policy, r.svm
+                ));
+            }
             let q = if r.quota_type == QuotaType::Tree {
                 &r.target
             } else {
@@ -784,6 +1161,7 @@ impl Cluster {
 pub fn rule_key_of(r: &QuotaRule) -> RuleKey {
     (
         r.svm.clone(),
+        r.policy.clone(),
         r.volume.clone(),
         r.quota_type,
         r.target.clone(),
@@ -827,4 +1205,97 @@ fn check_limits(l: &Limits) -> Result<(), ModelError> {
         )));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::records::{Record, RecordKey};
+
+    fn cluster() -> Cluster {
+        let text = std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/deploy/topologies/empty-cluster.toml"
+        ))
+        .unwrap();
+        let t = crate::config::Topology::parse(&text, "empty-cluster.toml").unwrap();
+        let l = crate::model::Listeners {
+            management: "127.0.0.1:8443".parse().unwrap(),
+            nfs: "127.0.0.1:2049".parse().unwrap(),
+        };
+        let mut c = Cluster::from_topology(&t, &l);
+        c.create_svm(crate::model::SvmSpec {
+            name: "s1".into(),
+            aggregates: vec!["aggr2".into()],
+            ..Default::default()
+        })
+        .unwrap();
+        c.commit();
+        c
+    }
+
+    #[test]
+    fn an_svm_starts_with_default_assigned_and_policies_keep_their_invariants() {
+        let mut c = cluster();
+        assert_eq!(c.quota_policies("s1").unwrap(), ["default"]);
+        assert_eq!(c.assigned_quota_policy("s1"), "default");
+        c.create_quota_policy("s1", "p1").unwrap();
+        c.assign_quota_policy("s1", "p1").unwrap();
+        c.check_invariants().unwrap();
+        assert!(matches!(
+            c.delete_quota_policy("s1", "p1"),
+            Err(ModelError::Busy(_))
+        ));
+        c.rename_quota_policy("s1", "p1", "p2").unwrap();
+        assert_eq!(c.assigned_quota_policy("s1"), "p2");
+        // A volume whose quotas were turned on before policies were saved enforces `default`
+        // (its saved state names none): renaming `default` keeps them in force.
+        c.create_volume(
+            "s1",
+            crate::model::VolumeSpec {
+                name: "v".into(),
+                aggregate: "aggr2".into(),
+                size: 1 << 30,
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        c.volumes
+            .get_mut(&("s1".to_string(), "v".to_string()))
+            .unwrap()
+            .quota
+            .status = QuotaStatus::On;
+        c.rename_quota_policy("s1", "default", "old").unwrap();
+        assert_eq!(c.volume("s1", "v").unwrap().quota.policy_in_force(), "old");
+        assert_eq!(c.quota_policies("s1").unwrap(), ["old", "p2"]);
+        c.commit();
+        c.check_invariants().unwrap();
+    }
+
+    #[test]
+    fn state_saved_before_quota_policies_loads_into_default() {
+        let c = cluster();
+        // An SVM record without its quota policies.
+        let mut svm = serde_json::to_value(c.svm("s1").unwrap()).unwrap();
+        svm.as_object_mut().unwrap().remove("quota");
+        let svm: crate::model::Svm = serde_json::from_value(svm).unwrap();
+        assert_eq!(svm.quota, SvmQuota::default());
+        // A rule without a policy belongs to `default`.
+        let rule: QuotaRule = serde_json::from_value(serde_json::json!({
+            "svm": "s1", "volume": "v", "quota_type": "tree", "target": "", "qtree": "",
+            "uuid": "00000000-0000-0000-0000-000000000001", "limits": {"disk": 5, "soft_disk": null,
+            "files": null, "soft_files": null, "threshold": null}, "user_mapping": false,
+            "active": null
+        }))
+        .unwrap();
+        assert_eq!(rule.policy, DEFAULT_POLICY);
+        // A journal's delete of a rule, written before policies, names the `default` rule.
+        let old: RecordKey = serde_json::from_value(serde_json::json!({
+            "kind": "quota_rule", "key": ["s1", "v", "tree", "", ""]
+        }))
+        .unwrap();
+        let record = Record::QuotaRule(Box::new(rule));
+        assert_eq!(old.clone().normalized(), record.key());
+        assert_eq!(old.key_ref(), record.key_ref());
+    }
 }

@@ -130,6 +130,12 @@ pub struct Svm {
     pub nfs: Option<NfsService>,
     #[serde(default)]
     pub dns: Option<Dns>,
+    /// Its quota policies and the assigned one.
+    #[serde(default)]
+    pub quota: super::quota::SvmQuota,
+    /// Its local UNIX users and groups.
+    #[serde(default)]
+    pub unix: super::unix_name::UnixNames,
 }
 
 fn default_security_style() -> String {
@@ -209,6 +215,8 @@ pub struct SvmChange {
     pub aggregates: Option<Vec<String>>,
     pub allowed_protocols: Option<Vec<String>>,
     pub snapshot_policy: Option<String>,
+    /// The quota policy to assign.
+    pub quota_policy: Option<String>,
 }
 
 fn check_language(l: &str) -> Result<String, ModelError> {
@@ -363,6 +371,8 @@ impl super::Cluster {
             snapshot_policy,
             nfs: None,
             dns: None,
+            quota: Default::default(),
+            unix: Default::default(),
         };
         self.svms.insert(name.clone(), svm);
         self.create_export_policy(&name, "default")?;
@@ -390,6 +400,9 @@ impl super::Cluster {
         };
         if let Some(p) = &ch.snapshot_policy {
             self.check_snapshot_policy(p)?;
+        }
+        if let Some(p) = &ch.quota_policy {
+            self.assign_quota_policy(name, p)?;
         }
         let svm = self.svm_mut(name)?;
         if let Some(c) = ch.comment {
@@ -482,7 +495,7 @@ impl super::Cluster {
             |k| k.0 == old,
             |k, r| {
                 r.svm = new.clone();
-                (new.clone(), k.1, k.2, k.3, k.4)
+                (new.clone(), k.1, k.2, k.3, k.4, k.5)
             },
         );
         rekey(

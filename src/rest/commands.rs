@@ -13,6 +13,14 @@ pub static DIRECTORIES: &[(&str, &str)] = &[
     ("/cluster/software", "cluster image"),
     ("/cluster/licensing/licenses", "system license"),
     ("/name-services/dns", "vserver services name-service dns"),
+    (
+        "/name-services/unix-groups",
+        "vserver services name-service unix-group",
+    ),
+    (
+        "/name-services/unix-users",
+        "vserver services name-service unix-user",
+    ),
     ("/network/ip/interfaces", "network interface"),
     ("/protocols/nfs/export-policies", "vserver export-policy"),
     (
@@ -48,6 +56,16 @@ static EXCEPTIONS: &[(&str, &str, &str)] = &[
         "POST",
         "/support/ems/application-logs",
         "event generate-autosupport-log",
+    ),
+    (
+        "POST",
+        "/name-services/unix-groups/{svm.uuid}/{unix_group.name}/users",
+        "vserver services name-service unix-group adduser",
+    ),
+    (
+        "DELETE",
+        "/name-services/unix-groups/{svm.uuid}/{unix_group.name}/users/{name}",
+        "vserver services name-service unix-group deluser",
     ),
 ];
 

@@ -253,7 +253,7 @@ impl Store {
                 seq = b.seq;
                 counters = Some(b.counters);
                 for k in b.del {
-                    changes.insert(k, None);
+                    changes.insert(k.normalized(), None);
                 }
                 for r in b.put {
                     changes.insert(r.key(), Some(r));

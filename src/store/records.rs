@@ -39,12 +39,16 @@ pub enum RecordKey {
     Qtree(String, String, String),
     Job(u64),
     Recovery(String, String),
+    /// A rule of the `default` quota policy, as journals written before quota policies name it
+    /// (read only: [`RecordKey::normalized`] turns it into a [`RecordKey::QuotaPolicyRule`]).
     QuotaRule(String, String, QuotaType, String, String),
     Svm(String),
     Identity,
     License(String),
     User(Scope, String),
     Role(Scope, String),
+    /// A quota rule: (SVM, policy, volume, type, target, qtree).
+    QuotaPolicyRule(String, String, String, QuotaType, String, String),
 }
 
 /// A record's key borrowed from it, to order and compare records without copying their names.
@@ -56,15 +60,30 @@ pub enum KeyRef<'a> {
     Qtree(&'a str, &'a str, &'a str),
     Job(u64),
     Recovery(&'a str, &'a str),
-    QuotaRule(&'a str, &'a str, QuotaType, &'a str, &'a str),
     Svm(&'a str),
     Identity,
     License(&'a str),
     User(&'a Scope, &'a str),
     Role(&'a Scope, &'a str),
+    QuotaPolicyRule(&'a str, &'a str, &'a str, QuotaType, &'a str, &'a str),
 }
 
 impl RecordKey {
+    /// The key in today's form: a quota rule key of an old journal names the `default` policy.
+    pub fn normalized(self) -> RecordKey {
+        match self {
+            RecordKey::QuotaRule(s, v, t, target, q) => RecordKey::QuotaPolicyRule(
+                s,
+                crate::model::quota::DEFAULT_POLICY.to_string(),
+                v,
+                t,
+                target,
+                q,
+            ),
+            k => k,
+        }
+    }
+
     pub fn key_ref(&self) -> KeyRef<'_> {
         match self {
             RecordKey::Volume(a, b) => KeyRef::Volume(a, b),
@@ -72,12 +91,17 @@ impl RecordKey {
             RecordKey::Qtree(a, b, c) => KeyRef::Qtree(a, b, c),
             RecordKey::Job(id) => KeyRef::Job(*id),
             RecordKey::Recovery(a, b) => KeyRef::Recovery(a, b),
-            RecordKey::QuotaRule(a, b, t, c, d) => KeyRef::QuotaRule(a, b, *t, c, d),
+            RecordKey::QuotaRule(a, b, t, c, d) => {
+                KeyRef::QuotaPolicyRule(a, crate::model::quota::DEFAULT_POLICY, b, *t, c, d)
+            }
             RecordKey::Svm(a) => KeyRef::Svm(a),
             RecordKey::Identity => KeyRef::Identity,
             RecordKey::License(p) => KeyRef::License(p),
             RecordKey::User(s, n) => KeyRef::User(s, n),
             RecordKey::Role(s, n) => KeyRef::Role(s, n),
+            RecordKey::QuotaPolicyRule(a, p, b, t, c, d) => {
+                KeyRef::QuotaPolicyRule(a, p, b, *t, c, d)
+            }
         }
     }
 }
@@ -90,9 +114,14 @@ impl Record {
             Record::Qtree(q) => KeyRef::Qtree(&q.svm, &q.volume, &q.name),
             Record::Job(j) => KeyRef::Job(j.id),
             Record::Recovery(e) => KeyRef::Recovery(&e.svm, &e.name),
-            Record::QuotaRule(r) => {
-                KeyRef::QuotaRule(&r.svm, &r.volume, r.quota_type, &r.target, &r.qtree)
-            }
+            Record::QuotaRule(r) => KeyRef::QuotaPolicyRule(
+                &r.svm,
+                &r.policy,
+                &r.volume,
+                r.quota_type,
+                &r.target,
+                &r.qtree,
+            ),
             Record::Svm(s) => KeyRef::Svm(&s.name),
             Record::Identity(_) => KeyRef::Identity,
             Record::License(l) => KeyRef::License(&l.package),
@@ -141,7 +170,7 @@ impl Record {
             Record::Recovery(e) => RecordKey::Recovery(e.svm.clone(), e.name.clone()),
             Record::QuotaRule(r) => {
                 let k = crate::model::quota::rule_key_of(r);
-                RecordKey::QuotaRule(k.0, k.1, k.2, k.3, k.4)
+                RecordKey::QuotaPolicyRule(k.0, k.1, k.2, k.3, k.4, k.5)
             }
             Record::Svm(s) => RecordKey::Svm(s.name.clone()),
             Record::Identity(_) => RecordKey::Identity,
@@ -210,7 +239,16 @@ pub fn changes(c: &Cluster) -> (Vec<Record>, Vec<RecordKey>) {
         &mut put,
         &mut del,
         |r| Record::QuotaRule(Box::new(r)),
-        |k| RecordKey::QuotaRule(k.0.clone(), k.1.clone(), k.2, k.3.clone(), k.4.clone()),
+        |k| {
+            RecordKey::QuotaPolicyRule(
+                k.0.clone(),
+                k.1.clone(),
+                k.2.clone(),
+                k.3,
+                k.4.clone(),
+                k.5.clone(),
+            )
+        },
     );
     table_changes(
         &c.svms,
@@ -279,7 +317,6 @@ pub fn refs(c: &Cluster) -> impl Iterator<Item = RecordRef<'_>> {
         .chain(c.qtrees.values().map(RecordRef::Qtree))
         .chain(c.jobs.values().map(RecordRef::Job))
         .chain(c.recovery_queue.values().map(RecordRef::Recovery))
-        .chain(c.quota_rules.values().map(RecordRef::QuotaRule))
         .chain(c.svms.values().map(RecordRef::Svm))
         .chain(c.identity.values().map(RecordRef::Identity))
         .chain(c.licenses.values().map(RecordRef::License))
@@ -290,6 +327,8 @@ pub fn refs(c: &Cluster) -> impl Iterator<Item = RecordRef<'_>> {
                 .map(|u| RecordRef::User(u)),
         )
         .chain(c.roles.values().map(RecordRef::Role))
+        // Keyed by policy since quota policies came, so they sort last.
+        .chain(c.quota_rules.values().map(RecordRef::QuotaRule))
 }
 
 /// Every saved record of the cluster, copied (the state document).

@@ -38,6 +38,47 @@ pub static COMMANDS: &[(&str, &str)] = &[
         "net-dns-destroy",
         "vserver services name-service dns delete",
     ),
+    // local UNIX users and groups
+    (
+        "name-mapping-unix-user-create",
+        "vserver services name-service unix-user create",
+    ),
+    (
+        "name-mapping-unix-user-modify",
+        "vserver services name-service unix-user modify",
+    ),
+    (
+        "name-mapping-unix-user-destroy",
+        "vserver services name-service unix-user delete",
+    ),
+    (
+        "name-mapping-unix-user-get-iter",
+        "vserver services name-service unix-user show",
+    ),
+    (
+        "name-mapping-unix-group-create",
+        "vserver services name-service unix-group create",
+    ),
+    (
+        "name-mapping-unix-group-modify",
+        "vserver services name-service unix-group modify",
+    ),
+    (
+        "name-mapping-unix-group-destroy",
+        "vserver services name-service unix-group delete",
+    ),
+    (
+        "name-mapping-unix-group-add-user",
+        "vserver services name-service unix-group adduser",
+    ),
+    (
+        "name-mapping-unix-group-delete-user",
+        "vserver services name-service unix-group deluser",
+    ),
+    (
+        "name-mapping-unix-group-get-iter",
+        "vserver services name-service unix-group show",
+    ),
     // identity
     ("cluster-identity-get", "cluster identity show"),
     ("cluster-identity-modify", "cluster identity modify"),
@@ -124,6 +165,10 @@ pub static COMMANDS: &[(&str, &str)] = &[
     ("quota-resize", "volume quota resize"),
     ("quota-status", "volume quota show"),
     ("quota-policy-get-iter", "volume quota policy show"),
+    ("quota-policy-create", "volume quota policy create"),
+    ("quota-policy-delete", "volume quota policy delete"),
+    ("quota-policy-rename", "volume quota policy rename"),
+    ("quota-policy-copy", "volume quota policy copy"),
     ("quota-report-iter", "volume quota report"),
     // snapmirror
     ("snapmirror-get-iter", "snapmirror show"),

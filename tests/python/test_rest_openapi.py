@@ -225,7 +225,7 @@ def test_every_documented_operation_is_served(base_url, http):
     dummies = {"uuid": "00000000-0000-0000-0000-000000000000", "volume_uuid":
                "00000000-0000-0000-0000-000000000000", "id": "999999", "policy_id": "999999",
                "index": "999999", "owner_uuid": "00000000-0000-0000-0000-000000000000",
-               "name": "no_such_package", "path": "no_such"}
+               "name": "no_such_package", "path": "no_such", "group": "no_such_group"}
     for method, path in documented_operations():
         url = base_url + path.format(**dummies)
         r = http.request(method, url, data=b"{}" if method in ("POST", "PATCH") else None,
@@ -238,7 +238,7 @@ def test_undocumented_methods_are_refused_with_405(base_url, http):
     for path, item in DOC["paths"].items():
         documented = {m.upper() for m in item if m in METHODS}
         url = base_url + path.format(uuid="x", volume_uuid="x", id="1", policy_id="1", index="1",
-                                     owner_uuid="x", name="x", path="x")
+                                     owner_uuid="x", name="x", path="x", group="x")
         for method in {"GET", "POST", "PATCH", "DELETE", "PUT"} - documented:
             r = http.request(method, url, timeout=TIMEOUT)
             assert r.status_code == 405, (method, path, r.status_code)
@@ -504,6 +504,26 @@ def test_real_responses_match_the_document(base_url, http):
     s("GET", "/name-services/dns/{uuid}", 200, nsvm_id)
     s("PATCH", "/name-services/dns/{uuid}", 200, nsvm_id, body={"servers": ["192.0.2.54"]})
     s("DELETE", "/name-services/dns/{uuid}", 200, nsvm_id)
+    # Its local UNIX users and groups.
+    s("POST", "/name-services/unix-users", 201, body={
+        "svm": {"name": "oa_svm"}, "name": "oa_user", "id": 7001, "primary_gid": 70,
+        "full_name": "Open API"})
+    s("GET", "/name-services/unix-users", 200, query={"fields": "**"})
+    uid = {"uuid": nsvm["uuid"], "name": "oa_user"}
+    s("GET", "/name-services/unix-users/{uuid}/{name}", 200, uid)
+    s("PATCH", "/name-services/unix-users/{uuid}/{name}", 200, uid, body={"primary_gid": 71})
+    s("POST", "/name-services/unix-groups", 201, body={
+        "svm": {"name": "oa_svm"}, "name": "oa_group", "id": 70})
+    s("GET", "/name-services/unix-groups", 200, query={"fields": "**"})
+    gid = {"uuid": nsvm["uuid"], "name": "oa_group"}
+    s("GET", "/name-services/unix-groups/{uuid}/{name}", 200, gid)
+    s("PATCH", "/name-services/unix-groups/{uuid}/{name}", 200, gid, body={"id": 71})
+    s("POST", "/name-services/unix-groups/{uuid}/{group}/users", 201,
+      {"uuid": nsvm["uuid"], "group": "oa_group"}, body={"records": [{"name": "oa_user"}]})
+    s("DELETE", "/name-services/unix-groups/{uuid}/{group}/users/{name}", 200,
+      {"uuid": nsvm["uuid"], "group": "oa_group", "name": "oa_user"})
+    s("DELETE", "/name-services/unix-groups/{uuid}/{name}", 200, gid)
+    s("DELETE", "/name-services/unix-users/{uuid}/{name}", 200, uid)
     s.job_done(s("DELETE", "/svm/svms/{uuid}", 202, nsvm_id))
     s("GET", "/cluster/licensing/licenses", 200, query={"fields": "**", "state": "compliant,unlicensed"})
     s("POST", "/cluster/licensing/licenses", 201, body={"keys": ["SIMSNAPVAULTXXXXXXXXXXXXXXXX"]})

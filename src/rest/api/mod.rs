@@ -15,6 +15,7 @@ pub mod security;
 pub mod snapmirror;
 pub mod snapshots;
 pub mod svm;
+pub mod unix_names;
 pub mod volumes;
 
 use super::error::RestError;
@@ -44,6 +45,7 @@ pub static ROUTES: &[&[Route]] = &[
     identity::ROUTES,
     licenses::ROUTES,
     security::ROUTES,
+    unix_names::ROUTES,
 ];
 
 /// An instance GET: the record reduced to the caller's `fields` (every field when none are asked

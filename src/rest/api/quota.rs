@@ -54,8 +54,6 @@ pub const RULE: Schema = Schema {
         "files.hard_limit",
         "files.soft_limit",
         "user_mapping",
-        "policy",
-        "policy.name",
         "_links",
     ],
 };
@@ -161,7 +159,6 @@ fn rule_record(c: &Cluster, q: &QuotaRule) -> Value {
         "space": pair(q.limits.disk, q.limits.soft_disk, true),
         "files": pair(q.limits.files, q.limits.soft_files, false),
         "user_mapping": q.user_mapping,
-        "policy": {"name": q.policy},
         "_links": links(format!("/api/storage/quota/rules/{}", q.uuid)),
     });
     let (tree, who) = match q.quota_type {
@@ -177,7 +174,8 @@ fn list(ctx: &Ctx, call: &mut Call) -> Result<Reply, RestError> {
     let mut records: Vec<(String, String, String, Value)> = c
         .quota_rules
         .values()
-        .filter(|r| ctx.sees(&r.svm))
+        // REST knows no quota policies: it shows the SVM's assigned one.
+        .filter(|r| ctx.sees(&r.svm) && r.policy == c.assigned_quota_policy(&r.svm))
         .map(|r| {
             (
                 r.svm.clone(),
@@ -193,7 +191,7 @@ fn list(ctx: &Ctx, call: &mut Call) -> Result<Reply, RestError> {
 
 fn find<'a>(ctx: &Ctx, c: &'a Cluster, uuid: &str) -> Result<&'a QuotaRule, RestError> {
     c.quota_rule_by_uuid(uuid)
-        .filter(|r| ctx.sees(&r.svm))
+        .filter(|r| ctx.sees(&r.svm) && r.policy == c.assigned_quota_policy(&r.svm))
         .ok_or_else(|| RestError::not_found(&format!("quota rule {uuid}")).target("uuid"))
 }
 
@@ -312,7 +310,8 @@ fn create(ctx: &Ctx, call: &mut Call) -> Result<Reply, RestError> {
         quota_type,
         target,
         qtree,
-        policy: b.str("policy.name")?,
+        // REST has no quota policies: a rule goes into the SVM's assigned one.
+        policy: None,
     };
     let (s, v, rid) = (svm.clone(), volume.clone(), id.clone());
     let op: Op = Box::new(move |c: &mut Cluster| {
@@ -432,13 +431,16 @@ fn report_records(ctx: &Ctx) -> Vec<(String, String, u64, Value)> {
             &row.tree,
             &row.target,
         );
-        if row.quota_type == QuotaType::User {
-            if let Some(users) = r["users"].as_array_mut() {
-                for u in users {
-                    let id = u["name"].as_str().and_then(crate::model::quota::target_id);
-                    u["id"] = json!(id.map(|i| i.to_string()));
+        // Who the row counts for, as the SVM's UNIX users and groups resolve the target.
+        let who = |w: &crate::model::quota::Who| json!({"name": w.name, "id": w.id.map(|i| i.to_string())});
+        match row.quota_type {
+            QuotaType::User => r["users"] = Value::Array(row.who.iter().map(who).collect()),
+            QuotaType::Group => {
+                if let Some(w) = row.who.first() {
+                    r["group"] = who(w);
                 }
             }
+            QuotaType::Tree => {}
         }
         out.push((row.svm.clone(), row.volume.clone(), index, r));
         index += 1;

@@ -362,6 +362,7 @@ fn modify(ctx: &Ctx, call: &mut Call) -> Result<Reply, RestError> {
         aggregates,
         allowed_protocols: protocols,
         snapshot_policy: b.str("snapshot_policy.name")?,
+        quota_policy: None,
     };
     let svm = name.clone();
     let op: Op = Box::new(move |c: &mut Cluster| {

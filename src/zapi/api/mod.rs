@@ -12,6 +12,7 @@ pub mod export;
 pub mod identity;
 pub mod job;
 pub mod license;
+pub mod name_mapping;
 pub mod net;
 pub mod nfs;
 pub mod qtree;
@@ -127,6 +128,7 @@ pub static FAMILIES: &[&[Api]] = &[
     identity::APIS,
     license::APIS,
     security::APIS,
+    name_mapping::APIS,
 ];
 
 fn registry() -> &'static HashMap<&'static str, &'static Api> {

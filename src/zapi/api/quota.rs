@@ -1,5 +1,7 @@
-//! `quota-*`: quota rules (`quota-set-entry`, `-modify-entry`, `-delete-entry`, `-get-entry`,
-//! `quota-list-entries-iter`), the quota state of a volume (`quota-on`, `-off`, `-resize`,
+//! `quota-*`: quota policies (`quota-policy-create`, `-delete`, `-rename`, `-copy`,
+//! `-get-iter`; `vserver-modify` assigns one), quota rules (`quota-set-entry`, `-modify-entry`,
+//! `-delete-entry`, `-get-entry`, `quota-list-entries-iter`; the assigned policy's unless
+//! `policy` names another), the quota state of a volume (`quota-on`, `-off`, `-resize`,
 //! `-status`) and the report of what each target uses (`quota-report-iter`). The model owns the
 //! rules and the state machine; usage is measured from the volume's data.
 
@@ -43,6 +45,14 @@ const ID_INPUTS: &[Input] = &[
 ];
 
 const VOLUME_INPUT: &[Input] = &[req("volume", Kind::Str)];
+
+const POLICY_INPUTS: &[Input] = &[req("policy-name", Kind::Str), opt("vserver", Kind::Str)];
+
+const POLICY_PAIR_INPUTS: &[Input] = &[
+    req("policy-name", Kind::Str),
+    req("new-policy-name", Kind::Str),
+    opt("vserver", Kind::Str),
+];
 
 const REPORT_INPUTS: &[Input] = &[
     opt("max-records", Kind::Int),
@@ -117,6 +127,34 @@ pub static APIS: &[Api] = &[
         handler: status,
     },
     Api {
+        name: "quota-policy-create",
+        access: Access::Write,
+        exposure: Exposure::Svm,
+        inputs: POLICY_INPUTS,
+        handler: policy_create,
+    },
+    Api {
+        name: "quota-policy-delete",
+        access: Access::Write,
+        exposure: Exposure::Svm,
+        inputs: POLICY_INPUTS,
+        handler: policy_delete,
+    },
+    Api {
+        name: "quota-policy-rename",
+        access: Access::Write,
+        exposure: Exposure::Svm,
+        inputs: POLICY_PAIR_INPUTS,
+        handler: policy_rename,
+    },
+    Api {
+        name: "quota-policy-copy",
+        access: Access::Write,
+        exposure: Exposure::Svm,
+        inputs: POLICY_PAIR_INPUTS,
+        handler: policy_copy,
+    },
+    Api {
         name: "quota-policy-get-iter",
         access: Access::Read,
         exposure: Exposure::Both,
@@ -161,23 +199,72 @@ fn rule_id(el: &Element) -> Result<RuleId, ZapiError> {
     })
 }
 
-/// Every SVM has one quota policy, `default`, which its rules belong to (Ansible's
-/// na_ontap_quotas lists the policies when a rule query fails).
+/// The SVM a policy call acts on: the tunnel's; a `vserver` input must name the same one.
+fn policy_svm<'a>(ctx: &'a Ctx, el: &Element) -> Result<&'a str, ZapiError> {
+    let svm = ctx.svm()?;
+    match text(el, "vserver") {
+        Some(v) if !v.is_empty() && v != svm => Err(ZapiError::invalid(format!(
+            "Invalid value specified for \"vserver\": \"{v}\" (the request is for Vserver \"{svm}\")"
+        ))),
+        _ => Ok(svm),
+    }
+}
+
+fn policy_create(ctx: &Ctx, el: &Element) -> Result<Vec<Element>, ZapiError> {
+    let svm = policy_svm(ctx, el)?;
+    ctx.sim
+        .mutate(|c| c.create_quota_policy(svm, need(el, "policy-name")))?;
+    Ok(vec![])
+}
+
+fn policy_delete(ctx: &Ctx, el: &Element) -> Result<Vec<Element>, ZapiError> {
+    let svm = policy_svm(ctx, el)?;
+    ctx.sim
+        .mutate(|c| c.delete_quota_policy(svm, need(el, "policy-name")))?;
+    Ok(vec![])
+}
+
+fn policy_rename(ctx: &Ctx, el: &Element) -> Result<Vec<Element>, ZapiError> {
+    let svm = policy_svm(ctx, el)?;
+    ctx.sim.mutate(|c| {
+        c.rename_quota_policy(svm, need(el, "policy-name"), need(el, "new-policy-name"))
+    })?;
+    Ok(vec![])
+}
+
+fn policy_copy(ctx: &Ctx, el: &Element) -> Result<Vec<Element>, ZapiError> {
+    let svm = policy_svm(ctx, el)?;
+    ctx.sim.mutate(|c| {
+        c.copy_quota_policy(svm, need(el, "policy-name"), need(el, "new-policy-name"))
+    })?;
+    Ok(vec![])
+}
+
+/// The quota policies of the SVM (every data SVM's at cluster scope).
 fn policy_get_iter(ctx: &Ctx, el: &Element) -> Result<Vec<Element>, ZapiError> {
     let req = IterRequest::parse(el, "quota-policy-info")?;
     let c = ctx.sim.read();
-    let svms: Vec<String> = match ctx.svm.as_deref() {
-        Some(s) => vec![s.to_string()],
-        None => c.svms.keys().cloned().collect(),
+    let svms: Vec<&crate::model::Svm> = match ctx.svm.as_deref() {
+        Some(s) => c.svms.get(&s.to_string()).into_iter().collect(),
+        None => c.svms.values().collect(),
     };
+    let policies: Vec<(&str, &str)> = svms
+        .iter()
+        .flat_map(|s| {
+            s.quota
+                .policies
+                .iter()
+                .map(|p| (s.name.as_str(), p.as_str()))
+        })
+        .collect();
     Ok(req.page_tree(
         &el.name,
-        svms,
-        |s| vec![s.clone(), crate::model::quota::DEFAULT_POLICY.to_string()],
-        |s| {
+        policies,
+        |(s, p)| vec![s.to_string(), p.to_string()],
+        |(s, p)| {
             Element::new("quota-policy-info")
-                .with_leaf("policy-name", crate::model::quota::DEFAULT_POLICY)
-                .with_leaf("vserver", s)
+                .with_leaf("policy-name", *p)
+                .with_leaf("vserver", *s)
         },
     ))
 }
@@ -283,8 +370,21 @@ fn get_entry(ctx: &Ctx, el: &Element) -> Result<Vec<Element>, ZapiError> {
     let id = rule_id(el)?;
     let c = ctx.sim.read();
     c.volume(svm, &id.volume)?;
+    let policy = match id.policy.as_deref().filter(|p| !p.is_empty()) {
+        Some(p) => {
+            if !c.quota_policies(svm)?.iter().any(|x| x == p) {
+                return Err(crate::model::ModelError::NotFound {
+                    kind: "Quota policy",
+                    name: format!("{p}\" in Vserver \"{svm}"),
+                }
+                .into());
+            }
+            p
+        }
+        None => c.assigned_quota_policy(svm),
+    };
     let r = c
-        .quota_rules_of(svm, &id.volume)
+        .policy_rules_of(svm, policy, &id.volume)
         .find(|r| {
             r.quota_type == id.quota_type && r.target == id.target && r.qtree == id.qtree.trim()
         })
@@ -329,6 +429,7 @@ fn list_entries(ctx: &Ctx, el: &Element) -> Result<Vec<Element>, ZapiError> {
                     (
                         s.to_string(),
                         String::new(),
+                        String::new(),
                         QuotaType::Tree,
                         String::new(),
                         String::new(),
@@ -345,6 +446,7 @@ fn list_entries(ctx: &Ctx, el: &Element) -> Result<Vec<Element>, ZapiError> {
         |r| {
             vec![
                 r.svm.clone(),
+                r.policy.clone(),
                 r.volume.clone(),
                 (r.quota_type as u8).to_string(),
                 r.target.clone(),
@@ -456,13 +558,17 @@ fn report_record(m: &Measured) -> Element {
         .with_leaf("quota-target", target)
         .with_leaf("quota-type", r.quota_type.as_str());
     if r.quota_type != QuotaType::Tree {
+        // As the SVM's UNIX users and groups resolve the target.
         let users = r
-            .target
-            .split(',')
-            .map(|u| {
+            .who
+            .iter()
+            .map(|w| {
                 Element::new("quota-user")
-                    .with_leaf("quota-user-id", u)
-                    .with_leaf("quota-user-name", if u == "0" { "root" } else { u })
+                    .with_leaf(
+                        "quota-user-id",
+                        w.id.map_or_else(|| "-".to_string(), |i| i.to_string()),
+                    )
+                    .with_leaf("quota-user-name", &w.name)
                     .with_leaf(
                         "quota-user-type",
                         if r.quota_type == QuotaType::User {

@@ -72,6 +72,7 @@ pub static APIS: &[Api] = &[
             opt("snapshot-policy", Kind::Str),
             opt("aggr-list", Kind::Elem),
             opt("allowed-protocols", Kind::Elem),
+            opt("quota-policy", Kind::Str),
         ],
         handler: modify,
     },
@@ -138,6 +139,7 @@ fn modify(ctx: &Ctx, el: &Element) -> Result<Vec<Element>, ZapiError> {
         aggregates: list(el, "aggr-list"),
         allowed_protocols: list(el, "allowed-protocols"),
         snapshot_policy: s("snapshot-policy"),
+        quota_policy: s("quota-policy"),
     };
     ctx.sim
         .mutate(|c| c.modify_svm(need(el, "vserver-name"), ch))?;
@@ -213,7 +215,7 @@ fn info(c: &Cluster, v: &Vserver) -> Element {
             .with_leaf("language", &s.language)
             .with_leaf("max-volumes", "unlimited")
             .with_leaf("operational-state", s.state.as_str())
-            .with_leaf("quota-policy", "default")
+            .with_leaf("quota-policy", &s.quota.policy)
             .with_leaf("root-volume", s.root_volume())
             .with_leaf("root-volume-aggregate", &s.root_volume_aggregate)
             .with_leaf("root-volume-security-style", &s.security_style)
