@@ -424,6 +424,10 @@ impl Tree {
                 self.cache().names.remove(&ino);
             }
             if attempt == 0 {
+                // A scan reads the whole tree: not on an async task.
+                if !super::inline::may_block() {
+                    return Err(Errno::AGAIN);
+                }
                 self.scan(&root)?;
             }
         }
