@@ -472,6 +472,32 @@ impl Tree {
         c.dirs.insert(parent, fd);
     }
 
+    /// An O_PATH descriptor of directory `node`: the one kept for its inode when there is one
+    /// (no open, statx and close per call), else a new one, then kept. A kept descriptor holds its
+    /// inode, so the number cannot name another directory while it is kept; it follows the
+    /// directory through renames and is dropped when the directory is removed through the shim
+    /// (see [`Tree::removed`]) or the root changes identity (a restore).
+    pub fn dir_fd(&self, node: &Node) -> Result<Arc<OwnedFd>, Errno> {
+        if node.is_root() || !is_dir(&node.st) {
+            return node.dir_fd();
+        }
+        if let Some(fd) = self.cache().dirs.get(&node.ino()) {
+            return Ok(fd.clone());
+        }
+        let fd = node.dir_fd()?;
+        let mut c = self.cache();
+        if c.dirs.len() >= MAX_DIR_FDS {
+            c.dirs.clear();
+        }
+        c.dirs.insert(node.ino(), fd.clone());
+        Ok(fd)
+    }
+
+    /// How many directory descriptors this tree keeps (for tests).
+    pub fn kept_dirs(&self) -> usize {
+        self.cache().dirs.len()
+    }
+
     /// Look up `name` in directory `dir` (whose O_PATH descriptor is `dirfd`), and remember it.
     pub fn lookup(&self, dir: &Node, dirfd: &Arc<OwnedFd>, name: &OsStr) -> Result<Node, Errno> {
         let st = statx_at(dirfd, name)?;
@@ -506,6 +532,10 @@ impl Tree {
     /// An entry went away. `other_links`: the inode still has names we may not know.
     pub fn removed(&self, ino: u64, parent: u64, name: &OsStr, other_links: bool) {
         let mut c = self.cache();
+        // A removed directory's kept descriptor is closed (its inode is let go).
+        if !other_links {
+            c.dirs.remove(&ino);
+        }
         if c.names
             .get(&ino)
             .is_some_and(|(p, n)| *p == parent && n == name)
@@ -688,6 +718,50 @@ mod tests {
         std::fs::create_dir_all(root.join("a/c")).unwrap();
         assert_eq!(tree.resolve(gino, ggen).err(), Some(Errno::STALE));
         assert!(tree.cache().dirs.is_empty());
+    }
+
+    #[test]
+    fn directories_looked_in_are_kept_followed_through_renames_and_let_go_when_removed() {
+        let t = tempfile::tempdir().unwrap();
+        let root = t.path().join("data");
+        std::fs::create_dir_all(root.join("a")).unwrap();
+        std::fs::write(root.join("a/f"), b"x").unwrap();
+        let trees = Trees::default();
+        let tree = trees.tree(key(), root.clone());
+        let r = tree.root().unwrap();
+        let rfd = tree.dir_fd(&r).unwrap();
+        // The root is never kept among the directories (it has its own descriptor).
+        assert_eq!(tree.kept_dirs(), 0);
+        let a = tree.lookup(&r, &rfd, OsStr::new("a")).unwrap();
+        let one = tree.dir_fd(&a).unwrap();
+        let two = tree.dir_fd(&a).unwrap();
+        assert!(Arc::ptr_eq(&one, &two), "the second lookup opens nothing");
+        assert_eq!(tree.kept_dirs(), 1);
+        assert!(tree.lookup(&a, &two, OsStr::new("f")).is_ok());
+        // Renamed: the kept descriptor is still the directory.
+        std::fs::rename(root.join("a"), root.join("b")).unwrap();
+        let fd = tree.dir_fd(&a).unwrap();
+        assert_eq!(
+            tree.lookup(&a, &fd, OsStr::new("f")).unwrap().ino(),
+            std::os::unix::fs::MetadataExt::ino(&std::fs::metadata(root.join("b/f")).unwrap())
+        );
+        // A file is not a directory; its descriptor is never kept.
+        let f = tree.lookup(&a, &fd, OsStr::new("f")).unwrap();
+        assert_eq!(tree.dir_fd(&f).err(), Some(Errno::NOTDIR));
+        // Removed through the shim: let go.
+        std::fs::remove_file(root.join("b/f")).unwrap();
+        std::fs::remove_dir(root.join("b")).unwrap();
+        tree.removed(a.ino(), r.ino(), OsStr::new("b"), false);
+        assert_eq!(tree.kept_dirs(), 0);
+        // A new root (a restore) lets every kept directory go.
+        std::fs::create_dir_all(root.join("c")).unwrap();
+        let c = tree.lookup(&r, &rfd, OsStr::new("c")).unwrap();
+        tree.dir_fd(&c).unwrap();
+        assert_eq!(tree.kept_dirs(), 1);
+        std::fs::rename(&root, t.path().join("old")).unwrap();
+        std::fs::create_dir_all(&root).unwrap();
+        tree.root().unwrap();
+        assert_eq!(tree.kept_dirs(), 0);
     }
 
     #[test]

@@ -110,7 +110,7 @@ pub(super) fn make_in(cx: &Cx, d: &Obj, name: &[u8], what: Make) -> NfsRes<Obj> 
     d.check(W | X)?;
     let (tree, dnode) = d.on_disk.as_ref().ok_or(Nfsstat::ROFS)?;
     let key = d.fh.tree().ok_or(Nfsstat::ROFS)?;
-    let dirfd = dnode.dir_fd().map_err(stale_if_missing)?;
+    let dirfd = tree.dir_fd(dnode).map_err(stale_if_missing)?;
     let who = d.who().clone();
     let gid_new = new_gid(d);
     let found = |st: Statx| -> NfsRes<Obj> {
