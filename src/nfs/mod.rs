@@ -40,7 +40,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::{mpsc, watch, Notify, Semaphore};
+use tokio::sync::{watch, Notify, Semaphore};
 use tracing::{debug, error, info, info_span, warn, Instrument};
 
 /// Calls of one connection processed at once (a kernel client pipelines many).
@@ -287,26 +287,13 @@ async fn connection(
     // and each in one read instead of a peek, a read of its mark and one of its body; a large
     // one (a WRITE's data) is read past the buffer.
     let mut rd = tokio::io::BufReader::with_capacity(READ_BUFFER, rd);
-    // Replies of calls answered on this task are written here directly; those of calls run on
-    // the blocking pool go through the writer task. Each reply is written whole under the lock
-    // (replies may go out in any order: the client matches them by XID).
+    // Whoever answers a call writes its reply: this task for a cheap call, the blocking thread
+    // that ran it otherwise. Each reply is written whole under the lock (replies may go out in
+    // any order: the client matches them by XID).
     let wr = Arc::new(tokio::sync::Mutex::new(wr));
-    let (tx, mut rx) = mpsc::channel::<Vec<u8>>(MAX_IN_FLIGHT);
+    // Notified when a reply cannot be written or a call finds the LIF gone: the reader stops.
     let close = Arc::new(Notify::new());
-    let write_close = close.clone();
-    let write_limit = limits.body_timeout;
     let gate = Arc::new(pass);
-    let write_gate = gate.clone();
-    let writer_half = wr.clone();
-    let writer = tokio::spawn(async move {
-        while let Some(b) = rx.recv().await {
-            if !send_reply(&writer_half, &b, write_limit, &write_gate).await {
-                break;
-            }
-        }
-        write_close.notify_one();
-        let _ = writer_half.lock().await.shutdown().await;
-    });
     let slots = Arc::new(Semaphore::new(MAX_IN_FLIGHT));
     loop {
         // Wait for the next record without reading it; a connection with nothing in progress
@@ -387,17 +374,21 @@ async fn connection(
         let Ok(permit) = slots.clone().acquire_owned().await else {
             break;
         };
-        let (nfs, tx, close) = (nfs.clone(), tx.clone(), close.clone());
+        let (nfs, wr, close, gate) = (nfs.clone(), wr.clone(), close.clone(), gate.clone());
         let span = tracing::Span::current();
-        // The call runs on a blocking thread, which hands its reply straight to the writer (no
-        // task in between to wake: one thread hop fewer per call).
+        let runtime = tokio::runtime::Handle::current();
+        let limit = limits.body_timeout;
+        // The call runs on a blocking thread, which writes its reply itself (no other thread to
+        // wake: a socket with room takes it at once).
         tokio::task::spawn_blocking(move || {
             // dispatch answers a call that panicked with SYSTEM_ERR itself.
             let out = span.in_scope(|| dispatch(&nfs, &conn, &rec));
             drop((rec, charge));
             match out {
                 Outcome::Reply(b) => {
-                    let _ = tx.blocking_send(b);
+                    if !runtime.block_on(send_reply(&wr, &b, limit, &gate)) {
+                        close.notify_one();
+                    }
                 }
                 Outcome::Nothing => {}
                 Outcome::Close => close.notify_one(),
@@ -407,8 +398,7 @@ async fn connection(
     }
     // Let calls in progress finish and their replies go out.
     let _ = slots.acquire_many(MAX_IN_FLIGHT as u32).await;
-    drop(tx);
-    let _ = writer.await;
+    let _ = wr.lock().await.shutdown().await;
 }
 
 /// Write one reply whole; false when the connection is to be closed (the client went away or
