@@ -338,6 +338,32 @@ impl Tree {
         Ok(file)
     }
 
+    /// Keep `file`, just made (open for reading and writing) with attributes `st`, for the I/O
+    /// that follows. `epoch`: the simulator's data epoch read before it was made (a different one
+    /// now: not kept).
+    pub fn keep_file(&self, st: &Statx, file: std::fs::File, epoch: u64) {
+        let key = (self.key, st.stx_ino, generation(st));
+        let mut f = lock(&self.files);
+        if f.epoch != epoch {
+            return;
+        }
+        if f.map.len() >= MAX_OPEN_FILES && !f.map.contains_key(&key) {
+            if let Some(old) = f.map.iter().min_by_key(|(_, o)| o.used).map(|(k, _)| *k) {
+                f.map.remove(&old);
+            }
+        }
+        f.tick += 1;
+        let used = f.tick;
+        f.map.insert(
+            key,
+            OpenFile {
+                file: Arc::new(file),
+                writable: true,
+                used,
+            },
+        );
+    }
+
     /// Close the kept descriptors of inode `ino` (removed, or renamed over).
     pub fn close_file(&self, ino: u64) {
         let key = self.key;
@@ -805,6 +831,27 @@ mod tests {
             tree.open_file(&node, true, 1).unwrap();
         }
         assert_eq!(trees.open_files(), MAX_OPEN_FILES);
+        // A file just made is kept open for the WRITEs that follow, unless the data epoch
+        // moved meanwhile.
+        let made = |n: &str| {
+            let f = std::fs::OpenOptions::new()
+                .read(true)
+                .write(true)
+                .create_new(true)
+                .open(root.join(n))
+                .unwrap();
+            (tree.lookup(&r, &dirfd, OsStr::new(n)).unwrap(), f)
+        };
+        let (node, f) = made("new");
+        let raw = std::os::fd::AsRawFd::as_raw_fd(&f);
+        tree.keep_file(&node.st, f, 1);
+        let kept = tree.open_file(&node, true, 1).unwrap();
+        assert_eq!(std::os::fd::AsRawFd::as_raw_fd(&*kept), raw);
+        assert_eq!(trees.open_files(), MAX_OPEN_FILES);
+        let (node, f) = made("late");
+        tree.keep_file(&node.st, f, 0);
+        let opened = tree.open_file(&node, true, 1).unwrap();
+        assert!(!Arc::ptr_eq(&opened, &kept));
         // A forgotten tree's files are closed.
         trees.drop_tree(&key());
         assert_eq!(trees.open_files(), 0);
