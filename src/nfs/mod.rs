@@ -288,8 +288,9 @@ async fn connection(
     // one (a WRITE's data) is read past the buffer.
     let mut rd = tokio::io::BufReader::with_capacity(READ_BUFFER, rd);
     // Whoever answers a call writes its reply: this task for a cheap call, the blocking thread
-    // that ran it otherwise. Each reply is written whole under the lock (replies may go out in
-    // any order: the client matches them by XID).
+    // that ran it otherwise (a task when the socket cannot take it at once). Each reply is
+    // written whole under the lock (replies may go out in any order: the client matches them by
+    // XID).
     let wr = Arc::new(tokio::sync::Mutex::new(wr));
     // Notified when a reply cannot be written or a call finds the LIF gone: the reader stops.
     let close = Arc::new(Notify::new());
@@ -378,18 +379,14 @@ async fn connection(
         let span = tracing::Span::current();
         let runtime = tokio::runtime::Handle::current();
         let limit = limits.body_timeout;
-        // The call runs on a blocking thread, which writes its reply itself (no other thread to
-        // wake: a socket with room takes it at once).
+        // The call runs on a blocking thread, which writes its reply itself when the socket
+        // takes it at once (no other thread to wake); else a task finishes it.
         tokio::task::spawn_blocking(move || {
             // dispatch answers a call that panicked with SYSTEM_ERR itself.
             let out = span.in_scope(|| dispatch(&nfs, &conn, &rec));
             drop((rec, charge));
             match out {
-                Outcome::Reply(b) => {
-                    if !runtime.block_on(send_reply(&wr, &b, limit, &gate)) {
-                        close.notify_one();
-                    }
-                }
+                Outcome::Reply(b) => reply_from_pool(&runtime, wr, b, limit, gate, close),
                 Outcome::Nothing => {}
                 Outcome::Close => close.notify_one(),
             }
@@ -419,6 +416,57 @@ async fn send_reply(
             false
         }
     }
+}
+
+/// Write a reply from a blocking-pool thread: at once when the write half is free and the socket
+/// takes the whole reply; otherwise a task on the runtime writes it (or the rest of it, keeping
+/// the lock so no other reply comes between its bytes). `close` is notified when it cannot be
+/// written.
+fn reply_from_pool(
+    runtime: &tokio::runtime::Handle,
+    wr: Arc<tokio::sync::Mutex<tokio::net::tcp::OwnedWriteHalf>>,
+    b: Vec<u8>,
+    limit: Duration,
+    gate: Arc<crate::guard::Pass>,
+    close: Arc<Notify>,
+) {
+    let Ok(mut held) = wr.clone().try_lock_owned() else {
+        runtime.spawn(async move {
+            if !send_reply(&wr, &b, limit, &gate).await {
+                close.notify_one();
+            }
+        });
+        return;
+    };
+    let mut done = 0;
+    while done < b.len() {
+        match held.try_write(&b[done..]) {
+            Ok(0) => {
+                close.notify_one();
+                return;
+            }
+            Ok(n) => done += n,
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => break,
+            Err(_) => {
+                close.notify_one();
+                return;
+            }
+        }
+    }
+    if done == b.len() {
+        return;
+    }
+    runtime.spawn(async move {
+        match tokio::time::timeout(limit, held.write_all(&b[done..])).await {
+            Ok(Ok(())) => {}
+            Ok(Err(_)) => close.notify_one(),
+            Err(_) => {
+                gate.gate().timed_out(crate::guard::TimeoutKind::Write);
+                info!("the client did not read its replies in time; closing");
+                close.notify_one();
+            }
+        }
+    });
 }
 
 /// NFSv3 procedures answered on the connection's own task: they read attributes and names
