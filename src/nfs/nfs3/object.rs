@@ -108,7 +108,10 @@ pub fn obtain(cx: &Cx, fh: &[u8]) -> NfsRes<Obj> {
 }
 
 pub fn obtain_fh(cx: &Cx, fh: Fh) -> NfsRes<Obj> {
-    let view = cx.view(&fh.volume()).map_err(view_err)?;
+    // Only a volume root's object shows the volumes mounted below it and goes up to `..`.
+    let view = cx
+        .view_of(&fh.volume(), matches!(fh, Fh::Root { .. }))
+        .map_err(view_err)?;
     let snapshot_ok = |s: &Uuid| view.snapdir && view.snapshot(s).is_some();
     // The tree's root is not checked here: finding it (one statx) tells whether it is there.
     let tree_of = |key: TreeKey| -> Tree {
