@@ -463,6 +463,16 @@ impl Sim {
         d.is_dir().then_some(d)
     }
 
+    /// Where a volume's data lives (or would), without asking the disk whether it is there.
+    pub fn volume_data_path(&self, volume: &Uuid) -> PathBuf {
+        self.data.volume_dir(volume)
+    }
+
+    /// Where a snapshot's copy lives (or would), without asking the disk whether it is there.
+    pub fn snapshot_data_path(&self, volume: &Uuid, snapshot: &Uuid) -> PathBuf {
+        self.data.snapshot_dir(volume, snapshot)
+    }
+
     /// The read-only copy of a volume's data taken when the snapshot was created.
     pub fn snapshot_data_dir(&self, volume: &Uuid, snapshot: &Uuid) -> Option<PathBuf> {
         let d = self.data.snapshot_dir(volume, snapshot);

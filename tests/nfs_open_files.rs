@@ -134,3 +134,60 @@ async fn restore_offline_and_a_new_volume_close_what_was_kept_open() {
     assert_eq!(c2.read_all(&g).await.unwrap(), b"new volume");
     assert_eq!(c.read_all(&f2).await.err(), Some(nfsstat3::NFS3ERR_STALE));
 }
+
+/// The directories kept open for LOOKUP, CREATE and REMOVE follow their directory through a
+/// rename, are let go with it when it is removed (its handle is then stale, and a new directory
+/// of the same name has only its own entries) and never outlive a restore.
+#[tokio::test]
+async fn kept_directories_follow_renames_and_go_with_remove_and_restore() {
+    let (lab, mut c) = lab_with_volume().await;
+    let root = c.root.clone();
+    let d = c.mkdir(&root, "d", 0o755).await.unwrap();
+    let f = c.create(&d, "f", 0o644).await.unwrap();
+    c.write_all(&f, 0, b"in d").await.unwrap();
+    assert!(c.lookup(&d, "f").await.is_ok());
+
+    // Renamed: the directory's handle still looks up and makes entries in it.
+    c.rename(&root, "d", &root, "e").await.unwrap();
+    let f1 = c.lookup(&d, "f").await.unwrap();
+    assert_eq!(c.read_all(&f1).await.unwrap(), b"in d");
+    c.create(&d, "g", 0o644).await.unwrap();
+    let mut names = c.list(&d).await.unwrap();
+    names.retain(|n| n != "." && n != "..");
+    names.sort();
+    assert_eq!(names, ["f", "g"]);
+
+    // Removed: its handle is stale; a new directory of the same name has only its own entries.
+    c.remove(&d, "f").await.unwrap();
+    c.remove(&d, "g").await.unwrap();
+    c.rmdir(&root, "e").await.unwrap();
+    assert_eq!(c.lookup(&d, "f").await.err(), Some(nfsstat3::NFS3ERR_STALE));
+    assert_eq!(
+        c.create(&d, "h", 0o644).await.err(),
+        Some(nfsstat3::NFS3ERR_STALE)
+    );
+    let e = c.mkdir(&root, "e", 0o755).await.unwrap();
+    assert_eq!(c.lookup(&e, "f").await.err(), Some(nfsstat3::NFS3ERR_NOENT));
+    c.create(&e, "only", 0o644).await.unwrap();
+
+    // A restore replaces the tree: the directory's name finds the snapshot's directory, and what
+    // was made in it after the snapshot is gone.
+    lab.ok("<snapshot-create><volume>v</volume><snapshot>s1</snapshot></snapshot-create>")
+        .await;
+    c.create(&e, "later", 0o644).await.unwrap();
+    assert!(c.lookup(&e, "later").await.is_ok());
+    lab.ok("<snapshot-restore-volume><volume>v</volume><snapshot>s1</snapshot></snapshot-restore-volume>").await;
+    let e2 = c.lookup(&root, "e").await.unwrap();
+    assert!(c.lookup(&e2, "only").await.is_ok());
+    assert_eq!(
+        c.lookup(&e2, "later").await.err(),
+        Some(nfsstat3::NFS3ERR_NOENT)
+    );
+    match c.lookup(&e, "later").await {
+        Err(s) => assert!(
+            s == nfsstat3::NFS3ERR_STALE || s == nfsstat3::NFS3ERR_NOENT,
+            "{s:?}"
+        ),
+        Ok(_) => panic!("a name made after the snapshot is found after the restore"),
+    }
+}

@@ -298,6 +298,14 @@ impl Faults {
         Ok(rule)
     }
 
+    /// No rule is set (cheaper than `list().is_empty()`).
+    pub fn is_empty(&self) -> bool {
+        self.rules
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .is_empty()
+    }
+
     pub fn list(&self) -> Vec<Rule> {
         self.rules.lock().unwrap_or_else(|e| e.into_inner()).clone()
     }

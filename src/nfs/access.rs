@@ -118,6 +118,10 @@ impl Policies {
                 return ips.clone();
             }
         }
+        // A DNS query may take seconds: not on an async task.
+        if !super::inline::may_block() {
+            return Vec::new();
+        }
         let ips: Vec<IpAddr> = (key.as_str(), 0)
             .to_socket_addrs()
             .map(|it| it.map(|a| a.ip()).collect())

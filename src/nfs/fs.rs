@@ -338,6 +338,32 @@ impl Tree {
         Ok(file)
     }
 
+    /// Keep `file`, just made (open for reading and writing) with attributes `st`, for the I/O
+    /// that follows. `epoch`: the simulator's data epoch read before it was made (a different one
+    /// now: not kept).
+    pub fn keep_file(&self, st: &Statx, file: std::fs::File, epoch: u64) {
+        let key = (self.key, st.stx_ino, generation(st));
+        let mut f = lock(&self.files);
+        if f.epoch != epoch {
+            return;
+        }
+        if f.map.len() >= MAX_OPEN_FILES && !f.map.contains_key(&key) {
+            if let Some(old) = f.map.iter().min_by_key(|(_, o)| o.used).map(|(k, _)| *k) {
+                f.map.remove(&old);
+            }
+        }
+        f.tick += 1;
+        let used = f.tick;
+        f.map.insert(
+            key,
+            OpenFile {
+                file: Arc::new(file),
+                writable: true,
+                used,
+            },
+        );
+    }
+
     /// Close the kept descriptors of inode `ino` (removed, or renamed over).
     pub fn close_file(&self, ino: u64) {
         let key = self.key;
@@ -424,6 +450,10 @@ impl Tree {
                 self.cache().names.remove(&ino);
             }
             if attempt == 0 {
+                // A scan reads the whole tree: not on an async task.
+                if !super::inline::may_block() {
+                    return Err(Errno::AGAIN);
+                }
                 self.scan(&root)?;
             }
         }
@@ -468,6 +498,32 @@ impl Tree {
         c.dirs.insert(parent, fd);
     }
 
+    /// An O_PATH descriptor of directory `node`: the one kept for its inode when there is one
+    /// (no open, statx and close per call), else a new one, then kept. A kept descriptor holds its
+    /// inode, so the number cannot name another directory while it is kept; it follows the
+    /// directory through renames and is dropped when the directory is removed through the shim
+    /// (see [`Tree::removed`]) or the root changes identity (a restore).
+    pub fn dir_fd(&self, node: &Node) -> Result<Arc<OwnedFd>, Errno> {
+        if node.is_root() || !is_dir(&node.st) {
+            return node.dir_fd();
+        }
+        if let Some(fd) = self.cache().dirs.get(&node.ino()) {
+            return Ok(fd.clone());
+        }
+        let fd = node.dir_fd()?;
+        let mut c = self.cache();
+        if c.dirs.len() >= MAX_DIR_FDS {
+            c.dirs.clear();
+        }
+        c.dirs.insert(node.ino(), fd.clone());
+        Ok(fd)
+    }
+
+    /// How many directory descriptors this tree keeps (for tests).
+    pub fn kept_dirs(&self) -> usize {
+        self.cache().dirs.len()
+    }
+
     /// Look up `name` in directory `dir` (whose O_PATH descriptor is `dirfd`), and remember it.
     pub fn lookup(&self, dir: &Node, dirfd: &Arc<OwnedFd>, name: &OsStr) -> Result<Node, Errno> {
         let st = statx_at(dirfd, name)?;
@@ -502,6 +558,10 @@ impl Tree {
     /// An entry went away. `other_links`: the inode still has names we may not know.
     pub fn removed(&self, ino: u64, parent: u64, name: &OsStr, other_links: bool) {
         let mut c = self.cache();
+        // A removed directory's kept descriptor is closed (its inode is let go).
+        if !other_links {
+            c.dirs.remove(&ino);
+        }
         if c.names
             .get(&ino)
             .is_some_and(|(p, n)| *p == parent && n == name)
@@ -687,6 +747,50 @@ mod tests {
     }
 
     #[test]
+    fn directories_looked_in_are_kept_followed_through_renames_and_let_go_when_removed() {
+        let t = tempfile::tempdir().unwrap();
+        let root = t.path().join("data");
+        std::fs::create_dir_all(root.join("a")).unwrap();
+        std::fs::write(root.join("a/f"), b"x").unwrap();
+        let trees = Trees::default();
+        let tree = trees.tree(key(), root.clone());
+        let r = tree.root().unwrap();
+        let rfd = tree.dir_fd(&r).unwrap();
+        // The root is never kept among the directories (it has its own descriptor).
+        assert_eq!(tree.kept_dirs(), 0);
+        let a = tree.lookup(&r, &rfd, OsStr::new("a")).unwrap();
+        let one = tree.dir_fd(&a).unwrap();
+        let two = tree.dir_fd(&a).unwrap();
+        assert!(Arc::ptr_eq(&one, &two), "the second lookup opens nothing");
+        assert_eq!(tree.kept_dirs(), 1);
+        assert!(tree.lookup(&a, &two, OsStr::new("f")).is_ok());
+        // Renamed: the kept descriptor is still the directory.
+        std::fs::rename(root.join("a"), root.join("b")).unwrap();
+        let fd = tree.dir_fd(&a).unwrap();
+        assert_eq!(
+            tree.lookup(&a, &fd, OsStr::new("f")).unwrap().ino(),
+            std::os::unix::fs::MetadataExt::ino(&std::fs::metadata(root.join("b/f")).unwrap())
+        );
+        // A file is not a directory; its descriptor is never kept.
+        let f = tree.lookup(&a, &fd, OsStr::new("f")).unwrap();
+        assert_eq!(tree.dir_fd(&f).err(), Some(Errno::NOTDIR));
+        // Removed through the shim: let go.
+        std::fs::remove_file(root.join("b/f")).unwrap();
+        std::fs::remove_dir(root.join("b")).unwrap();
+        tree.removed(a.ino(), r.ino(), OsStr::new("b"), false);
+        assert_eq!(tree.kept_dirs(), 0);
+        // A new root (a restore) lets every kept directory go.
+        std::fs::create_dir_all(root.join("c")).unwrap();
+        let c = tree.lookup(&r, &rfd, OsStr::new("c")).unwrap();
+        tree.dir_fd(&c).unwrap();
+        assert_eq!(tree.kept_dirs(), 1);
+        std::fs::rename(&root, t.path().join("old")).unwrap();
+        std::fs::create_dir_all(&root).unwrap();
+        tree.root().unwrap();
+        assert_eq!(tree.kept_dirs(), 0);
+    }
+
+    #[test]
     fn kept_files_are_per_life_bounded_and_closed_on_change() {
         use std::io::Read;
         let t = tempfile::tempdir().unwrap();
@@ -727,6 +831,27 @@ mod tests {
             tree.open_file(&node, true, 1).unwrap();
         }
         assert_eq!(trees.open_files(), MAX_OPEN_FILES);
+        // A file just made is kept open for the WRITEs that follow, unless the data epoch
+        // moved meanwhile.
+        let made = |n: &str| {
+            let f = std::fs::OpenOptions::new()
+                .read(true)
+                .write(true)
+                .create_new(true)
+                .open(root.join(n))
+                .unwrap();
+            (tree.lookup(&r, &dirfd, OsStr::new(n)).unwrap(), f)
+        };
+        let (node, f) = made("new");
+        let raw = std::os::fd::AsRawFd::as_raw_fd(&f);
+        tree.keep_file(&node.st, f, 1);
+        let kept = tree.open_file(&node, true, 1).unwrap();
+        assert_eq!(std::os::fd::AsRawFd::as_raw_fd(&*kept), raw);
+        assert_eq!(trees.open_files(), MAX_OPEN_FILES);
+        let (node, f) = made("late");
+        tree.keep_file(&node.st, f, 0);
+        let opened = tree.open_file(&node, true, 1).unwrap();
+        assert!(!Arc::ptr_eq(&opened, &kept));
         // A forgotten tree's files are closed.
         trees.drop_tree(&key());
         assert_eq!(trees.open_files(), 0);

@@ -38,15 +38,17 @@ use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use tokio::io::AsyncWriteExt;
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::{mpsc, watch, Notify, Semaphore};
+use tokio::sync::{watch, Notify, Semaphore};
 use tracing::{debug, error, info, info_span, warn, Instrument};
 
 /// Calls of one connection processed at once (a kernel client pipelines many).
 const MAX_IN_FLIGHT: usize = 16;
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 const STRIPES: usize = 64;
+/// What a connection reads ahead of the record it parses.
+const READ_BUFFER: usize = 16 << 10;
 
 /// The bound sockets, made before the banner is printed.
 pub struct Listeners {
@@ -280,36 +282,25 @@ async fn connection(
         return;
     }
     debug!("NFS connection");
-    let (mut rd, mut wr) = tcp.into_split();
-    let (tx, mut rx) = mpsc::channel::<Vec<u8>>(MAX_IN_FLIGHT);
+    let (rd, wr) = tcp.into_split();
+    // Small records (a pipelined client's GETATTRs) are taken from the socket several at once,
+    // and each in one read instead of a peek, a read of its mark and one of its body; a large
+    // one (a WRITE's data) is read past the buffer.
+    let mut rd = tokio::io::BufReader::with_capacity(READ_BUFFER, rd);
+    // Whoever answers a call writes its reply: this task for a cheap call, the blocking thread
+    // that ran it otherwise (a task when the socket cannot take it at once). Each reply is
+    // written whole under the lock (replies may go out in any order: the client matches them by
+    // XID).
+    let wr = Arc::new(tokio::sync::Mutex::new(wr));
+    // Notified when a reply cannot be written or a call finds the LIF gone: the reader stops.
     let close = Arc::new(Notify::new());
-    let write_close = close.clone();
-    let write_limit = limits.body_timeout;
     let gate = Arc::new(pass);
-    let write_gate = gate.clone();
-    let writer = tokio::spawn(async move {
-        while let Some(b) = rx.recv().await {
-            // A client that leaves its replies unread is cut off.
-            match tokio::time::timeout(write_limit, wr.write_all(&b)).await {
-                Ok(Ok(())) => {}
-                Ok(Err(_)) => break,
-                Err(_) => {
-                    write_gate.gate().timed_out(TimeoutKind::Write);
-                    info!("the client did not read its replies in time; closing");
-                    break;
-                }
-            }
-        }
-        write_close.notify_one();
-        let _ = wr.shutdown().await;
-    });
     let slots = Arc::new(Semaphore::new(MAX_IN_FLIGHT));
     loop {
         // Wait for the next record without reading it; a connection with nothing in progress
         // for the idle timeout is closed.
-        let mut first = [0u8; 1];
         let ready = tokio::select! {
-            r = rd.peek(&mut first) => r,
+            r = rd.fill_buf() => r.map(|b| b.len()),
             _ = tokio::time::sleep(limits.nfs_idle_timeout) => {
                 if slots.available_permits() == MAX_IN_FLIGHT {
                     gate.gate().timed_out(TimeoutKind::Idle);
@@ -362,21 +353,40 @@ async fn connection(
                 break;
             }
         };
+        // A cheap call (attributes, a name looked up, file system information) is answered
+        // here, without handing it to a blocking thread and its reply to the writer: no thread
+        // hop at all. One that turns out to need blocking work (a scan of the tree after a
+        // restart, a DNS query for the export policy) is given up and run on the pool below.
+        if cheap(&nfs, &rec) {
+            if let Some(out) = inline::run(|| dispatch(&nfs, &conn, &rec)) {
+                drop((rec, charge));
+                match out {
+                    Outcome::Reply(b) => {
+                        if !send_reply(&wr, &b, limits.body_timeout, &gate).await {
+                            break;
+                        }
+                    }
+                    Outcome::Nothing => {}
+                    Outcome::Close => break,
+                }
+                continue;
+            }
+        }
         let Ok(permit) = slots.clone().acquire_owned().await else {
             break;
         };
-        let (nfs, tx, close) = (nfs.clone(), tx.clone(), close.clone());
+        let (nfs, wr, close, gate) = (nfs.clone(), wr.clone(), close.clone(), gate.clone());
         let span = tracing::Span::current();
-        // The call runs on a blocking thread, which hands its reply straight to the writer (no
-        // task in between to wake: one thread hop fewer per call).
+        let runtime = tokio::runtime::Handle::current();
+        let limit = limits.body_timeout;
+        // The call runs on a blocking thread, which writes its reply itself when the socket
+        // takes it at once (no other thread to wake); else a task finishes it.
         tokio::task::spawn_blocking(move || {
             // dispatch answers a call that panicked with SYSTEM_ERR itself.
             let out = span.in_scope(|| dispatch(&nfs, &conn, &rec));
             drop((rec, charge));
             match out {
-                Outcome::Reply(b) => {
-                    let _ = tx.blocking_send(b);
-                }
+                Outcome::Reply(b) => reply_from_pool(&runtime, wr, b, limit, gate, close),
                 Outcome::Nothing => {}
                 Outcome::Close => close.notify_one(),
             }
@@ -385,8 +395,139 @@ async fn connection(
     }
     // Let calls in progress finish and their replies go out.
     let _ = slots.acquire_many(MAX_IN_FLIGHT as u32).await;
-    drop(tx);
-    let _ = writer.await;
+    let _ = wr.lock().await.shutdown().await;
+}
+
+/// Write one reply whole; false when the connection is to be closed (the client went away or
+/// leaves its replies unread).
+async fn send_reply(
+    wr: &tokio::sync::Mutex<tokio::net::tcp::OwnedWriteHalf>,
+    b: &[u8],
+    limit: Duration,
+    gate: &crate::guard::Pass,
+) -> bool {
+    let mut w = wr.lock().await;
+    match tokio::time::timeout(limit, w.write_all(b)).await {
+        Ok(Ok(())) => true,
+        Ok(Err(_)) => false,
+        Err(_) => {
+            gate.gate().timed_out(crate::guard::TimeoutKind::Write);
+            info!("the client did not read its replies in time; closing");
+            false
+        }
+    }
+}
+
+/// Write a reply from a blocking-pool thread: at once when the write half is free and the socket
+/// takes the whole reply; otherwise a task on the runtime writes it (or the rest of it, keeping
+/// the lock so no other reply comes between its bytes). `close` is notified when it cannot be
+/// written.
+fn reply_from_pool(
+    runtime: &tokio::runtime::Handle,
+    wr: Arc<tokio::sync::Mutex<tokio::net::tcp::OwnedWriteHalf>>,
+    b: Vec<u8>,
+    limit: Duration,
+    gate: Arc<crate::guard::Pass>,
+    close: Arc<Notify>,
+) {
+    let Ok(mut held) = wr.clone().try_lock_owned() else {
+        runtime.spawn(async move {
+            if !send_reply(&wr, &b, limit, &gate).await {
+                close.notify_one();
+            }
+        });
+        return;
+    };
+    let mut done = 0;
+    while done < b.len() {
+        match held.try_write(&b[done..]) {
+            Ok(0) => {
+                close.notify_one();
+                return;
+            }
+            Ok(n) => done += n,
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => break,
+            Err(_) => {
+                close.notify_one();
+                return;
+            }
+        }
+    }
+    if done == b.len() {
+        return;
+    }
+    runtime.spawn(async move {
+        match tokio::time::timeout(limit, held.write_all(&b[done..])).await {
+            Ok(Ok(())) => {}
+            Ok(Err(_)) => close.notify_one(),
+            Err(_) => {
+                gate.gate().timed_out(crate::guard::TimeoutKind::Write);
+                info!("the client did not read its replies in time; closing");
+                close.notify_one();
+            }
+        }
+    });
+}
+
+/// NFSv3 procedures answered on the connection's own task: they read attributes and names
+/// through kept descriptors and the model, and change nothing (NULL, GETATTR, LOOKUP, ACCESS,
+/// FSSTAT, FSINFO, PATHCONF). Not while fault rules exist (a delay sleeps).
+fn cheap(nfs: &Nfs, record: &[u8]) -> bool {
+    let word = |i: usize| {
+        record
+            .get(i..i + 4)
+            .map(|b| u32::from_be_bytes([b[0], b[1], b[2], b[3]]))
+    };
+    // xid, CALL, rpcvers 2, program, version, procedure.
+    word(4) == Some(0)
+        && word(8) == Some(2)
+        && word(12) == Some(rpc::PROG_NFS)
+        && word(16) == Some(3)
+        && matches!(word(20), Some(0 | 1 | 3 | 4 | 18 | 19 | 20))
+        && nfs.sim.faults.is_empty()
+}
+
+/// Calls answered on an async task must not block it for long: work that may (a scan of a
+/// whole tree, a DNS query) asks [`inline::may_block`] first, and when the answer is no, the
+/// call is given up and run again on the blocking pool.
+pub mod inline {
+    use std::cell::Cell;
+
+    #[derive(Clone, Copy, PartialEq, Eq)]
+    enum State {
+        Pool,
+        Inline,
+        GaveUp,
+    }
+
+    thread_local! {
+        static STATE: Cell<State> = const { Cell::new(State::Pool) };
+    }
+
+    /// Run `f` as an inline call: None when it asked to block (its result is then discarded).
+    pub fn run<T>(f: impl FnOnce() -> T) -> Option<T> {
+        STATE.with(|s| s.set(State::Inline));
+        let out = f();
+        let gave_up = STATE.with(|s| s.replace(State::Pool)) == State::GaveUp;
+        (!gave_up).then_some(out)
+    }
+
+    /// May this thread block now? Always on the blocking pool; on an async task, no (and the
+    /// call is given up).
+    pub fn may_block() -> bool {
+        STATE.with(|s| match s.get() {
+            State::Pool => true,
+            _ => {
+                s.set(State::GaveUp);
+                false
+            }
+        })
+    }
+
+    /// The call in progress on this thread was given up (nothing it did is to be reported).
+    pub fn gave_up() -> bool {
+        STATE.with(|s| s.get() == State::GaveUp)
+    }
 }
 
 /// The largest datagram taken (a MOUNT, NLM or portmapper call is far smaller).
@@ -524,6 +665,10 @@ pub fn dispatch(nfs: &Nfs, conn: &Conn, record: &[u8]) -> Outcome {
             _ => answered(dispatch_nfs(nfs, conn, &svm, xid, call)),
         }
     }));
+    if inline::gave_up() {
+        // Run again on the blocking pool, which reports it.
+        return Outcome::Nothing;
+    }
     match out {
         Ok((b, result)) => {
             journal(result);
@@ -604,7 +749,7 @@ const NFS_FAIL_WORDS: [usize; 22] = [
 /// Injected faults for this call (rules from the control API or the topology), if one fires.
 fn fault(nfs: &Nfs, conn: &Conn, svm: &str, call: &rpc::Call) -> Option<Outcome> {
     let faults = &nfs.sim.faults;
-    if faults.list().is_empty() {
+    if faults.is_empty() {
         return None;
     }
     let proc_ = call.proc_ as usize;
@@ -674,5 +819,50 @@ fn fault(nfs: &Nfs, conn: &Conn, svm: &str, call: &rpc::Call) -> Option<Outcome>
             Some(Outcome::Reply(r.finish()))
         }
         _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_inline_call_that_would_block_is_given_up_and_the_thread_is_the_pool_again() {
+        assert!(
+            inline::may_block(),
+            "off an async task, blocking is allowed"
+        );
+        assert_eq!(inline::run(|| 5), Some(5));
+        assert_eq!(inline::run(inline::may_block), None);
+        assert!(!inline::gave_up());
+        assert!(inline::may_block());
+    }
+
+    #[test]
+    fn only_reading_nfs_calls_are_cheap() {
+        let topology = crate::config::Topology::builtin_default();
+        let listeners = crate::model::Listeners {
+            management: "127.0.0.1:8443".parse().expect("address"),
+            nfs: "127.0.0.1:2049".parse().expect("address"),
+        };
+        let cluster = crate::model::Cluster::from_topology(&topology, &listeners);
+        let sim = Arc::new(Sim::ephemeral(cluster, (topology, listeners)).expect("a simulator"));
+        let nfs = Nfs::new(sim, 0, None);
+        let call = |prog: u32, vers: u32, proc_: u32| {
+            let mut b = Vec::new();
+            for w in [7, 0, 2, prog, vers, proc_] {
+                b.extend_from_slice(&u32::to_be_bytes(w));
+            }
+            b
+        };
+        for p in [0, 1, 3, 4, 18, 19, 20] {
+            assert!(cheap(&nfs, &call(rpc::PROG_NFS, 3, p)), "procedure {p}");
+        }
+        for p in [2, 5, 6, 7, 8, 12, 14, 16, 17, 21, 22] {
+            assert!(!cheap(&nfs, &call(rpc::PROG_NFS, 3, p)), "procedure {p}");
+        }
+        assert!(!cheap(&nfs, &call(rpc::PROG_MOUNT, 3, 1)));
+        assert!(!cheap(&nfs, &call(rpc::PROG_NFS, 4, 1)));
+        assert!(!cheap(&nfs, &call(rpc::PROG_NFS, 3, 1)[..20]));
     }
 }

@@ -218,8 +218,9 @@ pub async fn read_record<R: AsyncRead + Unpin>(
     read_record_within(r, max, None).await
 }
 
-/// [`read_record`], its memory grown as the data arrives (never more than [`RECORD_CHUNK`]
-/// ahead of it) and charged to `charge` when given.
+/// [`read_record`], its memory charged to `charge` (when given) as the data arrives (never more
+/// than [`RECORD_CHUNK`] ahead of it); a fragment's buffer is reserved whole when its mark is
+/// read, and its pages become resident as they are filled.
 pub async fn read_record_within<R: AsyncRead + Unpin>(
     r: &mut R,
     max: usize,
@@ -254,6 +255,9 @@ pub async fn read_record_within<R: AsyncRead + Unpin>(
         if total > max {
             return Err(RecordError::TooLarge(total));
         }
+        // Room for the whole fragment at once (no copy as it grows; its pages are only touched,
+        // so only resident, as its bytes arrive), filled without zeroing it first.
+        record.reserve_exact(len);
         while record.len() < total {
             let want = (total - record.len()).min(RECORD_CHUNK);
             if let Some(c) = charge.as_deref_mut() {
@@ -261,11 +265,18 @@ pub async fn read_record_within<R: AsyncRead + Unpin>(
                     return Err(RecordError::Budget);
                 }
             }
-            let start = record.len();
-            record.resize(start + want, 0);
-            r.read_exact(&mut record[start..])
-                .await
-                .map_err(RecordError::Io)?;
+            let end = record.len() + want;
+            while record.len() < end {
+                let left = (end - record.len()) as u64;
+                let n = (&mut *r)
+                    .take(left)
+                    .read_buf(&mut record)
+                    .await
+                    .map_err(RecordError::Io)?;
+                if n == 0 {
+                    return Err(RecordError::Io(std::io::ErrorKind::UnexpectedEof.into()));
+                }
+            }
         }
         if last {
             return Ok(Some(record));

@@ -45,9 +45,10 @@ pub struct VolView {
     pub files_used: u64,
     pub snapdir: bool,
     pub snapshots: Vec<SnapView>,
-    /// Volumes mounted directly below this one's root: (entry name, volume UUID).
+    /// Volumes mounted directly below this one's root: (entry name, volume UUID). Filled in the
+    /// view of a volume root's object only (see [`Cx::view_of`]).
     pub children: Vec<(String, Uuid)>,
-    /// The volume whose root holds this one's junction.
+    /// The volume whose root holds this one's junction (a volume root's object only).
     pub parent: Option<Uuid>,
     pub decision: ExportDecision,
     pub who: Who,
@@ -102,7 +103,14 @@ pub fn fsid_of(uuid: &Uuid) -> u64 {
     u64::from_be_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]])
 }
 
-fn copy_view(c: &Cluster, svm: &str, v: &Volume) -> (VolView, Option<ExportPolicy>) {
+/// `junctions`: fill `children` and `parent` (a scan of the SVM's volumes; only a volume root's
+/// view needs them).
+fn copy_view(
+    c: &Cluster,
+    svm: &str,
+    v: &Volume,
+    junctions: bool,
+) -> (VolView, Option<ExportPolicy>) {
     let mut snapshots: Vec<SnapView> = v
         .snapshots
         .values()
@@ -127,11 +135,16 @@ fn copy_view(c: &Cluster, svm: &str, v: &Volume) -> (VolView, Option<ExportPolic
         files_used: v.files_used,
         snapdir: v.snapdir_access,
         snapshots,
-        children: c
-            .nfs_junction_children(svm, v)
-            .map(|(n, cv)| (n.to_string(), cv.uuid))
-            .collect(),
-        parent: c.nfs_junction_parent(svm, v).map(|p| p.uuid),
+        children: if junctions {
+            c.nfs_junction_children(svm, v)
+                .map(|(n, cv)| (n.to_string(), cv.uuid))
+                .collect()
+        } else {
+            Vec::new()
+        },
+        parent: junctions
+            .then(|| c.nfs_junction_parent(svm, v).map(|p| p.uuid))
+            .flatten(),
         decision: ExportDecision {
             access: NfsAccess::Denied,
             rule_index: None,
@@ -154,13 +167,20 @@ fn copy_view(c: &Cluster, svm: &str, v: &Volume) -> (VolView, Option<ExportPolic
 impl Cx<'_> {
     /// The volume `uuid` of this SVM, if it is online and mounted, with the policy's decision.
     pub fn view(&self, uuid: &Uuid) -> Result<VolView, ViewError> {
+        self.view_of(uuid, true)
+    }
+
+    /// [`Cx::view`]; `junctions`: with the volumes mounted below its root and the one above it
+    /// (what a volume root's object needs: its entries, `..`), found by a scan of the SVM's
+    /// volumes that an object below the root is spared.
+    pub fn view_of(&self, uuid: &Uuid, junctions: bool) -> Result<VolView, ViewError> {
         let (mut view, policy) = {
             let c = self.nfs.sim.read();
             let v = c
                 .nfs_volume_by_uuid(&self.svm, uuid)
                 .filter(|v| v.junction_path.is_some())
                 .ok_or(ViewError::Gone)?;
-            copy_view(&c, &self.svm, v)
+            copy_view(&c, &self.svm, v, junctions)
         };
         self.decide(&mut view, policy.as_ref());
         if view.decision.access == NfsAccess::Denied {
@@ -176,11 +196,11 @@ impl Cx<'_> {
         let (mut view, policy, rest, mut ancestors) = {
             let c = self.nfs.sim.read();
             let (v, rest) = c.nfs_volume_at(&self.svm, path)?;
-            let (view, policy) = copy_view(&c, &self.svm, v);
+            let (view, policy) = copy_view(&c, &self.svm, v, true);
             let ancestors: Vec<(VolView, Option<ExportPolicy>)> = c
                 .nfs_junction_ancestors(&self.svm, v)
                 .into_iter()
-                .map(|a| copy_view(&c, &self.svm, a))
+                .map(|a| copy_view(&c, &self.svm, a, true))
                 .collect();
             (view, policy, rest, ancestors)
         };

@@ -110,9 +110,14 @@ pub(super) fn make_in(cx: &Cx, d: &Obj, name: &[u8], what: Make) -> NfsRes<Obj> 
     d.check(W | X)?;
     let (tree, dnode) = d.on_disk.as_ref().ok_or(Nfsstat::ROFS)?;
     let key = d.fh.tree().ok_or(Nfsstat::ROFS)?;
-    let dirfd = dnode.dir_fd().map_err(stale_if_missing)?;
+    let dirfd = tree.dir_fd(dnode).map_err(stale_if_missing)?;
     let who = d.who().clone();
     let gid_new = new_gid(d);
+    let epoch = cx
+        .nfs
+        .sim
+        .data_epoch
+        .load(std::sync::atomic::Ordering::Acquire);
     let found = |st: Statx| -> NfsRes<Obj> {
         tree.remember(st.stx_ino, dnode.ino(), n);
         let fh = Fh::Node {
@@ -215,7 +220,7 @@ pub(super) fn make_in(cx: &Cx, d: &Obj, name: &[u8], what: Make) -> NfsRes<Obj> 
                     n,
                     OFlags::CREATE
                         | OFlags::EXCL
-                        | OFlags::WRONLY
+                        | OFlags::RDWR
                         | OFlags::NOFOLLOW
                         | OFlags::CLOEXEC,
                     Mode::from_raw_mode(if direct { mode } else { 0o600 }),
@@ -253,14 +258,17 @@ pub(super) fn make_in(cx: &Cx, d: &Obj, name: &[u8], what: Make) -> NfsRes<Obj> 
                     }
                     Ok(st)
                 })();
-                match done {
-                    Ok(Some(st)) => Ok(st),
-                    Ok(None) => Ok(fs::statx_fd(&f)?),
+                let st = match done {
+                    Ok(Some(st)) => st,
+                    Ok(None) => fs::statx_fd(&f)?,
                     Err(err) => {
                         let _ = rfs::unlinkat(&dirfd, n, AtFlags::empty());
-                        Err(err)
+                        return Err(err);
                     }
-                }
+                };
+                // Kept open for the WRITEs that follow a create (no open of it again).
+                tree.keep_file(&st, std::fs::File::from(f), epoch);
+                Ok(st)
             }
             Make::Dir(sattr) => {
                 let mut mode = sattr.mode.unwrap_or(0o755) & 0o7777;

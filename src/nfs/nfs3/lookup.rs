@@ -109,7 +109,7 @@ pub(super) fn lookup_in(cx: &Cx, dir: &Obj, name: &[u8]) -> NfsRes<Obj> {
         _ => {
             let key = dir.fh.tree().ok_or(Nfsstat::STALE)?;
             let (tree, node) = dir.on_disk.as_ref().ok_or(Nfsstat::STALE)?;
-            let dirfd = node.dir_fd().map_err(stale_if_missing)?;
+            let dirfd = tree.dir_fd(node).map_err(stale_if_missing)?;
             let child = tree.lookup(node, &dirfd, n)?;
             let fh = Fh::Node {
                 tree: key,

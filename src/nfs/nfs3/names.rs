@@ -51,7 +51,7 @@ pub(super) fn remove(cx: &Cx, a: &mut Dec, e: &mut Enc, dir_wanted: bool) -> Res
         }
         d.check(W | X)?;
         let (tree, dnode) = d.on_disk.as_ref().ok_or(Nfsstat::ROFS)?;
-        let dirfd = dnode.dir_fd().map_err(stale_if_missing)?;
+        let dirfd = tree.dir_fd(dnode).map_err(stale_if_missing)?;
         let st = fs::statx_at(&dirfd, n)?;
         if !sticky_ok(&d, &st) {
             return Err(Nfsstat::ACCES);
@@ -120,8 +120,8 @@ pub(super) fn rename(cx: &Cx, a: &mut Dec, e: &mut Enc) -> Res<()> {
         td.check(W | X)?;
         let (tree, fnode) = fd.on_disk.as_ref().ok_or(Nfsstat::ROFS)?;
         let tnode = td.node()?;
-        let ffd = fnode.dir_fd().map_err(stale_if_missing)?;
-        let tfd = tnode.dir_fd().map_err(stale_if_missing)?;
+        let ffd = tree.dir_fd(fnode).map_err(stale_if_missing)?;
+        let tfd = tree.dir_fd(tnode).map_err(stale_if_missing)?;
         let src = fs::statx_at(&ffd, fname)?;
         if !sticky_ok(&fd, &src) {
             return Err(Nfsstat::ACCES);
@@ -196,7 +196,7 @@ pub(super) fn link(cx: &Cx, a: &mut Dec, e: &mut Enc) -> Res<()> {
         let fnode = f.node()?;
         let fname = fnode.name.as_deref().ok_or(Nfsstat::INVAL)?;
         let (tree, dnode) = d.on_disk.as_ref().ok_or(Nfsstat::ROFS)?;
-        let dirfd = dnode.dir_fd().map_err(stale_if_missing)?;
+        let dirfd = tree.dir_fd(dnode).map_err(stale_if_missing)?;
         let bytes = footprint(&fnode.st);
         charge(cx, &d.view, bytes, 1)?;
         let r = locked(cx, &d.view.uuid, || {

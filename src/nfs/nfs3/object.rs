@@ -108,21 +108,19 @@ pub fn obtain(cx: &Cx, fh: &[u8]) -> NfsRes<Obj> {
 }
 
 pub fn obtain_fh(cx: &Cx, fh: Fh) -> NfsRes<Obj> {
-    let view = cx.view(&fh.volume()).map_err(view_err)?;
+    // Only a volume root's object shows the volumes mounted below it and goes up to `..`.
+    let view = cx
+        .view_of(&fh.volume(), matches!(fh, Fh::Root { .. }))
+        .map_err(view_err)?;
     let snapshot_ok = |s: &Uuid| view.snapdir && view.snapshot(s).is_some();
-    let tree_of = |key: TreeKey| -> NfsRes<Tree> {
+    // The tree's root is not checked here: finding it (one statx) tells whether it is there.
+    let tree_of = |key: TreeKey| -> Tree {
+        let sim = &cx.nfs.sim;
         let dir = match key.snapshot {
-            None => cx.data_dir(&key.volume),
-            Some(s) => cx.snapshot_dir(&key.volume, &s),
+            None => sim.volume_data_path(&key.volume),
+            Some(s) => sim.snapshot_data_path(&key.volume, &s),
         };
-        match dir {
-            Some(d) => Ok(cx.nfs.trees.tree(key, d)),
-            None => {
-                // Gone from disk: forget its inode map too.
-                cx.nfs.trees.drop_tree(&key);
-                Err(Nfsstat::STALE)
-            }
-        }
+        cx.nfs.trees.tree(key, dir)
     };
     match fh {
         Fh::SnapDir { volume } => {
@@ -172,12 +170,18 @@ pub fn obtain_fh(cx: &Cx, fh: Fh) -> NfsRes<Obj> {
                     return Err(Nfsstat::STALE);
                 }
             }
-            let tree = tree_of(key)?;
+            let tree = tree_of(key);
             let node = match fh {
                 Fh::Node { ino, gen, .. } => tree.resolve(ino, gen),
                 _ => tree.root(),
             }
-            .map_err(stale_if_missing)?;
+            .map_err(|e| {
+                if matches!(e, Errno::NOENT | Errno::NOTDIR) {
+                    // The tree's root is gone from disk: forget its inode map too.
+                    cx.nfs.trees.drop_tree(&key);
+                }
+                stale_if_missing(e)
+            })?;
             let mut view = view;
             if let (Fh::Node { .. }, None) = (fh, key.snapshot) {
                 if let Some(top) = tree.top_name(node.ino()) {
