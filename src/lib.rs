@@ -6,6 +6,7 @@
 
 pub mod admin;
 pub mod backend_json;
+pub mod calls;
 pub mod cli;
 pub mod config;
 pub mod faults;
@@ -13,7 +14,6 @@ pub mod faults;
 pub mod fuzzing;
 pub mod guard;
 pub mod http;
-pub mod journal;
 pub mod model;
 pub mod nfs;
 pub mod pattern;

@@ -18,7 +18,7 @@ pub struct Sim {
     /// Runtime fault rules and listener modes (not part of the saved state).
     pub faults: crate::faults::Faults,
     /// Recent requests and the request metrics.
-    pub journal: crate::journal::Journal,
+    pub calls: crate::calls::CallLog,
     /// Timeouts, connection caps and the body budget of every listener.
     pub guards: crate::guard::Guards,
     /// NLM byte-range locks and share reservations (in memory, as ONTAP's are: a restart starts
@@ -83,7 +83,7 @@ impl Sim {
             sync_lock: Mutex::new(()),
             cluster: RwLock::new(cluster),
             faults: Default::default(),
-            journal: Default::default(),
+            calls: Default::default(),
             guards: Default::default(),
             locks: Default::default(),
             store: store.map(Mutex::new),

@@ -6,9 +6,9 @@
 pub mod console;
 pub mod views;
 
+use crate::calls::Filter;
 use crate::faults::listener::Mode;
 use crate::faults::RuleSpec;
-use crate::journal::Filter;
 use crate::model::{OperStatus, SvmState};
 use crate::sim::Sim;
 use bytes::Bytes;
@@ -456,11 +456,11 @@ fn journal(sim: &Sim, req: &Request<Incoming>) -> Response<Body> {
         }
     }
     if !follow {
-        return json(StatusCode::OK, &sim.journal.recent(&filter, limit));
+        return json(StatusCode::OK, &sim.calls.recent(&filter, limit));
     }
     // JSON lines: the recent entries, then each new one as it happens.
-    let backlog = sim.journal.recent(&filter, limit);
-    let rx = sim.journal.subscribe();
+    let backlog = sim.calls.recent(&filter, limit);
+    let rx = sim.calls.subscribe();
     let head = futures_util::stream::iter(
         backlog
             .into_iter()
@@ -481,7 +481,7 @@ fn journal(sim: &Sim, req: &Request<Incoming>) -> Response<Body> {
     r
 }
 
-fn line(e: &crate::journal::Entry) -> Bytes {
+fn line(e: &crate::calls::Entry) -> Bytes {
     let mut s = serde_json::to_string(e).unwrap_or_default();
     s.push('\n');
     Bytes::from(s)
@@ -490,10 +490,10 @@ fn line(e: &crate::journal::Entry) -> Bytes {
 fn metrics(sim: &Sim) -> String {
     use std::fmt::Write;
     let mut out = String::new();
-    sim.journal.render_metrics(&mut out);
+    sim.calls.render_metrics(&mut out);
     sim.guards.render_metrics(&mut out);
     let c = sim.read();
-    let l = crate::journal::label;
+    let l = crate::calls::label;
     let _ = writeln!(
         out,
         "# HELP ontap_sim_volumes Volumes per SVM.\n# TYPE ontap_sim_volumes gauge"

@@ -7,9 +7,9 @@
 
 pub mod auth;
 
+use crate::calls::Record;
 use crate::faults::listener::ManagedListener;
 use crate::faults::{Action, Front, Point};
-use crate::journal::Record;
 use crate::rest;
 use crate::sim::Sim;
 use crate::zapi;
@@ -91,7 +91,7 @@ async fn connection_fault(
     };
     let started = Instant::now();
     let journal = |what: &str| {
-        shared.sim.journal.record(Record {
+        shared.sim.calls.record(Record {
             peer: addr,
             user: None,
             svm: None,
@@ -329,7 +329,7 @@ async fn route(
         let line = || format!("{} {}", req.method(), req.uri().path());
         let journal =
             |user: Option<&str>, svm: Option<&str>, api: &str, result: &str, errno, fault| {
-                shared.sim.journal.record(Record {
+                shared.sim.calls.record(Record {
                     peer: peer.addr,
                     user,
                     svm,
@@ -602,7 +602,7 @@ async fn rest(
     let raw_query = req.uri().query().map(str::to_string);
     let mut api = format!("{method} {path}");
     let journal = |user: Option<&str>, svm: Option<&str>, api: &str, result: &str, errno, fault| {
-        shared.sim.journal.record(Record {
+        shared.sim.calls.record(Record {
             peer: peer.addr,
             user,
             svm,

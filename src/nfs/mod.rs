@@ -635,7 +635,7 @@ pub fn dispatch(nfs: &Nfs, conn: &Conn, record: &[u8]) -> Outcome {
             (Some(p), _) => p.clone(),
             (None, prog) => format!("program {prog} v{call_vers} procedure {call_proc}"),
         };
-        nfs.sim.journal.record(crate::journal::Record {
+        nfs.sim.calls.record(crate::calls::Record {
             peer: conn.peer,
             user: None,
             svm: Some(&svm),

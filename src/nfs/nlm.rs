@@ -544,7 +544,7 @@ async fn granted(sim: Arc<Sim>, w: Waiter, portmap_port: u16) {
             "timeout"
         }
     };
-    sim.journal.record(crate::journal::Record {
+    sim.calls.record(crate::calls::Record {
         peer,
         user: None,
         svm: None,

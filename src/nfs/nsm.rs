@@ -119,7 +119,7 @@ pub async fn announce_restart(nfs: std::sync::Arc<Nfs>) {
                     "unreachable"
                 }
             };
-            nfs.sim.journal.record(crate::journal::Record {
+            nfs.sim.calls.record(crate::calls::Record {
                 peer: std::net::SocketAddr::new(c.address, nfs.nlm_client_portmap),
                 user: None,
                 svm: None,

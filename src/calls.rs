@@ -1,4 +1,5 @@
-//! The request journal (recent calls, for `GET /journal`) and the counters behind `/metrics`.
+//! The call log (recent calls, served as the request journal at `GET /journal`) and the counters
+//! behind `/metrics`. Named apart from the durable journal of `store/`, which holds changes.
 //! Entries never hold secrets: user names, not passwords; API names, not bodies.
 
 use serde::Serialize;
@@ -59,14 +60,14 @@ struct Inner {
     latency: BTreeMap<String, Histogram>,
 }
 
-pub struct Journal {
+pub struct CallLog {
     inner: Mutex<Inner>,
     tx: broadcast::Sender<Entry>,
 }
 
-impl Default for Journal {
+impl Default for CallLog {
     fn default() -> Self {
-        Journal {
+        CallLog {
             inner: Mutex::default(),
             tx: broadcast::channel(1024).0,
         }
@@ -86,7 +87,7 @@ pub struct Record<'a> {
     pub latency: std::time::Duration,
 }
 
-impl Journal {
+impl CallLog {
     pub fn record(&self, r: Record) {
         let mut g = self.inner.lock().unwrap_or_else(|e| e.into_inner());
         g.seq += 1;
