@@ -12,22 +12,9 @@ use serde_json::{json, Value};
 use std::os::unix::fs::MetadataExt;
 use std::time::{Duration, Instant};
 
-const CONFIG: &str = r#"
-seed = "unix-names"
-[[aggregates]]
-name = "aggr1"
-size = "2TiB"
-
-[[svms]]
-name = "svm1"
-aggregates = ["aggr1"]
-[[svms.lifs]]
-name = "svm1_data"
-address = "127.0.0.1"
-
-[[users]]
-name = "admin"
-"#;
+fn config() -> String {
+    one_svm("unix-names")
+}
 
 async fn users(z: &mut Z) -> Vec<(String, String, String)> {
     z.list("name-mapping-unix-user-get-iter", "")
@@ -56,7 +43,7 @@ fn triples(v: &[(&str, &str, &str)]) -> Vec<(String, String, String)> {
 
 #[tokio::test]
 async fn users_and_groups_over_zapi_seeded_as_on_ontap() {
-    let mut z = Z::start(Some(CONFIG)).await;
+    let mut z = Z::start(Some(&config())).await;
     assert_eq!(
         users(&mut z).await,
         triples(&[
@@ -154,7 +141,7 @@ fn user_rule(t: &str, target: &str, qtree: &str, limit: u64) -> String {
 
 #[tokio::test]
 async fn quota_targets_resolve_by_name_and_usage_counts_what_the_id_owns() {
-    let mut z = Z::start(Some(CONFIG)).await;
+    let mut z = Z::start(Some(&config())).await;
     z.create("fv", "aggr1", "10g", "none").await;
     z.ok("<volume-mount><junction-path>/fv</junction-path><volume-name>fv</volume-name></volume-mount>").await;
     z.ok("<qtree-create><qtree>q1</qtree><volume>fv</volume></qtree-create>")
@@ -276,7 +263,7 @@ async fn rest_get(z: &mut Z, path: &str) -> Value {
 
 #[tokio::test]
 async fn users_and_groups_over_rest_as_ansible_drives_them() {
-    let mut z = Z::start(Some(CONFIG)).await;
+    let mut z = Z::start(Some(&config())).await;
     let svm = rest_get(&mut z, "/api/svm/svms?name=svm1").await["records"][0]["uuid"]
         .as_str()
         .unwrap()
@@ -465,7 +452,7 @@ async fn users_and_groups_over_rest_as_ansible_drives_them() {
 
 #[tokio::test]
 async fn users_and_groups_survive_a_restart() {
-    let mut z = Z::start(Some(CONFIG)).await;
+    let mut z = Z::start(Some(&config())).await;
     z.ok("<name-mapping-unix-user-create><user-name>erin</user-name><group-id>70</group-id><user-id>7001</user-id></name-mapping-unix-user-create>").await;
     z.ok("<name-mapping-unix-group-create><group-name>g70</group-name><group-id>70</group-id></name-mapping-unix-group-create>").await;
     z.ok("<name-mapping-unix-group-add-user><group-name>g70</group-name><user-name>erin</user-name></name-mapping-unix-group-add-user>").await;
@@ -477,7 +464,7 @@ async fn users_and_groups_survive_a_restart() {
     let mut sim = z.sim;
     assert!(sim.terminate().success());
     let dir = std::mem::replace(&mut sim.dir, tempfile::tempdir().unwrap());
-    let sim = Sim::start_in(dir, Some(CONFIG), &[]);
+    let sim = Sim::start_in(dir, Some(&config()), &[]);
     let c = sim.client().await;
     let mut z = Z { sim, c };
     let after = (

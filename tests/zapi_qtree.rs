@@ -6,22 +6,9 @@ mod common;
 use common::*;
 use ontap_sim::zapi::xml::Element;
 
-const CONFIG: &str = r#"
-seed = "zapi-qtree"
-[[aggregates]]
-name = "aggr1"
-size = "2TiB"
-
-[[svms]]
-name = "svm1"
-aggregates = ["aggr1"]
-[[svms.lifs]]
-name = "svm1_data"
-address = "127.0.0.1"
-
-[[users]]
-name = "admin"
-"#;
+fn config() -> String {
+    one_svm("zapi-qtree")
+}
 
 use common::z::*;
 /// (qtree, id) of a volume's qtrees as qtree-list-iter lists them.
@@ -53,7 +40,7 @@ fn qs(v: &[(&str, u64)]) -> Vec<(String, u64)> {
 
 #[tokio::test]
 async fn create_list_modify_rename_delete() {
-    let mut z = Z::start(Some(CONFIG)).await;
+    let mut z = Z::start(Some(&config())).await;
     z.create("qv", "aggr1", "1g", "none").await;
     // A volume lists its implicit qtree "" (id 0), inheriting the volume's settings.
     assert_eq!(qtrees(&mut z, "qv").await, qs(&[("", 0)]));
@@ -134,7 +121,7 @@ async fn create_list_modify_rename_delete() {
 
 #[tokio::test]
 async fn refusals_name_the_object() {
-    let mut z = Z::start(Some(CONFIG)).await;
+    let mut z = Z::start(Some(&config())).await;
     z.create("rv", "aggr1", "1g", "none").await;
     z.ok("<qtree-create><qtree>q</qtree><volume>rv</volume></qtree-create>")
         .await;
@@ -253,7 +240,7 @@ async fn refusals_name_the_object() {
 
 #[tokio::test]
 async fn qtrees_live_and_die_with_their_volume() {
-    let mut z = Z::start(Some(CONFIG)).await;
+    let mut z = Z::start(Some(&config())).await;
     z.create("lv", "aggr1", "1g", "none").await;
     z.ok("<qtree-create><qtree>q</qtree><volume>lv</volume></qtree-create>")
         .await;
@@ -285,7 +272,7 @@ async fn qtrees_live_and_die_with_their_volume() {
 /// backend has a QoS policy.
 #[tokio::test]
 async fn qtree_qos_policy_group() {
-    let config = CONFIG.replacen(
+    let config = config().replacen(
         "seed = \"zapi-qtree\"",
         "seed = \"zapi-qtree\"\nqos_policy_groups = [\"gold\"]",
         1,
@@ -313,7 +300,7 @@ async fn qtree_qos_policy_group() {
 /// since come back with their settings), and a clone of the snapshot has the snapshot's qtrees.
 #[tokio::test]
 async fn snapshot_restore_and_clone_take_the_snapshots_qtrees() {
-    let mut z = Z::start(Some(CONFIG)).await;
+    let mut z = Z::start(Some(&config())).await;
     z.create("rv", "aggr1", "1g", "none").await;
     z.ok("<export-policy-create><policy-name>p1</policy-name></export-policy-create>")
         .await;

@@ -11,22 +11,9 @@ use common::*;
 use ontap_sim::zapi::xml::Element;
 use std::time::{Duration, Instant};
 
-const CONFIG: &str = r#"
-seed = "zapi-quota"
-[[aggregates]]
-name = "aggr1"
-size = "2TiB"
-
-[[svms]]
-name = "svm1"
-aggregates = ["aggr1"]
-[[svms.lifs]]
-name = "svm1_data"
-address = "127.0.0.1"
-
-[[users]]
-name = "admin"
-"#;
+fn config() -> String {
+    one_svm("zapi-quota")
+}
 
 /// The same cluster with jobs that take 600 ms (queued, then running, then done).
 const SLOW: &str = r#"
@@ -162,7 +149,7 @@ fn data_dir(sim: &Sim, uuid: &str) -> std::path::PathBuf {
 
 #[tokio::test]
 async fn economy_driver_flow_rules_state_and_report() {
-    let mut z = Z::start(Some(CONFIG)).await;
+    let mut z = Z::start(Some(&config())).await;
     flexvol(&mut z, "trident_qtree_pool_a").await;
     let fv = "trident_qtree_pool_a";
 
@@ -287,7 +274,7 @@ async fn economy_driver_flow_rules_state_and_report() {
 
 #[tokio::test]
 async fn refusals_use_ontap_errnos_and_change_nothing() {
-    let mut z = Z::start(Some(CONFIG)).await;
+    let mut z = Z::start(Some(&config())).await;
     flexvol(&mut z, "fv").await;
     z.ok("<qtree-create><qtree>q1</qtree><volume>fv</volume></qtree-create>")
         .await;
@@ -419,7 +406,7 @@ async fn refusals_use_ontap_errnos_and_change_nothing() {
 
 #[tokio::test]
 async fn qtree_rename_and_delete_move_and_remove_rules_and_data() {
-    let mut z = Z::start(Some(CONFIG)).await;
+    let mut z = Z::start(Some(&config())).await;
     flexvol(&mut z, "fv").await;
     z.ok("<qtree-create><qtree>q1</qtree><volume>fv</volume></qtree-create>")
         .await;
@@ -469,7 +456,7 @@ async fn qtree_rename_and_delete_move_and_remove_rules_and_data() {
 
 #[tokio::test]
 async fn resize_activates_only_what_a_default_rule_covers() {
-    let mut z = Z::start(Some(CONFIG)).await;
+    let mut z = Z::start(Some(&config())).await;
     flexvol(&mut z, "fv").await;
     for q in ["q1", "q2"] {
         z.ok(&format!(
@@ -624,7 +611,7 @@ async fn rules_and_state_survive_restarts() {
 
 #[tokio::test]
 async fn list_pages_with_tags() {
-    let mut z = Z::start(Some(CONFIG)).await;
+    let mut z = Z::start(Some(&config())).await;
     flexvol(&mut z, "fv").await;
     for i in 0..5 {
         z.ok(&format!(
@@ -663,7 +650,7 @@ async fn list_pages_with_tags() {
 
 #[tokio::test]
 async fn a_clone_has_its_parents_qtrees_with_their_data() {
-    let mut z = Z::start(Some(CONFIG)).await;
+    let mut z = Z::start(Some(&config())).await;
     flexvol(&mut z, "fv").await;
     z.ok("<qtree-create><qtree>q1</qtree><volume>fv</volume><mode>0750</mode></qtree-create>")
         .await;

@@ -11,22 +11,9 @@ use common::*;
 use ontap_sim::zapi::xml::Element;
 use std::time::{Duration, Instant};
 
-const CONFIG: &str = r#"
-seed = "zapi-quota-policy"
-[[aggregates]]
-name = "aggr1"
-size = "2TiB"
-
-[[svms]]
-name = "svm1"
-aggregates = ["aggr1"]
-[[svms.lifs]]
-name = "svm1_data"
-address = "127.0.0.1"
-
-[[users]]
-name = "admin"
-"#;
+fn config() -> String {
+    one_svm("zapi-quota-policy")
+}
 
 async fn flexvol(z: &mut Z, name: &str) {
     z.create(name, "aggr1", "10g", "none").await;
@@ -156,7 +143,7 @@ fn pairs(v: &[(&str, &str)]) -> Vec<(String, String)> {
 
 #[tokio::test]
 async fn policies_are_created_renamed_copied_assigned_and_deleted_as_on_ontap() {
-    let mut z = Z::start(Some(CONFIG)).await;
+    let mut z = Z::start(Some(&config())).await;
     // Every SVM starts with `default`, assigned.
     assert_eq!(policies(&mut z).await, ["default"]);
     assert_eq!(assigned(&mut z, "svm1").await, "default");
@@ -281,7 +268,7 @@ async fn policies_are_created_renamed_copied_assigned_and_deleted_as_on_ontap() 
 
 #[tokio::test]
 async fn rules_act_on_the_assigned_policy_and_a_new_one_comes_into_force_at_resize() {
-    let mut z = Z::start(Some(CONFIG)).await;
+    let mut z = Z::start(Some(&config())).await;
     flexvol(&mut z, "fv").await;
     z.ok("<qtree-create><qtree>q1</qtree><volume>fv</volume></qtree-create>")
         .await;
@@ -393,7 +380,7 @@ fn restart(mut sim: Sim, config: &str) -> Sim {
 
 #[tokio::test]
 async fn policies_their_rules_and_the_assignment_survive_restarts_and_svm_rename() {
-    let mut z = Z::start(Some(CONFIG)).await;
+    let mut z = Z::start(Some(&config())).await;
     flexvol(&mut z, "fv").await;
     z.ok("<quota-policy-create><policy-name>p2</policy-name></quota-policy-create>")
         .await;
@@ -432,7 +419,7 @@ async fn policies_their_rules_and_the_assignment_survive_restarts_and_svm_rename
     let before = all_rules(&mut z).await;
     assert_eq!(before, rules3(&[("p2", "*", "20"), ("p3", "*", "30")]));
 
-    let sim = restart(z.sim, CONFIG);
+    let sim = restart(z.sim, &config());
     let c = sim.client().await;
     let mut z = Z { sim, c };
     assert_eq!(policies(&mut z).await, ["default", "p2", "p3"]);

@@ -7,22 +7,9 @@ use common::*;
 use ontap_sim::zapi::xml::Element;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-const CONFIG: &str = r#"
-seed = "zapi-snapshot"
-[[aggregates]]
-name = "aggr1"
-size = "2TiB"
-
-[[svms]]
-name = "svm1"
-aggregates = ["aggr1"]
-[[svms.lifs]]
-name = "svm1_data"
-address = "127.0.0.1"
-
-[[users]]
-name = "admin"
-"#;
+fn config() -> String {
+    one_svm("zapi-snapshot")
+}
 
 use common::z::*;
 fn create(volume: &str, snapshot: &str) -> String {
@@ -67,7 +54,7 @@ fn now() -> u64 {
 
 #[tokio::test]
 async fn trident_create_get_and_list() {
-    let mut z = Z::start(Some(CONFIG)).await;
+    let mut z = Z::start(Some(&config())).await;
     z.create("sv", "aggr1", "1g", "none").await;
     // Create: probe, volume-get-iter for size-used, snapshot-create, snapshot-get-iter.
     z.ok("<volume-size><volume>sv</volume></volume-size>").await;
@@ -122,7 +109,7 @@ async fn trident_create_get_and_list() {
 
 #[tokio::test]
 async fn ansible_query_and_labels() {
-    let mut z = Z::start(Some(CONFIG)).await;
+    let mut z = Z::start(Some(&config())).await;
     z.create("av", "aggr1", "1g", "none").await;
     let q = "<snapshot-get-iter><desired-attributes><snapshot-info><comment/><snapmirror-label/></snapshot-info></desired-attributes>\
              <query><snapshot-info><name>snap1</name><volume>av</volume><vserver>svm1</vserver></snapshot-info></query></snapshot-get-iter>";
@@ -151,7 +138,7 @@ async fn ansible_query_and_labels() {
 
 #[tokio::test]
 async fn duplicates_invalid_names_and_missing_objects() {
-    let mut z = Z::start(Some(CONFIG)).await;
+    let mut z = Z::start(Some(&config())).await;
     z.create("dv", "aggr1", "1g", "none").await;
     z.ok(&create("dv", "s1")).await;
     assert_failed(&z.svm(&create("dv", "s1")).await, 13130, "s1");
@@ -177,7 +164,7 @@ async fn duplicates_invalid_names_and_missing_objects() {
 
 #[tokio::test]
 async fn rename_keeps_the_snapshot() {
-    let mut z = Z::start(Some(CONFIG)).await;
+    let mut z = Z::start(Some(&config())).await;
     z.create("rv", "aggr1", "1g", "none").await;
     z.ok(&create("rv", "a")).await;
     z.ok(&create("rv", "b")).await;
@@ -197,7 +184,7 @@ async fn rename_keeps_the_snapshot() {
 
 #[tokio::test]
 async fn restore_removes_newer_snapshots() {
-    let mut z = Z::start(Some(CONFIG)).await;
+    let mut z = Z::start(Some(&config())).await;
     z.create("hv", "aggr1", "1g", "none").await;
     // A second apart, so creation order is unambiguous even at one-second resolution.
     for s in ["s1", "s2", "s3"] {
@@ -215,7 +202,7 @@ async fn restore_removes_newer_snapshots() {
 
 #[tokio::test]
 async fn restore_orders_snapshots_taken_within_one_second() {
-    let mut z = Z::start(Some(CONFIG)).await;
+    let mut z = Z::start(Some(&config())).await;
     z.create("qv", "aggr1", "1g", "none").await;
     // Trident and Ansible take snapshots back to back; ONTAP orders them by creation, not by
     // the whole second they fall in.
@@ -232,7 +219,7 @@ async fn restore_orders_snapshots_taken_within_one_second() {
 
 #[tokio::test]
 async fn restore_is_refused_while_a_newer_snapshot_is_busy() {
-    let mut z = Z::start(Some(CONFIG)).await;
+    let mut z = Z::start(Some(&config())).await;
     z.create("bv", "aggr1", "1g", "none").await;
     z.ok(&create("bv", "old")).await;
     tokio::time::sleep(Duration::from_millis(1100)).await;
@@ -247,7 +234,7 @@ async fn restore_is_refused_while_a_newer_snapshot_is_busy() {
 
 #[tokio::test]
 async fn offline_volume_refuses_snapshot_operations() {
-    let mut z = Z::start(Some(CONFIG)).await;
+    let mut z = Z::start(Some(&config())).await;
     z.create("ov", "aggr1", "1g", "none").await;
     z.ok(&create("ov", "s1")).await;
     z.ok(&create("ov", "s2")).await;
@@ -277,7 +264,7 @@ async fn offline_volume_refuses_snapshot_operations() {
 async fn exact_name_lookups_find_one_snapshot_whatever_the_case() {
     // §3.8: after snapshot-create Trident needs exactly one record from snapshot-get-iter with
     // {volume, name}. Either the second spelling is a duplicate, or the query must not match it.
-    let mut z = Z::start(Some(CONFIG)).await;
+    let mut z = Z::start(Some(&config())).await;
     z.create("cv", "aggr1", "1g", "none").await;
     z.ok(&create("cv", "snap1")).await;
     let body = z.svm(&create("cv", "SNAP1")).await;

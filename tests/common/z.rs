@@ -232,3 +232,26 @@ pub fn field(recs: &[Element], path: &str) -> Vec<String> {
 
 pub const GIB: u64 = 1 << 30;
 // ---- end of helpers ----
+
+/// The one-SVM cluster most ZAPI test files start (svm1 on aggr1, a data LIF on loopback, the
+/// admin user); each passes its own `seed`, so their UUIDs differ.
+pub fn one_svm(seed: &str) -> String {
+    format!(
+        r#"
+seed = "{seed}"
+[[aggregates]]
+name = "aggr1"
+size = "2TiB"
+
+[[svms]]
+name = "svm1"
+aggregates = ["aggr1"]
+[[svms.lifs]]
+name = "svm1_data"
+address = "127.0.0.1"
+
+[[users]]
+name = "admin"
+"#
+    )
+}
