@@ -16,24 +16,13 @@ fn config() -> String {
 }
 
 /// The same cluster with jobs that take 600 ms (queued, then running, then done).
-const SLOW: &str = r#"
-seed = "zapi-quota"
-[cluster]
-job_duration_ms = 600
-[[aggregates]]
-name = "aggr1"
-size = "2TiB"
-
-[[svms]]
-name = "svm1"
-aggregates = ["aggr1"]
-[[svms.lifs]]
-name = "svm1_data"
-address = "127.0.0.1"
-
-[[users]]
-name = "admin"
-"#;
+fn slow() -> String {
+    config().replacen(
+        "[[aggregates]]",
+        "[cluster]\njob_duration_ms = 600\n[[aggregates]]",
+        1,
+    )
+}
 
 /// Trident's economy FlexVol: created, mounted at /<name>.
 async fn flexvol(z: &mut Z, name: &str) {
@@ -501,7 +490,7 @@ async fn resize_activates_only_what_a_default_rule_covers() {
 
 #[tokio::test]
 async fn jobs_that_take_time_show_initializing_and_resizing() {
-    let mut z = Z::start(Some(SLOW)).await;
+    let mut z = Z::start(Some(&slow())).await;
     flexvol(&mut z, "fv").await;
     z.ok(&set_entry("fv", "", None)).await;
     let on = z.ok("<quota-on><volume>fv</volume></quota-on>").await;
@@ -554,7 +543,7 @@ fn restart(mut sim: Sim, config: &str) -> Sim {
 
 #[tokio::test]
 async fn rules_and_state_survive_restarts() {
-    let mut z = Z::start(Some(SLOW)).await;
+    let mut z = Z::start(Some(&slow())).await;
     flexvol(&mut z, "fv").await;
     flexvol(&mut z, "fv2").await;
     z.ok("<qtree-create><qtree>q1</qtree><volume>fv</volume></qtree-create>")
@@ -569,7 +558,7 @@ async fn rules_and_state_survive_restarts() {
     assert_eq!(status(&mut z, "fv2").await, "initializing");
     let before = tree_rules(&mut z, "fv").await;
 
-    let sim = restart(z.sim, SLOW);
+    let sim = restart(z.sim, &slow());
     let c = sim.client().await;
     let mut z = Z { sim, c };
     assert_eq!(tree_rules(&mut z, "fv").await, before);
