@@ -114,25 +114,6 @@ async fn users_and_groups_over_zapi_seeded_as_on_ontap() {
     );
 }
 
-async fn wait_on(z: &mut Z, volume: &str) {
-    let start = Instant::now();
-    loop {
-        let r = z
-            .ok(&format!(
-                "<quota-status><volume>{volume}</volume></quota-status>"
-            ))
-            .await;
-        if txt(&r, "status") == "on" {
-            return;
-        }
-        assert!(
-            start.elapsed() < Duration::from_secs(10),
-            "quotas never came on"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-}
-
 fn user_rule(t: &str, target: &str, qtree: &str, limit: u64) -> String {
     format!(
         "<quota-set-entry><disk-limit>{limit}</disk-limit><qtree>{qtree}</qtree><quota-target>{target}</quota-target><quota-type>{t}</quota-type><volume>fv</volume></quota-set-entry>"
@@ -186,7 +167,7 @@ async fn quota_targets_resolve_by_name_and_usage_counts_what_the_id_owns() {
     z.ok(&user_rule("user", "4242", "", 3000)).await;
     z.ok(&user_rule("group", "testers", "", 4000)).await;
     z.ok("<quota-on><volume>fv</volume></quota-on>").await;
-    wait_on(&mut z, "fv").await;
+    z.wait_quota_on("fv").await;
 
     std::fs::write(data.join("q1/a"), vec![1u8; 3000]).unwrap();
     std::fs::write(data.join("q1/b"), vec![1u8; 2000]).unwrap();

@@ -9,7 +9,6 @@ mod common;
 use common::z::*;
 use common::*;
 use ontap_sim::zapi::xml::Element;
-use std::time::{Duration, Instant};
 
 fn config() -> String {
     one_svm("zapi-quota-policy")
@@ -96,25 +95,6 @@ fn rules3(v: &[(&str, &str, &str)]) -> Vec<(String, String, String)> {
     v.iter()
         .map(|(a, b, c)| (a.to_string(), b.to_string(), c.to_string()))
         .collect()
-}
-
-async fn wait_on(z: &mut Z, volume: &str) {
-    let start = Instant::now();
-    loop {
-        let r = z
-            .ok(&format!(
-                "<quota-status><volume>{volume}</volume></quota-status>"
-            ))
-            .await;
-        if txt(&r, "status") == "on" {
-            return;
-        }
-        assert!(
-            start.elapsed() < Duration::from_secs(10),
-            "quotas of {volume} never came on"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
 }
 
 /// The quota report of a volume: (quota-target, disk-limit).
@@ -283,7 +263,7 @@ async fn rules_act_on_the_assigned_policy_and_a_new_one_comes_into_force_at_resi
     ))
     .await;
     z.ok("<quota-on><volume>fv</volume></quota-on>").await;
-    wait_on(&mut z, "fv").await;
+    z.wait_quota_on("fv").await;
     assert_eq!(report(&mut z, "fv").await, pairs(&[("/vol/fv/q1", "1024")]));
 
     // Rules of another policy: named with `policy`; a missing one is refused.
@@ -327,7 +307,7 @@ async fn rules_act_on_the_assigned_policy_and_a_new_one_comes_into_force_at_resi
     // A rule of an unassigned policy is not enforced: the resize keeps the assigned one's.
     z.ok("<quota-resize><volume>fv</volume></quota-resize>")
         .await;
-    wait_on(&mut z, "fv").await;
+    z.wait_quota_on("fv").await;
     assert_eq!(report(&mut z, "fv").await, pairs(&[("/vol/fv/q1", "1024")]));
 
     // Assign p2: rules without `policy` now act on it; the limits in force stay until a resize.
@@ -348,7 +328,7 @@ async fn rules_act_on_the_assigned_policy_and_a_new_one_comes_into_force_at_resi
     assert_eq!(report(&mut z, "fv").await, pairs(&[("/vol/fv/q1", "1024")]));
     z.ok("<quota-resize><volume>fv</volume></quota-resize>")
         .await;
-    wait_on(&mut z, "fv").await;
+    z.wait_quota_on("fv").await;
     assert_eq!(report(&mut z, "fv").await, pairs(&[("/vol/fv/q1", "4096")]));
 
     // The old policy can go now; its rules go with it, enforcement is untouched.
@@ -396,7 +376,7 @@ async fn policies_their_rules_and_the_assignment_survive_restarts_and_svm_rename
     .await;
     assert_passed(&assign(&mut z, "p2").await);
     z.ok("<quota-on><volume>fv</volume></quota-on>").await;
-    wait_on(&mut z, "fv").await;
+    z.wait_quota_on("fv").await;
     // A rule deleted from one policy only (the journal removes it by its policy-keyed name).
     z.ok("<quota-policy-create><policy-name>p3</policy-name></quota-policy-create>")
         .await;

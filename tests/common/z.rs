@@ -85,6 +85,26 @@ impl Z {
         self.post_as(ADMIN, None, api).await
     }
 
+    /// Poll `quota-status` of `volume` until quotas are on (at most 10 s).
+    pub async fn wait_quota_on(&mut self, volume: &str) {
+        let start = std::time::Instant::now();
+        loop {
+            let r = self
+                .ok(&format!(
+                    "<quota-status><volume>{volume}</volume></quota-status>"
+                ))
+                .await;
+            if txt(&r, "status") == "on" {
+                return;
+            }
+            assert!(
+                start.elapsed() < std::time::Duration::from_secs(10),
+                "quotas of {volume} never came on"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+    }
+
     pub async fn ok(&mut self, api: &str) -> Element {
         let body = self.svm(api).await;
         assert_passed_api(&body, api)
