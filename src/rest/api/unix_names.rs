@@ -6,8 +6,8 @@ use super::super::error::RestError;
 use super::super::query::{links, Schema};
 use super::super::{delete, get, patch, post, Call, Ctx, Reply, Route};
 use super::{instance, svm_ref};
-use crate::model::unix_name::{UnixGroup, UnixUser, UnixUserChange};
-use crate::model::Cluster;
+use crate::model::unix_name::{UnixGroup, UnixNames, UnixUser, UnixUserChange};
+use crate::model::{Cluster, Svm};
 use serde_json::{json, Value};
 
 pub static ROUTES: &[Route] = &[
@@ -85,34 +85,36 @@ fn group_record(c: &Cluster, svm: &str, uuid: &str, g: &UnixGroup) -> Value {
     })
 }
 
-fn user_list(ctx: &Ctx, call: &mut Call) -> Result<Reply, RestError> {
+/// Every visible SVM's users or groups (`each` renders one SVM's, given its UUID) as one
+/// collection.
+fn list(
+    ctx: &Ctx,
+    call: &mut Call,
+    schema: &Schema,
+    each: impl Fn(&Cluster, &Svm, &str) -> Vec<Value>,
+) -> Result<Reply, RestError> {
     let c = ctx.sim.read();
-    let mut records = Vec::new();
-    for s in c.svms.values().filter(|s| ctx.sees(&s.name)) {
-        let uuid = s.uuid.to_string();
-        records.extend(
-            s.unix
-                .users
-                .values()
-                .map(|u| user_record(&c, &s.name, &uuid, u)),
-        );
-    }
-    call.collection(&USER, records)
+    let records: Vec<Value> = c
+        .svms
+        .values()
+        .filter(|s| ctx.sees(&s.name))
+        .flat_map(|s| each(&c, s, &s.uuid.to_string()))
+        .collect();
+    call.collection(schema, records)
+}
+
+fn user_list(ctx: &Ctx, call: &mut Call) -> Result<Reply, RestError> {
+    list(ctx, call, &USER, |c, s, uuid| {
+        let users = s.unix.users.values();
+        users.map(|u| user_record(c, &s.name, uuid, u)).collect()
+    })
 }
 
 fn group_list(ctx: &Ctx, call: &mut Call) -> Result<Reply, RestError> {
-    let c = ctx.sim.read();
-    let mut records = Vec::new();
-    for s in c.svms.values().filter(|s| ctx.sees(&s.name)) {
-        let uuid = s.uuid.to_string();
-        records.extend(
-            s.unix
-                .groups
-                .values()
-                .map(|g| group_record(&c, &s.name, &uuid, g)),
-        );
-    }
-    call.collection(&GROUP, records)
+    list(ctx, call, &GROUP, |c, s, uuid| {
+        let groups = s.unix.groups.values();
+        groups.map(|g| group_record(c, &s.name, uuid, g)).collect()
+    })
 }
 
 /// The SVM a keyed path names (its UUID), as the caller may see it. A `svm.name` query (Ansible
@@ -128,40 +130,33 @@ fn svm_of(ctx: &Ctx, call: &mut Call) -> Result<String, RestError> {
     }
 }
 
-fn user_show(ctx: &Ctx, call: &mut Call) -> Result<Reply, RestError> {
+/// One user or group of the SVM the path names (`record` renders it, if the SVM has it).
+fn show(
+    ctx: &Ctx,
+    call: &mut Call,
+    schema: &Schema,
+    what: &str,
+    record: impl Fn(&Cluster, &UnixNames, &str, &str, &str) -> Option<Value>,
+) -> Result<Reply, RestError> {
     let svm = svm_of(ctx, call)?;
     let c = ctx.sim.read();
     let name = call.var(1);
-    let u = c
-        .unix_names(&svm)?
-        .users
-        .get(name)
-        .ok_or_else(|| RestError::not_found(&format!("UNIX user {name}")).target("name"))?;
-    let body = instance(
-        &call.query,
-        &USER,
-        user_record(&c, &svm, call.var(0), u),
-        name,
-    )?;
+    let found = record(&c, c.unix_names(&svm)?, &svm, call.var(0), name)
+        .ok_or_else(|| RestError::not_found(&format!("{what} {name}")).target("name"))?;
+    let body = instance(&call.query, schema, found, name)?;
     Ok(Reply::ok(body).svm(svm))
 }
 
+fn user_show(ctx: &Ctx, call: &mut Call) -> Result<Reply, RestError> {
+    show(ctx, call, &USER, "UNIX user", |c, n, svm, uuid, name| {
+        n.users.get(name).map(|u| user_record(c, svm, uuid, u))
+    })
+}
+
 fn group_show(ctx: &Ctx, call: &mut Call) -> Result<Reply, RestError> {
-    let svm = svm_of(ctx, call)?;
-    let c = ctx.sim.read();
-    let name = call.var(1);
-    let g = c
-        .unix_names(&svm)?
-        .groups
-        .get(name)
-        .ok_or_else(|| RestError::not_found(&format!("UNIX group {name}")).target("name"))?;
-    let body = instance(
-        &call.query,
-        &GROUP,
-        group_record(&c, &svm, call.var(0), g),
-        name,
-    )?;
-    Ok(Reply::ok(body).svm(svm))
+    show(ctx, call, &GROUP, "UNIX group", |c, n, svm, uuid, name| {
+        n.groups.get(name).map(|g| group_record(c, svm, uuid, g))
+    })
 }
 
 /// An ID field (0 to 4294967295).
