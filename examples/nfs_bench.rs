@@ -1,7 +1,7 @@
 //! NFS figures of ontap-sim beside nfs-ganesha (VFS FSAL, NFSv3) in one run, with the same client.
 //!
 //! ```text
-//! cargo build --release && cargo run --release --example nfs_bench [-- --size-mib 256 --files 1000 --ops 20000 --rounds 3]
+//! cargo build --release && cargo run --release --example nfs_bench [-- --size-mib 256 --files 1000 --ops 20000 --rounds 3 --no-listings]
 //! scripts/nfs-bench.sh [ARGS]   # installs nfs-ganesha, nfs-ganesha-vfs and rpcbind first (root)
 //! ```
 //!
@@ -58,6 +58,8 @@ pub struct Opts {
     /// GETATTR and LOOKUP calls per round and depth.
     pub ops: usize,
     pub rounds: usize,
+    /// Measure the directory listings too (`--no-listings` leaves them out).
+    pub listings: bool,
 }
 
 impl Default for Opts {
@@ -67,6 +69,7 @@ impl Default for Opts {
             files: 1000,
             ops: 20_000,
             rounds: 3,
+            listings: true,
         }
     }
 }
@@ -76,6 +79,11 @@ fn opts() -> Opts {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let mut i = 0;
     while i < args.len() {
+        if args[i] == "--no-listings" {
+            o.listings = false;
+            i += 1;
+            continue;
+        }
         let v = args.get(i + 1).and_then(|v| v.parse().ok());
         match (args[i].as_str(), v) {
             ("--size-mib", Some(v)) => o.size_mib = v,
@@ -83,7 +91,7 @@ fn opts() -> Opts {
             ("--ops", Some(v)) => o.ops = v,
             ("--rounds", Some(v)) => o.rounds = v,
             (a, _) => {
-                eprintln!("unknown argument {a}: use --size-mib N --files N --ops N --rounds N");
+                eprintln!("unknown argument {a}: use --size-mib N --files N --ops N --rounds N --no-listings");
                 std::process::exit(2);
             }
         }
@@ -1085,6 +1093,9 @@ pub async fn measure_with_peer(o: &Opts) -> Res<(Vec<Row>, Option<String>)> {
         ));
     }
 
+    if !o.listings {
+        return Ok((rows, why_not));
+    }
     // Listings: a simulator with a state directory of its own, and the same ganesha.
     let state = tempfile::tempdir()?;
     let state_dir = state.path().to_string_lossy().into_owned();
