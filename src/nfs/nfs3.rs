@@ -150,7 +150,7 @@ pub fn handle(nfs: &Nfs, conn: &Conn, svm: &str, call: &mut Call) -> Vec<u8> {
     };
     let a = &mut call.args;
     let cap = match call.proc_ {
-        6 => MAX_IO as usize + 256,
+        // A READ reserves room for the count it is asked for (see `io::read`).
         16 | 17 => 64 << 10,
         _ => 512,
     };

@@ -67,18 +67,22 @@ pub(super) fn read(cx: &Cx, a: &mut Dec, e: &mut Enc) -> Res<()> {
     let count_at = e.len();
     e.u32(0).bool(false).u32(0);
     let data_at = e.len();
-    e.buf.resize(data_at + count, 0);
+    // Room for the data and its padding, not zeroed first: pread fills it.
+    e.buf.reserve_exact(count + 4);
     let r = locked(cx, &o.view.uuid, || -> NfsRes<(usize, u64)> {
         let f = o.file(cx, false)?;
         let mut got = 0;
         while got < count {
-            match f.read_at(
-                &mut e.buf[data_at + got..data_at + count],
-                offset + got as u64,
-            ) {
-                Ok(0) => break,
-                Ok(n) => got += n,
-                Err(err) if err.kind() == std::io::ErrorKind::Interrupted => {}
+            let room = &mut e.buf.spare_capacity_mut()[..count - got];
+            match rustix::io::pread(&*f, room, offset + got as u64) {
+                Ok(([], _)) => break,
+                Ok((read, _)) => {
+                    let n = read.len();
+                    // SAFETY: pread initialised these `n` bytes, which follow the length.
+                    unsafe { e.buf.set_len(e.buf.len() + n) };
+                    got += n;
+                }
+                Err(Errno::INTR) => {}
                 Err(err) => return Err(err.into()),
             }
         }
@@ -87,7 +91,7 @@ pub(super) fn read(cx: &Cx, a: &mut Dec, e: &mut Enc) -> Res<()> {
     });
     match r {
         Ok((got, size)) => {
-            e.buf.truncate(data_at + got);
+            debug_assert_eq!(e.len(), data_at + got);
             e.buf
                 .extend_from_slice(&[0u8; 3][..crate::nfs::xdr::pad(got)]);
             let eof = offset.saturating_add(got as u64) >= size;
