@@ -343,17 +343,9 @@ impl Sim {
         bytes: i64,
         files: i64,
     ) -> Result<(), ModelError> {
-        let mut c = self.write();
-        let out = self
-            .apply(&mut c, |c| c.charge_data(svm, volume, bytes, files), false)
-            .map(|(v, _)| v);
-        c.commit();
-        if out.is_ok() && (bytes != 0 || files != 0) {
-            if let Some(v) = c.volumes.get(&(svm.to_string(), volume.to_string())) {
-                self.mark_dirty(&[v.uuid]);
-            }
-        }
-        out
+        self.charge(svm, volume, bytes, files, |c| {
+            c.charge_data(svm, volume, bytes, files)
+        })
     }
 
     /// [`Sim::charge_data`] inside a qtree: its tree quota's hard limits in force refuse growth
@@ -366,15 +358,30 @@ impl Sim {
         bytes: i64,
         files: i64,
     ) -> Result<(), ModelError> {
+        self.charge(svm, volume, bytes, files, |c| {
+            c.charge_tree(svm, volume, qtree, bytes, files)
+        })
+    }
+
+    /// A data charge. Not the generic [`Sim::apply`]: a charge changes only counters and is all
+    /// or nothing by construction (no savepoint, no text to scan), and it is not journaled (a
+    /// start measures usage from the disk; the volume is marked dirty instead).
+    fn charge(
+        &self,
+        svm: &str,
+        volume: &str,
+        bytes: i64,
+        files: i64,
+        f: impl FnOnce(&mut Cluster) -> Result<(), ModelError>,
+    ) -> Result<(), ModelError> {
         let mut c = self.write();
-        let out = self
-            .apply(
-                &mut c,
-                |c| c.charge_tree(svm, volume, qtree, bytes, files),
-                false,
-            )
-            .map(|(v, _)| v);
+        let out = f(&mut c);
+        // A refused charge changed nothing; this only forgets the undo log.
         c.commit();
+        #[cfg(debug_assertions)]
+        if let Err(e) = c.check_invariants() {
+            panic!("a data charge broke an invariant: {e}");
+        }
         if out.is_ok() && (bytes != 0 || files != 0) {
             if let Some(v) = c.volumes.get(&(svm.to_string(), volume.to_string())) {
                 self.mark_dirty(&[v.uuid]);

@@ -418,7 +418,7 @@ pub fn check_junction_path(path: &str) -> Result<(), ModelError> {
     }
 }
 
-fn not_found(svm: &str, name: &str) -> ModelError {
+pub(super) fn not_found(svm: &str, name: &str) -> ModelError {
     ModelError::NotFound {
         kind: "Volume",
         name: format!("{name}\" in Vserver \"{svm}"),
