@@ -171,6 +171,11 @@ struct Cache {
     /// An O_PATH descriptor of the root whose identity is `root`: a call finds the root with one
     /// `statx` of its path instead of an open, a `statx` and a close.
     root_fd: Option<Arc<OwnedFd>>,
+    /// The simulator's data epoch when the root's path last showed the identity `root`. Until
+    /// the epoch moves (a data action: restore, removal, reset, loaded state), only the
+    /// simulator could have replaced the root, so a call trusts the kept descriptors without
+    /// looking the root's path up again.
+    checked: Option<u64>,
 }
 
 /// Directory descriptors kept per tree (then the set starts over).
@@ -378,6 +383,27 @@ impl Tree {
 
     /// The tree root. A root with a new identity (replaced by a restore) resets the map.
     pub fn root(&self) -> Result<Node, Errno> {
+        self.root_at(None)
+    }
+
+    /// [`Tree::root`], under data epoch `epoch` (read before the call): when the root was
+    /// checked under the same epoch, it is stated through its kept descriptor (no walk of its
+    /// path); else it is checked, and the check noted for `epoch`.
+    pub fn root_at(&self, epoch: Option<u64>) -> Result<Node, Errno> {
+        if let Some(e) = epoch {
+            let kept = {
+                let c = self.cache();
+                c.root_fd.clone().filter(|_| c.checked == Some(e))
+            };
+            if let Some(fd) = kept {
+                let st = statx_fd(&fd)?;
+                return Ok(Node {
+                    at: fd,
+                    name: None,
+                    st,
+                });
+            }
+        }
         let st = rfs::statx(rfs::CWD, &self.root, AtFlags::empty(), WANT)?;
         let id = (st.stx_dev_major, st.stx_dev_minor, st.stx_ino);
         let kept = {
@@ -388,6 +414,9 @@ impl Tree {
                     ..Cache::default()
                 };
                 lock(&self.files).forget_tree(&self.key);
+            }
+            if epoch.is_some() {
+                c.checked = epoch;
             }
             c.root_fd.clone()
         };
@@ -419,7 +448,25 @@ impl Tree {
 
     /// Find the object with inode `ino` and generation `gen`, or ESTALE.
     pub fn resolve(&self, ino: u64, gen: u32) -> Result<Node, Errno> {
-        let root = self.root()?;
+        self.resolve_at(ino, gen, None)
+    }
+
+    /// [`Tree::resolve`] under data epoch `epoch` (read before the call): when the root was
+    /// checked under the same epoch, an object whose parent's descriptor is kept is found with
+    /// one `statx` there, the root not looked at.
+    pub fn resolve_at(&self, ino: u64, gen: u32, epoch: Option<u64>) -> Result<Node, Errno> {
+        if let Some(e) = epoch {
+            let trusted = {
+                let c = self.cache();
+                c.checked == Some(e) && c.root.is_some_and(|r| r.2 != ino)
+            };
+            if trusted {
+                if let Some(n) = self.in_kept_parent(ino, gen) {
+                    return Ok(n);
+                }
+            }
+        }
+        let root = self.root_at(epoch)?;
         if ino == root.ino() {
             return Ok(root);
         }
@@ -698,6 +745,36 @@ mod tests {
         assert_eq!(valid_name(b"a/b"), Err(NameError::Invalid));
         assert_eq!(valid_name(&[b'x'; 256]), Err(NameError::TooLong));
         assert!(valid_name(b"ok").is_ok());
+    }
+
+    #[test]
+    fn a_root_checked_under_an_epoch_is_trusted_until_the_epoch_moves() {
+        let t = tempfile::tempdir().unwrap();
+        let root = t.path().join("data");
+        std::fs::create_dir_all(root.join("a")).unwrap();
+        std::fs::write(root.join("a/f"), b"x").unwrap();
+        let trees = Trees::default();
+        let tree = trees.tree(key(), root.clone());
+        let ino = |p: &Path| std::os::unix::fs::MetadataExt::ino(&std::fs::metadata(p).unwrap());
+        let (f, old_root) = (ino(&root.join("a/f")), ino(&root));
+        let gen = generation(
+            &walk(&tree.root().unwrap(), &["a".into(), "f".into()])
+                .unwrap()
+                .st,
+        );
+        assert_eq!(tree.resolve_at(f, gen, Some(7)).unwrap().ino(), f);
+        // The root replaced underneath (as a restore does) while the epoch stays: the checked
+        // root and the kept descriptors are still used.
+        std::fs::rename(&root, t.path().join("old")).unwrap();
+        std::fs::create_dir_all(root.join("a")).unwrap();
+        std::fs::write(root.join("a/f"), b"y").unwrap();
+        assert_eq!(tree.root_at(Some(7)).unwrap().ino(), old_root);
+        assert_eq!(tree.resolve_at(f, gen, Some(7)).unwrap().ino(), f);
+        // The next epoch looks at the path again: a new root, a new map, the old file gone.
+        assert_eq!(tree.root_at(Some(8)).unwrap().ino(), ino(&root));
+        assert_eq!(tree.resolve_at(f, gen, Some(8)).err(), Some(Errno::STALE));
+        // Without an epoch the path is always looked at.
+        assert_eq!(tree.root().unwrap().ino(), ino(&root));
     }
 
     #[test]

@@ -171,9 +171,15 @@ pub fn obtain_fh(cx: &Cx, fh: Fh) -> NfsRes<Obj> {
                 }
             }
             let tree = tree_of(key);
+            let epoch = Some(
+                cx.nfs
+                    .sim
+                    .data_epoch
+                    .load(std::sync::atomic::Ordering::Acquire),
+            );
             let node = match fh {
-                Fh::Node { ino, gen, .. } => tree.resolve(ino, gen),
-                _ => tree.root(),
+                Fh::Node { ino, gen, .. } => tree.resolve_at(ino, gen, epoch),
+                _ => tree.root_at(epoch),
             }
             .map_err(|e| {
                 if matches!(e, Errno::NOENT | Errno::NOTDIR) {
