@@ -46,7 +46,7 @@ pub struct Sim {
 /// holding up a runtime worker: called on one, it hands the worker's other tasks to another
 /// thread first. The HTTP fronts call the model straight from their tasks, and a server has few
 /// workers (one a core): without this, two writers waiting on the disk stall every connection.
-fn off_the_runtime<R>(f: impl FnOnce() -> R) -> R {
+pub(crate) fn off_the_runtime<R>(f: impl FnOnce() -> R) -> R {
     use tokio::runtime::{Handle, RuntimeFlavor};
     match Handle::try_current() {
         Ok(h) if h.runtime_flavor() == RuntimeFlavor::MultiThread => tokio::task::block_in_place(f),

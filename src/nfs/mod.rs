@@ -30,7 +30,7 @@ pub mod xdr;
 
 use crate::faults::listener::ManagedListener;
 use crate::faults::{Action, Front, Point};
-use crate::sim::Sim;
+use crate::sim::{off_the_runtime, Sim};
 use anyhow::Result;
 use rpc::{Accept, Incoming, RecordError};
 use std::future::Future;
@@ -357,20 +357,34 @@ async fn connection(
         // here, without handing it to a blocking thread and its reply to the writer: no thread
         // hop at all. One that turns out to need blocking work (a scan of the tree after a
         // restart, a DNS query for the export policy) is given up and run on the pool below.
-        if cheap(&nfs, &rec) {
-            if let Some(out) = inline::run(|| dispatch(&nfs, &conn, &rec)) {
-                drop((rec, charge));
-                match out {
-                    Outcome::Reply(b) => {
-                        if !send_reply(&wr, &b, limits.body_timeout, &gate).await {
-                            break;
-                        }
+        // Any other call, with nothing else in flight and nothing more read ahead (a client
+        // with one call out at a time: nfs-cp, nfs-cat, a single-threaded program), also runs
+        // here, this worker's other tasks handed to another thread while it does
+        // (`block_in_place`): waking a pool thread for it would put a thread switch in every
+        // call's latency. Not while fault rules exist: a delay sleeps, and the reader must
+        // still see a stop.
+        let here = if cheap(&nfs, &rec) {
+            inline::run(|| dispatch(&nfs, &conn, &rec))
+        } else if slots.available_permits() == MAX_IN_FLIGHT
+            && rd.buffer().is_empty()
+            && nfs.sim.faults.is_empty()
+        {
+            Some(off_the_runtime(|| dispatch(&nfs, &conn, &rec)))
+        } else {
+            None
+        };
+        if let Some(out) = here {
+            drop((rec, charge));
+            match out {
+                Outcome::Reply(b) => {
+                    if !send_reply(&wr, &b, limits.body_timeout, &gate).await {
+                        break;
                     }
-                    Outcome::Nothing => {}
-                    Outcome::Close => break,
                 }
-                continue;
+                Outcome::Nothing => {}
+                Outcome::Close => break,
             }
+            continue;
         }
         let Ok(permit) = slots.clone().acquire_owned().await else {
             break;
