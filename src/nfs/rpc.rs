@@ -219,8 +219,8 @@ pub async fn read_record<R: AsyncRead + Unpin>(
 }
 
 /// [`read_record`], its memory charged to `charge` (when given) as the data arrives (never more
-/// than [`RECORD_CHUNK`] ahead of it); a fragment's buffer is reserved whole when its mark is
-/// read, and its pages become resident as they are filled.
+/// than [`RECORD_CHUNK`] ahead of it, nor less than what has arrived); a fragment's buffer is
+/// reserved whole when its mark is read, and its pages become resident as they are filled.
 pub async fn read_record_within<R: AsyncRead + Unpin>(
     r: &mut R,
     max: usize,
@@ -258,24 +258,33 @@ pub async fn read_record_within<R: AsyncRead + Unpin>(
         // Room for the whole fragment at once (no copy as it grows; its pages are only touched,
         // so only resident, as its bytes arrive), filled without zeroing it first.
         record.reserve_exact(len);
+        // Charged up to here: what has arrived, and at most a chunk more (the read under way).
+        let mut charged = record.len();
         while record.len() < total {
-            let want = (total - record.len()).min(RECORD_CHUNK);
+            let ahead = (record.len() + RECORD_CHUNK).min(total);
             if let Some(c) = charge.as_deref_mut() {
-                if !c.grow(want) {
+                if ahead > charged && !c.grow(ahead - charged) {
                     return Err(RecordError::Budget);
                 }
             }
-            let end = record.len() + want;
-            while record.len() < end {
-                let left = (end - record.len()) as u64;
-                let n = (&mut *r)
-                    .take(left)
-                    .read_buf(&mut record)
-                    .await
-                    .map_err(RecordError::Io)?;
-                if n == 0 {
-                    return Err(RecordError::Io(std::io::ErrorKind::UnexpectedEof.into()));
+            charged = charged.max(ahead);
+            // Take whatever has arrived, up to the rest of the fragment: a megabyte comes in a
+            // few reads, not sixteen. What one read brings past the chunk is charged after it.
+            let n = (&mut *r)
+                .take((total - record.len()) as u64)
+                .read_buf(&mut record)
+                .await
+                .map_err(RecordError::Io)?;
+            if n == 0 {
+                return Err(RecordError::Io(std::io::ErrorKind::UnexpectedEof.into()));
+            }
+            if record.len() > charged {
+                if let Some(c) = charge.as_deref_mut() {
+                    if !c.grow(record.len() - charged) {
+                        return Err(RecordError::Budget);
+                    }
                 }
+                charged = record.len();
             }
         }
         if last {
@@ -374,8 +383,8 @@ mod tests {
         assert!(!reader.is_finished());
         assert_eq!(
             budget.used(),
-            RECORD_CHUNK,
-            "charged one chunk, not the megabyte"
+            10 + RECORD_CHUNK,
+            "charged what arrived and one chunk, not the megabyte"
         );
         // The rest arrives: the record completes and its charge follows its size.
         client.write_all(&vec![7u8; (1 << 20) - 10]).await.unwrap();
