@@ -361,13 +361,17 @@ async fn connection(
         // with one call out at a time: nfs-cp, nfs-cat, a single-threaded program), also runs
         // here, this worker's other tasks handed to another thread while it does
         // (`block_in_place`): waking a pool thread for it would put a thread switch in every
-        // call's latency. Not while fault rules exist: a delay sleeps, and the reader must
-        // still see a stop.
+        // call's latency. Not while fault rules exist (a delay sleeps, and the reader must
+        // still see a stop), nor for a READ of more than 64 KiB: a pipelining client's READs
+        // arrive in bursts after it takes its replies, and the first of a burst run here would
+        // hold the others back while it copies its megabyte (8 READs of 1 MiB in flight
+        // measured 0.98x ganesha this way, 1.1x from the pool).
         let here = if cheap(&nfs, &rec) {
             inline::run(|| dispatch(&nfs, &conn, &rec))
         } else if slots.available_permits() == MAX_IN_FLIGHT
             && rd.buffer().is_empty()
             && nfs.sim.faults.is_empty()
+            && !large_read(&rec)
         {
             Some(off_the_runtime(|| dispatch(&nfs, &conn, &rec)))
         } else {
@@ -499,6 +503,27 @@ fn cheap(nfs: &Nfs, record: &[u8]) -> bool {
         && word(16) == Some(3)
         && matches!(word(20), Some(0 | 1 | 3 | 4 | 18 | 19 | 20))
         && nfs.sim.faults.is_empty()
+}
+
+/// An NFSv3 READ asking more than 64 KiB.
+fn large_read(record: &[u8]) -> bool {
+    const LARGE: u32 = 64 << 10;
+    let mut d = xdr::Dec::new(record);
+    let mut count = || -> xdr::Res<Option<u32>> {
+        let (_xid, _call, _rpcvers) = (d.u32()?, d.u32()?, d.u32()?);
+        if (d.u32()?, d.u32()?, d.u32()?) != (rpc::PROG_NFS, 3, 6) {
+            return Ok(None);
+        }
+        // Credential and verifier, then the handle and the offset.
+        for _ in 0..2 {
+            d.u32()?;
+            d.opaque(400)?;
+        }
+        d.opaque(handle::FHSIZE3)?;
+        d.u64()?;
+        Ok(Some(d.u32()?))
+    };
+    matches!(count(), Ok(Some(n)) if n > LARGE)
 }
 
 /// Calls answered on an async task must not block it for long: work that may (a scan of a
@@ -878,5 +903,24 @@ mod tests {
         assert!(!cheap(&nfs, &call(rpc::PROG_MOUNT, 3, 1)));
         assert!(!cheap(&nfs, &call(rpc::PROG_NFS, 4, 1)));
         assert!(!cheap(&nfs, &call(rpc::PROG_NFS, 3, 1)[..20]));
+    }
+
+    #[test]
+    fn only_a_read_of_more_than_64_kib_is_large() {
+        // xid, CALL, rpcvers, program, version, procedure; AUTH_SYS with a body, an empty
+        // verifier; a 3-byte handle (padded), the offset and the count.
+        let read = |prog: u32, proc_: u32, count: u32| {
+            let mut e = xdr::Enc::default();
+            e.u32(9).u32(0).u32(2).u32(prog).u32(3).u32(proc_);
+            e.u32(1).opaque(&[0u8; 20]).u32(0).u32(0);
+            e.opaque(&[1, 2, 3]).u64(1 << 40).u32(count);
+            e.buf
+        };
+        assert!(large_read(&read(rpc::PROG_NFS, 6, (64 << 10) + 1)));
+        assert!(!large_read(&read(rpc::PROG_NFS, 6, 64 << 10)));
+        assert!(!large_read(&read(rpc::PROG_NFS, 7, 1 << 20)));
+        assert!(!large_read(&read(rpc::PROG_MOUNT, 6, 1 << 20)));
+        let cut = read(rpc::PROG_NFS, 6, 1 << 20);
+        assert!(!large_read(&cut[..cut.len() - 4]));
     }
 }
