@@ -715,6 +715,16 @@ mod tests {
         }
     }
 
+    /// A tree whose root holds the directory `a` and in it the file `f`.
+    fn tree_with_a_file() -> (tempfile::TempDir, PathBuf, Tree) {
+        let t = tempfile::tempdir().unwrap();
+        let root = t.path().join("data");
+        std::fs::create_dir_all(root.join("a")).unwrap();
+        std::fs::write(root.join("a/f"), b"x").unwrap();
+        let tree = Trees::default().tree(key(), root.clone());
+        (t, root, tree)
+    }
+
     #[test]
     fn resolves_after_a_fresh_start_and_refuses_escapes() {
         let t = tempfile::tempdir().unwrap();
@@ -749,12 +759,7 @@ mod tests {
 
     #[test]
     fn a_root_checked_under_an_epoch_is_trusted_until_the_epoch_moves() {
-        let t = tempfile::tempdir().unwrap();
-        let root = t.path().join("data");
-        std::fs::create_dir_all(root.join("a")).unwrap();
-        std::fs::write(root.join("a/f"), b"x").unwrap();
-        let trees = Trees::default();
-        let tree = trees.tree(key(), root.clone());
+        let (t, root, tree) = tree_with_a_file();
         let ino = |p: &Path| std::os::unix::fs::MetadataExt::ino(&std::fs::metadata(p).unwrap());
         let (f, old_root) = (ino(&root.join("a/f")), ino(&root));
         let gen = generation(
@@ -825,12 +830,7 @@ mod tests {
 
     #[test]
     fn directories_looked_in_are_kept_followed_through_renames_and_let_go_when_removed() {
-        let t = tempfile::tempdir().unwrap();
-        let root = t.path().join("data");
-        std::fs::create_dir_all(root.join("a")).unwrap();
-        std::fs::write(root.join("a/f"), b"x").unwrap();
-        let trees = Trees::default();
-        let tree = trees.tree(key(), root.clone());
+        let (t, root, tree) = tree_with_a_file();
         let r = tree.root().unwrap();
         let rfd = tree.dir_fd(&r).unwrap();
         // The root is never kept among the directories (it has its own descriptor).
