@@ -200,16 +200,13 @@ fn user_create(ctx: &Ctx, call: &mut Call) -> Result<Reply, RestError> {
         c.create_unix_user(&svm, user)?;
         Ok::<_, RestError>(c.svm(&svm)?.uuid.to_string())
     })?;
-    let mut body = json!({});
-    if call.query.wants_records() {
-        let c = ctx.sim.read();
-        if let Some(u) = c.unix_names(&svm)?.users.get(&name) {
-            body = json!({"num_records": 1, "records": [user_record(&c, &svm, &uuid, u)]});
-        }
-    }
-    Ok(Reply::created(body)
-        .svm(svm)
-        .location(format!("/api/name-services/unix-users/{uuid}/{name}")))
+    let location = format!("/api/name-services/unix-users/{uuid}/{name}");
+    created(ctx, call, svm, location, |c, svm| {
+        Ok(c.unix_names(svm)?
+            .users
+            .get(&name)
+            .map(|u| user_record(c, svm, &uuid, u)))
+    })
 }
 
 fn user_modify(ctx: &Ctx, call: &mut Call) -> Result<Reply, RestError> {
@@ -270,16 +267,31 @@ fn group_create(ctx: &Ctx, call: &mut Call) -> Result<Reply, RestError> {
         }
         Ok::<_, RestError>(c.svm(&svm)?.uuid.to_string())
     })?;
+    let location = format!("/api/name-services/unix-groups/{uuid}/{name}");
+    created(ctx, call, svm, location, |c, svm| {
+        Ok(c.unix_names(svm)?
+            .groups
+            .get(&name)
+            .map(|g| group_record(c, svm, &uuid, g)))
+    })
+}
+
+/// The reply to a POST that made a user or group at `location`: its record when the query asks
+/// for records back (`return_records`).
+fn created(
+    ctx: &Ctx,
+    call: &Call,
+    svm: String,
+    location: String,
+    record: impl FnOnce(&Cluster, &str) -> Result<Option<Value>, RestError>,
+) -> Result<Reply, RestError> {
     let mut body = json!({});
     if call.query.wants_records() {
-        let c = ctx.sim.read();
-        if let Some(g) = c.unix_names(&svm)?.groups.get(&name) {
-            body = json!({"num_records": 1, "records": [group_record(&c, &svm, &uuid, g)]});
+        if let Some(r) = record(&ctx.sim.read(), &svm)? {
+            body = json!({"num_records": 1, "records": [r]});
         }
     }
-    Ok(Reply::created(body)
-        .svm(svm)
-        .location(format!("/api/name-services/unix-groups/{uuid}/{name}")))
+    Ok(Reply::created(body).svm(svm).location(location))
 }
 
 fn group_modify(ctx: &Ctx, call: &mut Call) -> Result<Reply, RestError> {
