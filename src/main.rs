@@ -68,6 +68,16 @@ enum Command {
             env = "ONTAP_SIM_NLM_CLIENT_PORTMAP"
         )]
         nlm_client_portmap: u16,
+        /// Microseconds an NFS connection polls for its client's next call after answering one
+        /// (a client with one call out at a time is answered without waking a sleeping CPU);
+        /// adaptive, one connection at a time; 0 turns it off.
+        #[arg(
+            long,
+            value_name = "USECS",
+            default_value_t = ontap_sim::nfs::DEFAULT_BUSY_POLL.as_micros() as u64,
+            env = "ONTAP_SIM_NFS_BUSY_POLL_US"
+        )]
+        nfs_busy_poll_us: u64,
         /// TOML topology file [default: the built-in topology].
         #[arg(long, value_name = "FILE", env = "ONTAP_SIM_CONFIG")]
         config: Option<PathBuf>,
@@ -336,6 +346,7 @@ const FLAG_VARIABLES: &[&str] = &[
     "ONTAP_SIM_BODY_BUDGET",
     "ONTAP_SIM_NLM_GRACE_SECS",
     "ONTAP_SIM_NLM_CLIENT_PORTMAP",
+    "ONTAP_SIM_NFS_BUSY_POLL_US",
 ];
 
 fn main() {
@@ -361,6 +372,7 @@ fn run(cli: Cli) -> Result<()> {
             portmap_listen,
             nlm_grace_secs,
             nlm_client_portmap,
+            nfs_busy_poll_us,
             config,
             state_dir,
             ephemeral,
@@ -383,6 +395,7 @@ fn run(cli: Cli) -> Result<()> {
                 portmap_listen,
                 nlm_grace: std::time::Duration::from_secs(nlm_grace_secs),
                 nlm_client_portmap,
+                nfs_busy_poll: std::time::Duration::from_micros(nfs_busy_poll_us),
                 config,
                 state_dir,
                 ephemeral,

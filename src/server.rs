@@ -24,6 +24,8 @@ pub struct ServeOptions {
     pub nlm_grace: std::time::Duration,
     /// The port NLM GRANTED callbacks ask a client's portmapper on.
     pub nlm_client_portmap: u16,
+    /// The longest an NFS connection polls for its client's next call; 0: never.
+    pub nfs_busy_poll: std::time::Duration,
     pub config: Option<PathBuf>,
     pub state_dir: Option<PathBuf>,
     pub ephemeral: bool,
@@ -146,6 +148,7 @@ pub async fn serve(opts: ServeOptions) -> Result<()> {
     let nfs_listeners = match crate::nfs::Listeners::bind(nfs, opts.portmap_listen).await {
         Ok(mut l) => {
             l.nlm_client_portmap = opts.nlm_client_portmap;
+            l.busy_poll = opts.nfs_busy_poll;
             Some(l)
         }
         Err(e) if !nfs_asked && opts.portmap_listen.is_none() => {
