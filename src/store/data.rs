@@ -67,6 +67,22 @@ pub struct DataDirs {
     locks: Mutex<HashMap<Uuid, Arc<RwLock<()>>>>,
 }
 
+/// What each owner holds in a tree: bytes and entries per uid and per gid.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct OwnerUsage {
+    pub users: std::collections::HashMap<u32, (u64, u64)>,
+    pub groups: std::collections::HashMap<u32, (u64, u64)>,
+}
+
+/// The bytes an entry counts for: a file's (or symlink's) length; nothing for a directory.
+fn footprint(m: &std::fs::Metadata) -> u64 {
+    if m.is_dir() {
+        0
+    } else {
+        m.len()
+    }
+}
+
 impl DataDirs {
     pub fn at(root: PathBuf) -> Result<DataDirs> {
         std::fs::create_dir_all(&root).with_context(|| format!("creating {}", root.display()))?;
@@ -232,24 +248,48 @@ impl DataDirs {
     /// `owner`, only what that uid (`(true, uid)`) or gid (`(false, gid)`) owns.
     pub fn tree_usage(&self, volume: &Uuid, tree: &str, owner: Option<(bool, u32)>) -> (u64, u64) {
         use std::os::unix::fs::MetadataExt;
+        let (mut bytes, mut files) = (0, 0);
+        self.each_in_tree(volume, tree, |m| {
+            let mine = match owner {
+                None => true,
+                Some((true, uid)) => m.uid() == uid,
+                Some((false, gid)) => m.gid() == gid,
+            };
+            if mine {
+                files += 1;
+                bytes += footprint(m);
+            }
+        });
+        (bytes, files)
+    }
+
+    /// What each uid and each gid holds under `tree` (as [`DataDirs::tree_usage`] counts it),
+    /// in one pass.
+    pub fn owner_usage(&self, volume: &Uuid, tree: &str) -> OwnerUsage {
+        use std::os::unix::fs::MetadataExt;
+        let mut u = OwnerUsage::default();
+        self.each_in_tree(volume, tree, |m| {
+            for (map, id) in [(&mut u.users, m.uid()), (&mut u.groups, m.gid())] {
+                let e = map.entry(id).or_default();
+                e.0 += footprint(m);
+                e.1 += 1;
+            }
+        });
+        u
+    }
+
+    /// Call `f` with every entry under `tree`: the qtree directory itself first (one of the
+    /// qtree's files, as on ONTAP), then everything below it. Nothing when it is not there.
+    fn each_in_tree(&self, volume: &Uuid, tree: &str, mut f: impl FnMut(&std::fs::Metadata)) {
         let mut root = self.volume_dir(volume);
         if !tree.is_empty() {
             if tree.contains('/') || tree == ".." {
-                return (0, 0);
+                return;
             }
             root.push(tree);
-        }
-        let counts = |m: &std::fs::Metadata| match owner {
-            None => true,
-            Some((true, uid)) => m.uid() == uid,
-            Some((false, gid)) => m.gid() == gid,
-        };
-        let (mut bytes, mut files) = (0, 0);
-        // The qtree directory itself is one of the qtree's files, as on ONTAP.
-        if !tree.is_empty() {
             match root.symlink_metadata() {
-                Ok(m) if m.is_dir() => files += u64::from(counts(&m)),
-                _ => return (0, 0),
+                Ok(m) if m.is_dir() => f(&m),
+                _ => return,
             }
         }
         let mut stack = vec![root];
@@ -261,16 +301,12 @@ impl DataDirs {
                 let Ok(m) = e.path().symlink_metadata() else {
                     continue;
                 };
-                let mine = counts(&m);
-                files += u64::from(mine);
+                f(&m);
                 if m.is_dir() {
                     stack.push(e.path());
-                } else if mine {
-                    bytes += m.len();
                 }
             }
         }
-        (bytes, files)
     }
 
     /// Make the directories agree with the model: a volume (live or in the recovery queue) or
