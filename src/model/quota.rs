@@ -238,6 +238,20 @@ impl ReportRow {
     }
 }
 
+/// A user or group quota in force where a file grows ([`Cluster::owner_quotas`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OwnerQuota {
+    pub quota_type: QuotaType,
+    /// The scope it counts in: "" for the whole volume, else a qtree.
+    pub tree: String,
+    /// The rule's target (the ID, for a default rule), for the error.
+    pub target: String,
+    /// The IDs whose files count together (a user rule may name several users).
+    pub ids: Vec<u32>,
+    /// Its limits in force (disk in KiB).
+    pub limits: Limits,
+}
+
 /// A report row with its usage, measured from the data by the simulator (`Sim::quota_report`).
 #[derive(Debug, Clone)]
 pub struct Measured {
@@ -1059,6 +1073,76 @@ impl Cluster {
             .or_else(|| self.quota_rules.get(&key("")).and_then(|r| r.active))
     }
 
+    /// The user and group quotas in force where a file of `uid` and `gid` in `qtree` ("" for
+    /// none) grows: for each of the two and each scope (the whole volume, and the qtree), the
+    /// rule naming the ID (by name or number) or else the default rule of its type. Only rules
+    /// with a hard limit count: what NFS enforces.
+    pub fn owner_quotas(
+        &self,
+        svm: &str,
+        volume: &str,
+        qtree: &str,
+        uid: u32,
+        gid: u32,
+    ) -> Vec<OwnerQuota> {
+        let Ok(v) = self.volume(svm, volume) else {
+            return Vec::new();
+        };
+        if !v.quota.enforced() {
+            return Vec::new();
+        }
+        let Some(names) = self.svms.get(svm).map(|s| &s.unix) else {
+            return Vec::new();
+        };
+        let ids = |t: QuotaType, target: &str| -> Vec<u32> {
+            target
+                .split(',')
+                .filter_map(|n| match t {
+                    QuotaType::User => names.uid(n),
+                    _ => names.gid(n),
+                })
+                .collect()
+        };
+        let rules: Vec<&QuotaRule> = self
+            .policy_rules_of(svm, v.quota.policy_in_force(), volume)
+            .filter(|r| r.quota_type != QuotaType::Tree)
+            .filter(|r| matches!(r.active, Some(l) if l.disk.is_some() || l.files.is_some()))
+            .collect();
+        let scopes: &[&str] = if qtree.is_empty() {
+            &[""]
+        } else {
+            &["", qtree]
+        };
+        let mut out = Vec::new();
+        for (t, id) in [(QuotaType::User, uid), (QuotaType::Group, gid)] {
+            for &scope in scopes {
+                let here = || {
+                    rules
+                        .iter()
+                        .filter(|r| r.quota_type == t && r.qtree == scope)
+                };
+                let own = here().find(|r| !r.is_default() && ids(t, &r.target).contains(&id));
+                let found = own
+                    .map(|r| (*r, ids(t, &r.target)))
+                    .or_else(|| here().find(|r| r.is_default()).map(|r| (*r, vec![id])));
+                if let Some((r, ids)) = found {
+                    out.push(OwnerQuota {
+                        quota_type: t,
+                        tree: scope.to_string(),
+                        target: if r.is_default() {
+                            id.to_string()
+                        } else {
+                            r.target.clone()
+                        },
+                        ids,
+                        limits: r.active.unwrap_or_default(),
+                    });
+                }
+            }
+        }
+        out
+    }
+
     /// Rules follow their volume's rename.
     pub(crate) fn rename_quota_volume(&mut self, svm: &str, from: &str, to: &str) {
         let moved: Vec<QuotaRule> = self
@@ -1234,6 +1318,20 @@ mod tests {
         c
     }
 
+    /// Volume `v` (1 GiB) in `s1`.
+    fn volume_v(c: &mut Cluster) {
+        c.create_volume(
+            "s1",
+            crate::model::VolumeSpec {
+                name: "v".into(),
+                aggregate: "aggr2".into(),
+                size: 1 << 30,
+                ..Default::default()
+            },
+        )
+        .unwrap();
+    }
+
     #[test]
     fn an_svm_starts_with_default_assigned_and_policies_keep_their_invariants() {
         let mut c = cluster();
@@ -1250,16 +1348,7 @@ mod tests {
         assert_eq!(c.assigned_quota_policy("s1"), "p2");
         // A volume whose quotas were turned on before policies were saved enforces `default`
         // (its saved state names none): renaming `default` keeps them in force.
-        c.create_volume(
-            "s1",
-            crate::model::VolumeSpec {
-                name: "v".into(),
-                aggregate: "aggr2".into(),
-                size: 1 << 30,
-                ..Default::default()
-            },
-        )
-        .unwrap();
+        volume_v(&mut c);
         c.volumes
             .get_mut(&("s1".to_string(), "v".to_string()))
             .unwrap()
@@ -1270,6 +1359,88 @@ mod tests {
         assert_eq!(c.quota_policies("s1").unwrap(), ["old", "p2"]);
         c.commit();
         c.check_invariants().unwrap();
+    }
+
+    #[test]
+    fn owner_quotas_pick_the_named_rule_else_the_default_in_each_scope() {
+        let mut c = cluster();
+        volume_v(&mut c);
+        c.create_qtree("s1", "v", "q", Default::default()).unwrap();
+        c.create_unix_user(
+            "s1",
+            crate::model::unix_name::UnixUser {
+                name: "alice".into(),
+                id: 1001,
+                primary_gid: 100,
+                full_name: String::new(),
+            },
+        )
+        .unwrap();
+        let rule = |t, target: &str, qtree: &str, disk| {
+            let id = RuleId {
+                volume: "v".into(),
+                quota_type: t,
+                target: target.into(),
+                qtree: qtree.into(),
+                policy: None,
+            };
+            (
+                id,
+                Limits {
+                    disk,
+                    ..Default::default()
+                },
+            )
+        };
+        for (id, limits) in [
+            rule(QuotaType::User, "alice,1002", "", Some(64)),
+            rule(QuotaType::User, "", "", Some(8)),
+            rule(QuotaType::User, "", "q", Some(16)),
+            rule(QuotaType::Group, "100", "q", Some(32)),
+            // No hard limit: nothing to enforce.
+            rule(QuotaType::Group, "", "", None),
+        ] {
+            c.set_quota_rule("s1", &id, limits, false, false).unwrap();
+        }
+        assert!(
+            c.owner_quotas("s1", "v", "q", 1001, 100).is_empty(),
+            "not in force before quota-on"
+        );
+        let job = c.quota_on("s1", "v").unwrap();
+        c.finish_quota_job(job);
+        let oq = |quota_type, tree: &str, target: &str, ids: &[u32], disk| OwnerQuota {
+            quota_type,
+            tree: tree.into(),
+            target: target.into(),
+            ids: ids.to_vec(),
+            limits: Limits {
+                disk: Some(disk),
+                ..Default::default()
+            },
+        };
+        let user = QuotaType::User;
+        // Alice by name, counted with 1002, in the volume; the default user rule in q; her
+        // group in q.
+        assert_eq!(
+            c.owner_quotas("s1", "v", "q", 1001, 100),
+            [
+                oq(user, "", "alice,1002", &[1001, 1002], 64),
+                oq(user, "q", "1001", &[1001], 16),
+                oq(QuotaType::Group, "q", "100", &[100], 32),
+            ]
+        );
+        // Anyone else outside q: the volume's default user rule only.
+        assert_eq!(
+            c.owner_quotas("s1", "v", "", 7, 7),
+            [oq(user, "", "7", &[7], 8)]
+        );
+        c.quota_off("s1", "v")
+            .map(|j| c.finish_quota_job(j))
+            .unwrap();
+        assert!(
+            c.owner_quotas("s1", "v", "q", 1001, 100).is_empty(),
+            "quotas off"
+        );
     }
 
     #[test]
