@@ -17,6 +17,7 @@ pub mod http;
 pub mod model;
 pub mod nfs;
 pub mod pattern;
+pub mod quota_usage;
 pub mod rest;
 pub mod server;
 pub mod sim;

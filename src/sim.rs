@@ -40,6 +40,8 @@ pub struct Sim {
     /// snapshot removal, clone, qtree change; a reset or loaded state), so the NFS shim closes
     /// the files it keeps open.
     pub data_epoch: std::sync::atomic::AtomicU64,
+    /// What user and group quotas count, kept up to date by NFS charges.
+    quota_usage: crate::quota_usage::QuotaUsage,
 }
 
 /// Run work that waits (the write lock, new data directories, the journal's fsync) without
@@ -91,6 +93,7 @@ impl Sim {
             data_order: Mutex::new(()),
             nfs_addr: std::sync::OnceLock::new(),
             data_epoch: Default::default(),
+            quota_usage: Default::default(),
         }
     }
 
@@ -363,6 +366,69 @@ impl Sim {
         })
     }
 
+    /// NFS's charge for a file of `owner` in `qtree` (None: outside any) that grows or shrinks:
+    /// [`Sim::charge_tree`] or [`Sim::charge_data`], and growth past a user or group quota's
+    /// hard limit in force is refused with `QuotaExceeded` (when the owner is `limited`).
+    pub fn charge_owned(
+        &self,
+        svm: &str,
+        volume: &str,
+        qtree: Option<&str>,
+        owner: crate::quota_usage::Owner,
+        bytes: i64,
+        files: i64,
+    ) -> Result<(), ModelError> {
+        use std::sync::atomic::Ordering;
+        let tree = qtree.unwrap_or("");
+        let grows = owner.limited && (bytes > 0 || files > 0);
+        let epoch = self.data_epoch.load(Ordering::Acquire);
+        if grows {
+            // What the quotas here count is measured (a walk of the scope) before the model
+            // is locked for the charge.
+            let (uuid, quotas) = {
+                let c = self.read();
+                let uuid = c.volume(svm, volume)?.uuid;
+                (
+                    uuid,
+                    c.owner_quotas(svm, volume, tree, owner.uid, owner.gid),
+                )
+            };
+            for q in &quotas {
+                if !self.quota_usage.has(uuid, &q.tree, epoch) {
+                    let l = self.data.lock(&uuid);
+                    let _r = l.read().unwrap_or_else(|e| e.into_inner());
+                    let usage = self.data.owner_usage(&uuid, &q.tree);
+                    self.quota_usage.insert(uuid, &q.tree, epoch, usage);
+                }
+            }
+        }
+        self.charge(svm, volume, bytes, files, |c| {
+            let uuid = c.volume(svm, volume)?.uuid;
+            if grows {
+                for q in c.owner_quotas(svm, volume, tree, owner.uid, owner.gid) {
+                    let held = self
+                        .quota_usage
+                        .held(uuid, &q.tree, epoch, q.quota_type, &q.ids);
+                    if let Some(why) = over_owner_quota(&q, volume, held, bytes, files) {
+                        return Err(ModelError::QuotaExceeded(why));
+                    }
+                }
+            }
+            match qtree {
+                Some(q) => c.charge_tree(svm, volume, q, bytes, files)?,
+                None => c.charge_data(svm, volume, bytes, files)?,
+            }
+            self.quota_usage.charge(uuid, tree, owner, bytes, files);
+            Ok(())
+        })
+    }
+
+    /// Files of a volume changed owners (a chown through NFS): what its user and group quotas
+    /// count is measured again when next needed.
+    pub fn owners_changed(&self, volume: Uuid) {
+        self.quota_usage.forget(volume);
+    }
+
     /// A data charge. Not the generic [`Sim::apply`]: a charge changes only counters and is all
     /// or nothing by construction (no savepoint, no text to scan), and it is not journaled (a
     /// start measures usage from the disk; the volume is marked dirty instead).
@@ -628,4 +694,41 @@ impl Sim {
     pub fn state(&self) -> crate::store::StateDoc {
         crate::store::StateDoc::of(&self.read())
     }
+}
+
+/// Why growing by `bytes` and `files` passes a user or group quota's hard limits, given what its
+/// IDs hold (`held`; None: not measured, the data moved underneath since: let it pass).
+fn over_owner_quota(
+    q: &crate::model::quota::OwnerQuota,
+    volume: &str,
+    held: Option<(u64, u64)>,
+    bytes: i64,
+    files: i64,
+) -> Option<String> {
+    let (b, f) = held?;
+    let who = q.quota_type.as_str();
+    let scope = if q.tree.is_empty() {
+        format!("volume \"{volume}\"")
+    } else {
+        format!("qtree \"{}\" of volume \"{volume}\"", q.tree)
+    };
+    if let Some(kib) = q.limits.disk.filter(|_| bytes > 0) {
+        let (now, max) = (b.saturating_add(bytes as u64), kib.saturating_mul(1024));
+        if now > max {
+            return Some(format!(
+                "Disk quota of {who} \"{}\" in {scope} exceeded: {now} of {max} bytes",
+                q.target
+            ));
+        }
+    }
+    if let Some(max) = q.limits.files.filter(|_| files > 0) {
+        let now = f.saturating_add(files as u64);
+        if now > max {
+            return Some(format!(
+                "File quota of {who} \"{}\" in {scope} exceeded: {now} of {max} files",
+                q.target
+            ));
+        }
+    }
+    None
 }

@@ -1,12 +1,13 @@
 //! Qtrees as NFS exports: a client mounts `/<junction>/<qtree>` and sees only the qtree; the
 //! qtree's export policy (or its volume's, when it inherits) decides every call; a tree quota's
 //! hard limits refuse growth with NFS3ERR_DQUOT, FSSTAT inside the qtree reports the quota, and
-//! the quota report's usage matches the bytes written; qtrees cannot be removed, renamed into or
-//! linked across over NFS.
+//! the quota report's usage matches the bytes written; user and group quotas refuse growth of
+//! what their IDs own in their scope (the volume or a qtree), counting files made before quotas
+//! were on and following chowns; qtrees cannot be removed, renamed into or linked across over NFS.
 
 mod common;
 mod nfs_support;
-use nfs3_client::nfs3_types::nfs3::nfsstat3;
+use nfs3_client::nfs3_types::nfs3::{self, nfsstat3, Nfs3Option};
 use nfs_support::*;
 use std::time::{Duration, Instant};
 
@@ -162,6 +163,154 @@ async fn qtree_mounts_policies_and_tree_quotas() {
         .await
         .expect("quotas off");
     assert!(c1.fsstat(&q1).await.unwrap().tbytes > 64 << 10);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn user_and_group_quotas_refuse_growth_over_nfs() {
+    let lab = Lab::start(None);
+    lab.policy("open").await;
+    lab.rule("open", "127.0.0.0/24", "sys", "sys", "sys").await;
+    lab.volume("eco", "1g", "open").await;
+    lab.ok("<qtree-create><mode>0777</mode><qtree>q1</qtree><volume>eco</volume></qtree-create>")
+        .await;
+    let mut root = Nfs::mount(&lab, "127.0.0.1", "/eco", Some((0, 0)))
+        .await
+        .unwrap();
+    let vroot = root.root.clone();
+    root.setattr(&vroot, mode_sattr(0o777)).await.unwrap();
+    let mut alice = Nfs::mount(&lab, "127.0.0.1", "/eco", Some((1001, 100)))
+        .await
+        .unwrap();
+    let mut bob = Nfs::mount(&lab, "127.0.0.1", "/eco", Some((1002, 100)))
+        .await
+        .unwrap();
+    let mut carol = Nfs::mount(&lab, "127.0.0.1", "/eco/q1", Some((1003, 200)))
+        .await
+        .unwrap();
+    let q1 = carol.root.clone();
+    // Alice's first file is written before quotas are on: it counts all the same.
+    let a1 = alice.create(&vroot, "a1", 0o644).await.unwrap();
+    alice.write_all(&a1, 0, &[1u8; 10_000]).await.unwrap();
+
+    // Alice: 64 KB and 3 files in the whole volume. Group 200: 32 KB inside q1. Every other
+    // user: 16 KB inside q1 (the default user rule there), nothing elsewhere.
+    for (target, kind, qtree, limits) in [
+        (
+            "1001",
+            "user",
+            "",
+            "<disk-limit>64</disk-limit><file-limit>3</file-limit>",
+        ),
+        ("200", "group", "q1", "<disk-limit>32</disk-limit>"),
+        ("", "user", "q1", "<disk-limit>16</disk-limit>"),
+    ] {
+        lab.ok(&format!("<quota-set-entry>{limits}<qtree>{qtree}</qtree><quota-target>{target}</quota-target><quota-type>{kind}</quota-type><volume>eco</volume></quota-set-entry>")).await;
+    }
+    quota_on(&lab, "eco").await;
+
+    alice.write_all(&a1, 10_000, &[2u8; 50_000]).await.unwrap();
+    assert_eq!(
+        alice.write(&a1, 60_000, &[3u8; 8_000]).await.err(),
+        Some(nfsstat3::NFS3ERR_DQUOT),
+        "past alice's 64 KB"
+    );
+    assert_eq!(
+        alice.read_all(&a1).await.unwrap().len(),
+        60_000,
+        "nothing written"
+    );
+    alice.create(&vroot, "a2", 0o644).await.unwrap();
+    alice.mkdir(&vroot, "ad", 0o755).await.unwrap();
+    assert_eq!(
+        alice.create(&vroot, "a3", 0o644).await.err(),
+        Some(nfsstat3::NFS3ERR_DQUOT),
+        "alice's fourth file"
+    );
+    // Bob has no quota outside q1.
+    let b1 = bob.create(&vroot, "b1", 0o644).await.unwrap();
+    bob.write_all(&b1, 0, &vec![4u8; 100_000]).await.unwrap();
+    // Removing one of alice's files lets her make another.
+    alice.remove(&vroot, "a2").await.unwrap();
+    alice
+        .create(&vroot, "a3", 0o644)
+        .await
+        .expect("a file was freed");
+
+    // Inside q1: carol (group 200) up to 32 KB, and 16 KB as herself (the default user rule).
+    let c1 = carol.create(&q1, "c1", 0o644).await.unwrap();
+    carol.write_all(&c1, 0, &[5u8; 15_000]).await.unwrap();
+    assert_eq!(
+        carol.write(&c1, 15_000, &[5u8; 1_500]).await.err(),
+        Some(nfsstat3::NFS3ERR_DQUOT),
+        "past carol's 16 KB in q1"
+    );
+    carol.write_all(&c1, 15_000, &[5u8; 1_000]).await.unwrap();
+    // Root is held by tree quotas only: its 20,000 bytes in q1 pass the default user rule. Given
+    // to group 200, they count for the group: 16,000 + 20,000 bytes, past its 32 KB.
+    let mut rq1 = Nfs::mount(&lab, "127.0.0.1", "/eco/q1", Some((0, 0)))
+        .await
+        .unwrap();
+    let r1 = rq1.create(&q1, "r1", 0o644).await.unwrap();
+    rq1.write_all(&r1, 0, &[6u8; 20_000]).await.unwrap();
+    rq1.setattr(
+        &r1,
+        nfs3::sattr3 {
+            gid: Nfs3Option::Some(200),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        carol.write(&c1, 16_000, &[5u8; 100]).await.err(),
+        Some(nfsstat3::NFS3ERR_DQUOT),
+        "group 200 holds 36,000 bytes in q1 after the chown"
+    );
+    // Outside q1 neither the group's nor the default user rule applies.
+    let c2 = carol.create(&vroot, "c2", 0o644).await.unwrap();
+    carol.write_all(&c2, 0, &vec![7u8; 40_000]).await.unwrap();
+
+    // Giving bob's 100,000 bytes to alice puts her over 64 KB: her next growth is refused.
+    root.setattr(
+        &b1,
+        nfs3::sattr3 {
+            uid: Nfs3Option::Some(1001),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    let a3 = alice.lookup(&vroot, "a3").await.unwrap();
+    assert_eq!(
+        alice.write(&a3, 0, &[8u8; 1]).await.err(),
+        Some(nfsstat3::NFS3ERR_DQUOT),
+        "alice owns b1 now"
+    );
+    // Shrinking is always allowed, and quotas off lift every limit.
+    root.setattr(
+        &b1,
+        nfs3::sattr3 {
+            size: Nfs3Option::Some(0),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    alice
+        .write_all(&a3, 0, &[8u8; 1])
+        .await
+        .expect("b1 is empty");
+    // Root may grow alice's file past her limit; then she may not.
+    root.write_all(&a1, 60_000, &[3u8; 8_000]).await.unwrap();
+    assert_eq!(
+        alice.write(&a3, 1, &[8u8; 1]).await.err(),
+        Some(nfsstat3::NFS3ERR_DQUOT)
+    );
+    lab.ok("<quota-off><volume>eco</volume></quota-off>").await;
+    alice
+        .write_all(&a1, 60_000, &vec![9u8; 100_000])
+        .await
+        .expect("quotas off");
 }
 
 /// Stop the simulator (SIGTERM when `clean`, else SIGKILL) and start it again on the same state.

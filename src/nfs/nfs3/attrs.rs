@@ -191,17 +191,18 @@ pub(super) fn set_attrs(cx: &Cx, o: &Obj, s: &Sattr, fresh: bool) -> NfsRes<()> 
         let _s = cx.nfs.stripe(&o.view.uuid, node.ino());
         let cur = fs::statx_at(&node.at, name)?.stx_size;
         let delta = size as i64 - cur as i64;
-        charge(cx, &o.view, delta.max(0), 0)?;
+        let owner = super::names::owner_of(&node.st);
+        charge(cx, &o.view, owner, delta.max(0), 0)?;
         let r = locked(cx, &o.view.uuid, || -> NfsRes<()> {
             let f = node.open(OFlags::WRONLY)?;
             f.set_len(size)?;
             Ok(())
         });
         match r {
-            Ok(()) if delta < 0 => refund(cx, &o.view, -delta, 0),
+            Ok(()) if delta < 0 => refund(cx, &o.view, owner, -delta, 0),
             Ok(()) => {}
             Err(err) => {
-                refund(cx, &o.view, delta.max(0), 0);
+                refund(cx, &o.view, owner, delta.max(0), 0);
                 return Err(err);
             }
         }
@@ -215,6 +216,8 @@ pub(super) fn set_attrs(cx: &Cx, o: &Obj, s: &Sattr, fresh: bool) -> NfsRes<()> 
                 s.gid.map(gid),
                 AtFlags::SYMLINK_NOFOLLOW,
             )?;
+            // What user and group quotas count moved between owners.
+            cx.nfs.sim.owners_changed(o.view.uuid);
         }
         if let Some(mut m) = s.mode {
             m &= 0o7777;

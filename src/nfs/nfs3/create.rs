@@ -205,7 +205,7 @@ pub(super) fn make_in(cx: &Cx, d: &Obj, name: &[u8], what: Make) -> NfsRes<Obj> 
         Make::Symlink(_, t) => t.len() as i64,
         _ => 0,
     };
-    charge(cx, &d.view, bytes, 1)?;
+    charge(cx, &d.view, (who.uid, gid_new), bytes, 1)?;
     let made = locked(cx, &d.view.uuid, || -> NfsRes<Statx> {
         match &what {
             Make::File {
@@ -336,7 +336,7 @@ pub(super) fn make_in(cx: &Cx, d: &Obj, name: &[u8], what: Make) -> NfsRes<Obj> 
     let st = match made {
         Ok(st) => st,
         Err(err) => {
-            refund(cx, &d.view, bytes, 1);
+            refund(cx, &d.view, (who.uid, gid_new), bytes, 1);
             return Err(err);
         }
     };

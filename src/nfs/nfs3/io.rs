@@ -145,7 +145,8 @@ pub(super) fn write(cx: &Cx, a: &mut Dec, e: &mut Enc) -> Res<()> {
         let name = node.name.as_deref().ok_or(Nfsstat::INVAL)?;
         let cur = fs::statx_at(&node.at, name)?.stx_size;
         let grow = end.saturating_sub(cur) as i64;
-        charge(cx, &o.view, grow, 0)?;
+        let owner = (o.attr.uid, o.attr.gid);
+        charge(cx, &o.view, owner, grow, 0)?;
         let r = locked(cx, &o.view.uuid, || -> NfsRes<Statx> {
             let f = o.file(cx, true)?;
             f.write_all_at(data, offset)?;
@@ -160,7 +161,7 @@ pub(super) fn write(cx: &Cx, a: &mut Dec, e: &mut Enc) -> Res<()> {
                 // what was actually added.
                 let actual = st.stx_size.saturating_sub(cur) as i64;
                 if actual != grow {
-                    let _ = charge(cx, &o.view, actual - grow, 0);
+                    let _ = charge(cx, &o.view, owner, actual - grow, 0);
                 }
                 let committed = if stable == UNSTABLE {
                     UNSTABLE
@@ -171,7 +172,7 @@ pub(super) fn write(cx: &Cx, a: &mut Dec, e: &mut Enc) -> Res<()> {
             }
             Err(err) => {
                 let now = fs::statx_at(&node.at, name).map_or(cur, |s| s.stx_size);
-                refund(cx, &o.view, grow - now.saturating_sub(cur) as i64, 0);
+                refund(cx, &o.view, owner, grow - now.saturating_sub(cur) as i64, 0);
                 Err(err)
             }
         }

@@ -18,6 +18,11 @@ pub(super) fn footprint(st: &Statx) -> i64 {
     }
 }
 
+/// Who a file counts for in user and group quotas.
+pub(super) fn owner_of(st: &Statx) -> (u32, u32) {
+    (st.stx_uid, st.stx_gid)
+}
+
 pub(super) fn remove(cx: &Cx, a: &mut Dec, e: &mut Enc, dir_wanted: bool) -> Res<()> {
     let dir = fh_arg(a)?;
     let name = name_arg(a)?;
@@ -72,7 +77,7 @@ pub(super) fn remove(cx: &Cx, a: &mut Dec, e: &mut Enc, dir_wanted: bool) -> Res
             tree.close_file(st.stx_ino);
         }
         tree.removed(st.stx_ino, dnode.ino(), n, st.stx_nlink > 1 && !is_dir(&st));
-        refund(cx, &d.view, footprint(&st), 1);
+        refund(cx, &d.view, owner_of(&st), footprint(&st), 1);
         Ok(())
     })();
     d.refresh();
@@ -153,7 +158,7 @@ pub(super) fn rename(cx: &Cx, a: &mut Dec, e: &mut Enc) -> Res<()> {
                 tname,
                 dst.stx_nlink > 1 && !is_dir(&dst),
             );
-            refund(cx, &td.view, footprint(&dst), 1);
+            refund(cx, &td.view, owner_of(&dst), footprint(&dst), 1);
         }
         Ok(())
     })();
@@ -198,12 +203,13 @@ pub(super) fn link(cx: &Cx, a: &mut Dec, e: &mut Enc) -> Res<()> {
         let (tree, dnode) = d.on_disk.as_ref().ok_or(Nfsstat::ROFS)?;
         let dirfd = tree.dir_fd(dnode).map_err(stale_if_missing)?;
         let bytes = footprint(&fnode.st);
-        charge(cx, &d.view, bytes, 1)?;
+        let owner = owner_of(&fnode.st);
+        charge(cx, &d.view, owner, bytes, 1)?;
         let r = locked(cx, &d.view.uuid, || {
             rfs::linkat(&fnode.at, fname, &dirfd, n, AtFlags::empty())
         });
         if let Err(err) = r {
-            refund(cx, &d.view, bytes, 1);
+            refund(cx, &d.view, owner, bytes, 1);
             return Err(err.into());
         }
         tree.remember(fnode.ino(), dnode.ino(), n);

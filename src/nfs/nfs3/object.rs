@@ -274,25 +274,35 @@ pub(super) fn locked<T>(cx: &Cx, volume: &Uuid, f: impl FnOnce() -> T) -> T {
     f()
 }
 
-/// Account growth (positive) or release (negative) with the model; NOSPC when it is full.
-pub(super) fn charge(cx: &Cx, view: &VolView, bytes: i64, files: i64) -> NfsRes<()> {
+/// Account growth (positive) or release (negative) of a file `owner` (uid, gid) owns with the
+/// model; NOSPC when the volume is full, DQUOT past a tree, user or group quota.
+pub(super) fn charge(
+    cx: &Cx,
+    view: &VolView,
+    owner: (u32, u32),
+    bytes: i64,
+    files: i64,
+) -> NfsRes<()> {
     if bytes == 0 && files == 0 {
         return Ok(());
     }
-    let charged = match &view.qtree {
-        Some(q) => cx
-            .nfs
-            .sim
-            .charge_tree(&view.svm, &view.name, &q.name, bytes, files),
-        None => cx.nfs.sim.charge_data(&view.svm, &view.name, bytes, files),
+    let qtree = view.qtree.as_ref().map(|q| q.name.as_str());
+    let owner = crate::quota_usage::Owner {
+        uid: owner.0,
+        gid: owner.1,
+        limited: !view.who.is_root(),
     };
+    let charged = cx
+        .nfs
+        .sim
+        .charge_owned(&view.svm, &view.name, qtree, owner, bytes, files);
     charged.map_err(|e| match e {
         ModelError::NoSpace(why) => {
             debug!(volume = %view.name, reason = %why, "no space");
             Nfsstat::NOSPC
         }
         ModelError::QuotaExceeded(why) => {
-            debug!(volume = %view.name, reason = %why, "tree quota exceeded");
+            debug!(volume = %view.name, reason = %why, "quota exceeded");
             Nfsstat::DQUOT
         }
         ModelError::NotFound { .. } | ModelError::Offline(_) => Nfsstat::STALE,
@@ -303,8 +313,8 @@ pub(super) fn charge(cx: &Cx, view: &VolView, bytes: i64, files: i64) -> NfsRes<
     })
 }
 
-pub(super) fn refund(cx: &Cx, view: &VolView, bytes: i64, files: i64) {
-    if let Err(e) = charge(cx, view, -bytes, -files) {
+pub(super) fn refund(cx: &Cx, view: &VolView, owner: (u32, u32), bytes: i64, files: i64) {
+    if let Err(e) = charge(cx, view, owner, -bytes, -files) {
         debug!(volume = %view.name, status = e.0, "could not give space back");
     }
 }
