@@ -37,9 +37,12 @@ impl QuotaUsage {
         matches!(self.scopes().get(&(volume, tree.to_string())), Some((e, _)) if *e == epoch)
     }
 
+    /// Keep a scope's figures, measured under `epoch` (figures of older epochs go: their scopes
+    /// may be gone, a renamed qtree's for one).
     pub fn insert(&self, volume: Uuid, tree: &str, epoch: u64, usage: OwnerUsage) {
-        self.scopes()
-            .insert((volume, tree.to_string()), (epoch, usage));
+        let mut scopes = self.scopes();
+        scopes.retain(|_, (e, _)| *e >= epoch);
+        scopes.insert((volume, tree.to_string()), (epoch, usage));
     }
 
     /// Bytes and entries that `ids` (uids or gids, by `t`) hold together in the scope; None when
@@ -125,9 +128,13 @@ mod tests {
         assert_eq!(q.held(v, "", 7, QuotaType::Group, &[5]), Some((94, 2)));
         q.charge(v, "q1", owner(100), -200, -1);
         assert_eq!(q.held(v, "q1", 7, QuotaType::User, &[100]), Some((0, 1)));
-        // Another epoch, or a chown, and the figures are gone.
-        assert_eq!(q.held(v, "", 8, QuotaType::User, &[100]), None);
+        // A chown, or another epoch, and the figures are gone.
         q.forget(v);
         assert!(!q.has(v, "", 7));
+        q.insert(v, "q1", 7, OwnerUsage::default());
+        assert_eq!(q.held(v, "q1", 8, QuotaType::User, &[100]), None);
+        q.insert(v, "q2", 8, OwnerUsage::default());
+        assert!(!q.has(v, "q1", 7), "measured under an older epoch: dropped");
+        assert!(q.has(v, "q2", 8));
     }
 }
