@@ -10,13 +10,17 @@
 //! So after answering a call on an idle connection, the connection's task polls its socket for
 //! up to a window (`--nfs-busy-poll-us`, 0 turns it off), yielding the CPU between polls. The
 //! window adapts, as the kernel's `haltpoll` does: a call that arrives within it keeps it full; a
-//! window that passes without one is halved, down to nothing; a call that arrives within the
-//! longest window after our reply while not polling opens it again. At most one connection of a
-//! server polls at a time, so a busy-polling client cannot hold every runtime worker.
+//! window that passes without one is halved, down to nothing; while closed, calls that keep
+//! arriving within the longest window after our replies (`REOPEN` in a row) open it again, so a
+//! client that is quick only now and then is not polled for. At most one connection of a server
+//! polls at a time, so a busy-polling client cannot hold every runtime worker.
 
 use std::os::fd::AsFd;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
+
+/// Quick calls in a row that open a closed window again.
+const REOPEN: u32 = 4;
 
 /// One connection's polling state.
 pub struct BusyPoll {
@@ -26,6 +30,8 @@ pub struct BusyPoll {
     window: Duration,
     /// When the last reply went out without polling after it (to learn from the next call's gap).
     replied: Option<Instant>,
+    /// Quick calls in a row while the window is closed.
+    quick: u32,
 }
 
 /// What polling after a reply found.
@@ -45,6 +51,7 @@ impl BusyPoll {
             max,
             window: max,
             replied: None,
+            quick: 0,
         }
     }
 
@@ -87,22 +94,35 @@ impl BusyPoll {
             self.window /= 2;
             if self.window < self.max / 8 {
                 self.window = Duration::ZERO;
+                self.quick = 0;
             }
             self.replied = Some(started);
         }
     }
 
     /// The next call has begun to arrive (after a reply not followed by a successful poll): a
-    /// client that answered within the longest window is worth polling for again.
+    /// client that keeps answering within the longest window is worth polling for again.
     pub fn arrived(&mut self) {
         self.arrived_at(Instant::now());
     }
 
     fn arrived_at(&mut self, now: Instant) {
-        if let Some(t) = self.replied.take() {
-            if !self.max.is_zero() && now.saturating_duration_since(t) <= self.max {
+        let Some(t) = self.replied.take() else {
+            return;
+        };
+        if self.max.is_zero() {
+            return;
+        }
+        if now.saturating_duration_since(t) > self.max {
+            self.quick = 0;
+        } else if self.window.is_zero() {
+            self.quick += 1;
+            if self.quick >= REOPEN {
                 self.window = self.max;
             }
+        } else {
+            // A call just after a window that passed empty: the window was too short.
+            self.window = self.max;
         }
     }
 
@@ -148,7 +168,7 @@ mod tests {
     }
 
     #[test]
-    fn windows_without_a_call_close_and_a_quick_call_opens_them_again() {
+    fn windows_without_a_call_close_and_quick_calls_in_a_row_open_them_again() {
         let (_client, server) = pair();
         let polling = AtomicBool::new(false);
         let max = Duration::from_micros(400);
@@ -160,14 +180,22 @@ mod tests {
         assert_eq!(p.window(), max / 8);
         assert_eq!(p.after_reply(&server, &polling), Polled::Nothing);
         assert_eq!(p.window(), Duration::ZERO, "below an eighth it closes");
-        assert_eq!(p.after_reply(&server, &polling), Polled::Skipped);
-        // A call long after the reply leaves it closed; one within the longest window opens it.
-        let replied = p.replied.expect("a reply not polled after is remembered");
-        p.arrived_at(replied + Duration::from_secs(1));
-        assert_eq!(p.window(), Duration::ZERO);
-        assert_eq!(p.after_reply(&server, &polling), Polled::Skipped);
-        let replied = p.replied.expect("a reply not polled after is remembered");
-        p.arrived_at(replied + max / 2);
+        // While closed: a reply, not polled after, then the next call `gap` later.
+        let call = |p: &mut BusyPoll, gap: Duration| {
+            assert_eq!(p.after_reply(&server, &polling), Polled::Skipped);
+            let replied = p.replied.expect("a reply not polled after is remembered");
+            p.arrived_at(replied + gap);
+        };
+        // Quick calls in a row open it again; a slow one among them starts the count over.
+        for _ in 1..REOPEN {
+            call(&mut p, max / 2);
+        }
+        call(&mut p, max * 2);
+        for _ in 1..REOPEN {
+            call(&mut p, max / 2);
+            assert_eq!(p.window(), Duration::ZERO);
+        }
+        call(&mut p, max / 2);
         assert_eq!(p.window(), max);
     }
 
