@@ -127,6 +127,15 @@ expect_fail "fill the volume until ENOSPC" "No space left on device" sh -c 'dd i
 check "free space and write again" sh -c 'rm -f /mnt/s/fill && dd if=/dev/zero of=/mnt/s/again bs=1M count=1 2>/dev/null && sync'
 umount /mnt/s
 
+# --- A user quota: the user's writes past it fail with EDQUOT; root is held by tree quotas only.
+mkdir -p /mnt/a/uq && chown 65534:65534 /mnt/a/uq
+host_check "a user quota of 256 KiB for nobody is in force" user-quota vol1 65534 256
+check "the user writes within the quota" su -s /bin/sh nobody -c 'dd if=/dev/zero of=/mnt/a/uq/f1 bs=64k count=2 conv=fsync 2>/dev/null'
+expect_fail "the user's write past the quota fails with EDQUOT" "quota exceeded" su -s /bin/sh nobody -c 'dd if=/dev/zero of=/mnt/a/uq/f2 bs=64k count=8 conv=fsync'
+check "root grows the user's file past it" dd if=/dev/zero of=/mnt/a/uq/f1 bs=64k count=8 seek=2 conv=notrunc,fsync
+host quota-off vol1 || fail "quota-off:$REPLY_TEXT"
+rm -rf /mnt/a/uq
+
 # --- Snapshots made over ZAPI from the host.
 echo before >/mnt/a/snapfile
 sync

@@ -158,6 +158,23 @@ def answer(box, words):
         sim.zapi(f"<export-rule-modify><policy-name>default</policy-name><rule-index>1"
                  f"</rule-index><client-match>{client}</client-match></export-rule-modify>")
         return True, ""
+    if verb == "user-quota":
+        # A user rule of `kib` KiB for `uid` on the whole volume, in force (quota-on runs a job).
+        vol, uid, kib = args
+        sim.zapi(f"<quota-set-entry><disk-limit>{kib}</disk-limit><qtree></qtree><quota-target>"
+                 f"{uid}</quota-target><quota-type>user</quota-type><volume>{vol}</volume>"
+                 f"</quota-set-entry>")
+        sim.zapi(f"<quota-on><volume>{vol}</volume></quota-on>")
+        deadline = time.time() + 30
+        while "<status>on</status>" not in sim.zapi(
+                f"<quota-status><volume>{vol}</volume></quota-status>"):
+            if time.time() > deadline:
+                return False, "quotas did not come on"
+            time.sleep(0.1)
+        return True, ""
+    if verb == "quota-off":
+        sim.zapi(f"<quota-off><volume>{args[0]}</volume></quota-off>")
+        return True, ""
     if verb == "offline":
         sim.zapi(f"<volume-offline><name>{args[0]}</name></volume-offline>")
         return True, ""
