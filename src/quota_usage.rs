@@ -11,14 +11,13 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 use uuid::Uuid;
 
-/// Whose file grows or shrinks.
+/// Whose file grows or shrinks, and who makes the change.
 #[derive(Debug, Clone, Copy)]
 pub struct Owner {
     pub uid: u32,
     pub gid: u32,
-    /// User and group quotas may refuse the change: not when root makes it (root is subject to
-    /// tree quotas only, as on ONTAP, so it can act for users who are over theirs).
-    pub limited: bool,
+    /// The caller's uid (after squashing).
+    pub by: u32,
 }
 
 #[derive(Default)]
@@ -114,7 +113,7 @@ mod tests {
         let owner = |uid| Owner {
             uid,
             gid: 5,
-            limited: true,
+            by: uid,
         };
         q.charge(v, "q1", owner(100), 90, 1);
         q.charge(v, "", owner(101), 4, 1);

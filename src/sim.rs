@@ -368,7 +368,8 @@ impl Sim {
 
     /// NFS's charge for a file of `owner` in `qtree` (None: outside any) that grows or shrinks:
     /// [`Sim::charge_tree`] or [`Sim::charge_data`], and growth past a user or group quota's
-    /// hard limit in force is refused with `QuotaExceeded` (when the owner is `limited`).
+    /// hard limit in force is refused with `QuotaExceeded`, unless root makes the change (root
+    /// is held by tree quotas only, as on ONTAP, so it can act for users over theirs).
     pub fn charge_owned(
         &self,
         svm: &str,
@@ -380,7 +381,7 @@ impl Sim {
     ) -> Result<(), ModelError> {
         use std::sync::atomic::Ordering;
         let tree = qtree.unwrap_or("");
-        let grows = owner.limited && (bytes > 0 || files > 0);
+        let grows = owner.by != 0 && (bytes > 0 || files > 0);
         let epoch = self.data_epoch.load(Ordering::Acquire);
         if grows {
             // What the quotas here count is measured (a walk of the scope) before the model

@@ -290,7 +290,7 @@ pub(super) fn charge(
     let owner = crate::quota_usage::Owner {
         uid: owner.0,
         gid: owner.1,
-        limited: !view.who.is_root(),
+        by: view.who.uid,
     };
     let charged = cx
         .nfs
