@@ -4,7 +4,7 @@
 
 mod common;
 mod nfs_support;
-use nfs3_client::nfs3_types::nfs3::{self, nfsstat3, Nfs3Option};
+use nfs3_client::nfs3_types::nfs3::nfsstat3;
 use nfs_support::*;
 
 const ACCESS_ALL: u32 = 0x3f;
@@ -209,15 +209,7 @@ async fn posix_permissions_and_the_volume_root() {
         "only the owner may chmod"
     );
     assert_eq!(
-        bob.setattr(
-            &f,
-            nfs3::sattr3 {
-                uid: Nfs3Option::Some(1000),
-                ..Default::default()
-            }
-        )
-        .await
-        .err(),
+        bob.setattr(&f, owner_sattr(Some(1000), None)).await.err(),
         Some(nfsstat3::NFS3ERR_PERM),
         "only root gives files away"
     );

@@ -501,15 +501,7 @@ async fn directory_procedures_links_and_large_listings() {
     c.write_all(&s, 5 << 20, b"end").await.unwrap();
     let grown = lab.size_used("v").await;
     assert!(grown >= before + (5 << 20), "{before} -> {grown}");
-    c.setattr(
-        &s,
-        nfs3::sattr3 {
-            size: nfs3::Nfs3Option::Some(0),
-            ..Default::default()
-        },
-    )
-    .await
-    .unwrap();
+    c.setattr(&s, size_sattr(0)).await.unwrap();
     assert!(lab.size_used("v").await < grown);
     // FSINFO / PATHCONF / COMMIT answer.
     let fsinfo = c

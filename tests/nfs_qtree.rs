@@ -7,7 +7,7 @@
 
 mod common;
 mod nfs_support;
-use nfs3_client::nfs3_types::nfs3::{self, nfsstat3, Nfs3Option};
+use nfs3_client::nfs3_types::nfs3::{self, nfsstat3};
 use nfs_support::*;
 use std::time::{Duration, Instant};
 
@@ -27,6 +27,21 @@ async fn quota_on(lab: &Lab, volume: &str) {
         assert!(start.elapsed() < Duration::from_secs(10), "quotas never on");
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
+}
+
+/// A write of `len` bytes at the end of `f` (`at` bytes long) is refused with DQUOT and writes
+/// nothing.
+async fn refused_past_quota(c: &mut Nfs, f: &nfs3::nfs_fh3, at: u64, len: usize, why: &str) {
+    assert_eq!(
+        c.write(f, at, &vec![1u8; len]).await.err(),
+        Some(nfsstat3::NFS3ERR_DQUOT),
+        "{why}"
+    );
+    assert_eq!(
+        c.read_all(f).await.unwrap().len() as u64,
+        at,
+        "nothing written"
+    );
 }
 
 /// (disk-used KB, files-used) of the report row of `/vol/<volume>/<qtree>`.
@@ -130,16 +145,7 @@ async fn qtree_mounts_policies_and_tree_quotas() {
 
     let data = vec![0x5au8; 60_000];
     c1.write_all(&f, 0, &data).await.expect("within the quota");
-    assert_eq!(
-        c1.write(&f, 60_000, &[1u8; 8_000]).await.err(),
-        Some(nfsstat3::NFS3ERR_DQUOT),
-        "past the hard disk limit"
-    );
-    assert_eq!(
-        c1.read_all(&f).await.unwrap().len(),
-        60_000,
-        "nothing written"
-    );
+    refused_past_quota(&mut c1, &f, 60_000, 8_000, "past the hard disk limit").await;
     let st = c1.fsstat(&q1).await.unwrap();
     assert_eq!(st.fbytes, (64 << 10) - 60_000);
     // Files: two more fit (4 in all), the next is refused.
@@ -209,16 +215,7 @@ async fn user_and_group_quotas_refuse_growth_over_nfs() {
     quota_on(&lab, "eco").await;
 
     alice.write_all(&a1, 10_000, &[2u8; 50_000]).await.unwrap();
-    assert_eq!(
-        alice.write(&a1, 60_000, &[3u8; 8_000]).await.err(),
-        Some(nfsstat3::NFS3ERR_DQUOT),
-        "past alice's 64 KB"
-    );
-    assert_eq!(
-        alice.read_all(&a1).await.unwrap().len(),
-        60_000,
-        "nothing written"
-    );
+    refused_past_quota(&mut alice, &a1, 60_000, 8_000, "past alice's 64 KB").await;
     alice.create(&vroot, "a2", 0o644).await.unwrap();
     alice.mkdir(&vroot, "ad", 0o755).await.unwrap();
     assert_eq!(
@@ -252,15 +249,9 @@ async fn user_and_group_quotas_refuse_growth_over_nfs() {
         .unwrap();
     let r1 = rq1.create(&q1, "r1", 0o644).await.unwrap();
     rq1.write_all(&r1, 0, &[6u8; 20_000]).await.unwrap();
-    rq1.setattr(
-        &r1,
-        nfs3::sattr3 {
-            gid: Nfs3Option::Some(200),
-            ..Default::default()
-        },
-    )
-    .await
-    .unwrap();
+    rq1.setattr(&r1, owner_sattr(None, Some(200)))
+        .await
+        .unwrap();
     assert_eq!(
         carol.write(&c1, 16_000, &[5u8; 100]).await.err(),
         Some(nfsstat3::NFS3ERR_DQUOT),
@@ -271,15 +262,9 @@ async fn user_and_group_quotas_refuse_growth_over_nfs() {
     carol.write_all(&c2, 0, &vec![7u8; 40_000]).await.unwrap();
 
     // Giving bob's 100,000 bytes to alice puts her over 64 KB: her next growth is refused.
-    root.setattr(
-        &b1,
-        nfs3::sattr3 {
-            uid: Nfs3Option::Some(1001),
-            ..Default::default()
-        },
-    )
-    .await
-    .unwrap();
+    root.setattr(&b1, owner_sattr(Some(1001), None))
+        .await
+        .unwrap();
     let a3 = alice.lookup(&vroot, "a3").await.unwrap();
     assert_eq!(
         alice.write(&a3, 0, &[8u8; 1]).await.err(),
@@ -287,15 +272,7 @@ async fn user_and_group_quotas_refuse_growth_over_nfs() {
         "alice owns b1 now"
     );
     // Shrinking is always allowed, and quotas off lift every limit.
-    root.setattr(
-        &b1,
-        nfs3::sattr3 {
-            size: Nfs3Option::Some(0),
-            ..Default::default()
-        },
-    )
-    .await
-    .unwrap();
+    root.setattr(&b1, size_sattr(0)).await.unwrap();
     alice
         .write_all(&a3, 0, &[8u8; 1])
         .await

@@ -26,15 +26,7 @@ async fn snapshot_change_read_old_restore_and_clone() {
     lab.ok("<snapshot-create><volume>v</volume><snapshot>s1</snapshot></snapshot-create>")
         .await;
     // Change after the snapshot: rewrite, add, remove.
-    c.setattr(
-        &f,
-        nfs3_client::nfs3_types::nfs3::sattr3 {
-            size: nfs3_client::nfs3_types::nfs3::Nfs3Option::Some(0),
-            ..Default::default()
-        },
-    )
-    .await
-    .unwrap();
+    c.setattr(&f, size_sattr(0)).await.unwrap();
     c.write_all(&f, 0, b"version two").await.unwrap();
     let n = c.create(&root, "new.txt", 0o644).await.unwrap();
     c.write_all(&n, 0, b"new").await.unwrap();

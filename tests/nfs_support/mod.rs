@@ -251,6 +251,24 @@ fn dirop(dir: &nfs_fh3, n: &str) -> nfs3::diropargs3<'static> {
     }
 }
 
+/// SETATTR of the owner and group (None leaves one as it is).
+pub fn owner_sattr(uid: Option<u32>, gid: Option<u32>) -> nfs3::sattr3 {
+    let set = |v: Option<u32>| v.map_or(Nfs3Option::None, Nfs3Option::Some);
+    nfs3::sattr3 {
+        uid: set(uid),
+        gid: set(gid),
+        ..Default::default()
+    }
+}
+
+/// SETATTR of the size (a truncate or extension).
+pub fn size_sattr(size: u64) -> nfs3::sattr3 {
+    nfs3::sattr3 {
+        size: Nfs3Option::Some(size),
+        ..Default::default()
+    }
+}
+
 pub fn mode_sattr(mode: u32) -> nfs3::sattr3 {
     nfs3::sattr3 {
         mode: Nfs3Option::Some(mode),
