@@ -252,6 +252,44 @@ pub struct OwnerQuota {
     pub limits: Limits,
 }
 
+impl OwnerQuota {
+    /// Growth by `bytes` and `files` where its IDs hold `held` (bytes, entries): refused with
+    /// `QuotaExceeded` past a hard limit.
+    pub fn check_growth(
+        &self,
+        volume: &str,
+        (b, f): (u64, u64),
+        bytes: i64,
+        files: i64,
+    ) -> Result<(), ModelError> {
+        let who = self.quota_type.as_str();
+        let scope = if self.tree.is_empty() {
+            format!("volume \"{volume}\"")
+        } else {
+            format!("qtree \"{}\" of volume \"{volume}\"", self.tree)
+        };
+        if let Some(kib) = self.limits.disk.filter(|_| bytes > 0) {
+            let (now, max) = (b.saturating_add(bytes as u64), kib.saturating_mul(1024));
+            if now > max {
+                return Err(ModelError::QuotaExceeded(format!(
+                    "Disk quota of {who} \"{}\" in {scope} exceeded: {now} of {max} bytes",
+                    self.target
+                )));
+            }
+        }
+        if let Some(max) = self.limits.files.filter(|_| files > 0) {
+            let now = f.saturating_add(files as u64);
+            if now > max {
+                return Err(ModelError::QuotaExceeded(format!(
+                    "File quota of {who} \"{}\" in {scope} exceeded: {now} of {max} files",
+                    self.target
+                )));
+            }
+        }
+        Ok(())
+    }
+}
+
 /// A report row with its usage, measured from the data by the simulator (`Sim::quota_report`).
 #[derive(Debug, Clone)]
 pub struct Measured {
